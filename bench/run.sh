@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Runs each goro benchmark program and its Go twin in the same invocation and
+# prints a markdown report: median per case, goro/Go ratio (lower is better
+# for every unit, so a ratio below 1 means goro wins) and geometric means.
+#
+# Usage: bench/run.sh [-r REPS] [-f FILTER] [--no-build]
+#   -r REPS     runs per program and side (default 5); medians are reported
+#   -f FILTER   extended regex matched against program names
+#               (spawn, sleep, chan, chan_threads, ...); default: all
+#   --no-build  skip configuring/building the C++ side; the Go twins are
+#               always built (cached, takes a second)
+#
+# Pairing: build/release/bench/bench_<name> is run against bench/go/<name>.
+# bench_<base>_threads with no Go twin of its own is run against
+# bench/go/<base>, its cases <base>_threads/x compared with <base>/x.
+# Each round runs the goro program(s) of a pair, then the Go twin (goro, Go,
+# goro, Go, ...) so that machine noise hits both sides alike.
+#
+# The report goes to stdout (paste it into bench/RESULTS.md); progress and
+# build output go to stderr. Raw samples are kept in build/bench-results/.
+# GORO_BENCH_DIR overrides where the C++ binaries are looked up.
+set -euo pipefail
+
+cmdline=$(printf '%q ' "bench/run.sh" "$@")
+reps=5
+filter=.
+build=1
+usage() { sed -n '6,12s/^# \{0,1\}//p' "$0"; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    -r) reps=${2:?-r needs a count}; shift 2 ;;
+    -f) filter=${2:?-f needs a regex}; shift 2 ;;
+    --no-build) build=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -r wants a positive integer" >&2; exit 2; }
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cxxdir=${GORO_BENCH_DIR:-$root/build/release/bench}
+godir=$root/build/bench-go
+log() { echo "run.sh: $*" >&2; }
+
+# --- toolchains and builds ---------------------------------------------------
+if ! command -v go >/dev/null; then
+  log "go not found, installing golang-go"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y golang-go >&2 ||
+    { $sudo apt-get update >&2 && $sudo apt-get install -y golang-go >&2; }
+fi
+
+if [ $build = 1 ]; then
+  log "building the C++ benchmarks (cmake --preset release)"
+  (cd "$root" && cmake --preset release && cmake --build --preset release -j) >&2
+fi
+
+log "building the Go twins into build/bench-go/"
+mkdir -p "$godir"
+(cd "$root/bench/go" &&
+  GOCACHE=$root/build/go-cache GOPATH=$root/build/gopath GOENV=off \
+  GOPROXY=off GOFLAGS='' GOTOOLCHAIN=local \
+  go build -o "$godir/" ./...) >&2
+
+# --- pairing -----------------------------------------------------------------
+names=$( { for d in "$root"/bench/go/*/; do
+             if [ -d "$d" ]; then basename "$d"; fi
+           done
+           for b in "$cxxdir"/bench_*; do
+             if [ -f "$b" ]; then b=${b##*/}; echo "${b#bench_}"; fi
+           done
+         } | sort -u)
+progs=()                 # C++ program names that have a Go twin, in order
+declare -A twin=()       # C++ program name -> Go twin name
+twins=()                 # Go twin names, in order, without repeats
+for name in $names; do
+  [[ $name =~ $filter ]] || continue
+  if [ -d "$root/bench/go/$name" ]; then t=$name
+  elif [[ $name == *_threads && -d $root/bench/go/${name%_threads} ]]; then t=${name%_threads}
+  else log "skipping $name: no Go twin in bench/go/"; continue
+  fi
+  if [ ! -x "$cxxdir/bench_$name" ]; then
+    log "skipping $name: $cxxdir/bench_$name not found"; continue
+  fi
+  if [ ! -x "$godir/$t" ]; then
+    log "skipping $name: Go twin $godir/$t not built"; continue
+  fi
+  progs+=("$name"); twin[$name]=$t
+  [[ " ${twins[*]} " == *" $t "* ]] || twins+=("$t")
+done
+
+# --- header ------------------------------------------------------------------
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n1)
+echo "## goro vs Go"
+echo
+echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "- machine: $(uname -m), nproc $(nproc)${cpu:+, $cpu}"
+echo "- g++: $(g++ --version 2>/dev/null | head -n1 || echo 'not found')"
+echo "- go: $(go version)"
+echo "- command: \`${cmdline% }\`"
+echo "- runs: $reps per side, goro and Go interleaved; medians shown; lower is better, goro/Go < 1 means goro is faster"
+echo
+
+if [ ${#progs[@]} -eq 0 ]; then
+  echo "No benchmark pairs to run."
+  exit 0
+fi
+
+# --- runs --------------------------------------------------------------------
+mkdir -p "$root/build/bench-results"
+raw=$root/build/bench-results/$(date -u +%Y%m%dT%H%M%SZ).raw
+pairs=$raw.pairs
+: >"$raw"
+for p in "${progs[@]}"; do echo "$p ${twin[$p]}"; done >"$pairs"
+
+errlog=$(mktemp)
+trap 'rm -f "$errlog"' EXIT
+# run SIDE NAME BINARY: appends "SIDE NAME case value unit" lines to $raw.
+run() {
+  local start=$SECONDS out rc=0
+  printf 'run.sh: [%d/%d] %s %s ... ' "$rep" "$reps" "$1" "$2" >&2
+  out=$("$3" 2>"$errlog") || rc=$?
+  echo "$(( SECONDS - start ))s" >&2
+  if [ $rc -ne 0 ]; then
+    log "$3 exited with status $rc; its stderr ends with:"
+    tail -n 5 "$errlog" >&2
+  fi
+  awk -v side="$1" -v prog="$2" '$1 == "BENCH" && NF >= 4 { print side, prog, $2, $3, $4 }' \
+    <<<"$out" >>"$raw"
+}
+for ((rep = 1; rep <= reps; rep++)); do
+  for t in "${twins[@]}"; do
+    for p in "${progs[@]}"; do
+      [ "${twin[$p]}" = "$t" ] && run goro "$p" "$cxxdir/bench_$p"
+    done
+    run go "$t" "$godir/$t"
+  done
+done
+log "raw samples in ${raw#"$root"/}"
+
+# --- report ------------------------------------------------------------------
+awk -v reps="$reps" '
+function fmt(v) {
+  if (v >= 100) return sprintf("%.0f", v)
+  if (v >= 10) return sprintf("%.1f", v)
+  return sprintf("%.2f", v)
+}
+# median of the space-separated numbers in s; sets N to their count
+function median(s,    a, n, i, j, x) {
+  n = split(s, a, " ")
+  for (i = 2; i <= n; i++) {          # insertion sort (mawk has no asort)
+    x = a[i] + 0
+    for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]
+    a[j + 1] = x
+  }
+  N = n
+  return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function cell(side, prog, c,    m) {
+  if (!((side, prog, c) in vals)) return "—"
+  m = median(vals[side, prog, c])
+  return fmt(m) " " unit[side, prog, c] (N < reps ? " (n=" N ")" : "")
+}
+function addratio(key, r) {
+  if (!(key in cnt)) gorder[++ng] = key
+  cnt[key]++; logsum[key] += log(r)
+}
+FILENAME == ARGV[1] { order[++np] = $1; twin[$1] = $2; next }
+{
+  k = $1 SUBSEP $2 SUBSEP $3
+  vals[k] = vals[k] " " $4; unit[k] = $5
+  if (!(($1, $2, $3) in seen)) { seen[$1, $2, $3]; ncase[$1, $2]++; cases[$1, $2, ncase[$1, $2]] = $3 }
+}
+END {
+  print "| case | goro | Go | goro/Go |"
+  print "|---|---:|---:|---:|"
+  for (i = 1; i <= np; i++) {
+    p = order[i]; t = twin[p]
+    delete shown
+    for (j = 1; j <= ncase["goro", p]; j++) {
+      c = cases["goro", p, j]
+      gc = index(c, p "/") == 1 ? t substr(c, length(p) + 1) : c
+      shown[gc]
+      g = cell("goro", p, c); o = cell("go", t, gc); ratio = "—"
+      if (("go", t, gc) in vals) {
+        gm = median(vals["goro", p, c]); om = median(vals["go", t, gc])
+        if (unit["goro", p, c] != unit["go", t, gc]) ratio = "unit mismatch"
+        else if (gm > 0 && om > 0) {
+          ratio = sprintf("%.2f", gm / om)
+          addratio(p, gm / om)
+          split(c, parts, "/")
+          if (parts[3] != "") addratio(parts[1] "/" parts[2], gm / om)
+        }
+      }
+      print "| " c (gc != c ? " (vs " gc ")" : "") " | " g " | " o " | " ratio " |"
+    }
+    # Go cases the goro program lacks (not for a borrowed twin like
+    # chan_threads -> chan: those rows go with the program of the twin)
+    for (j = 1; t == p && j <= ncase["go", t]; j++) {
+      gc = cases["go", t, j]
+      if (!(gc in shown)) print "| " gc " | — | " cell("go", t, gc) " | — |"
+    }
+  }
+  print ""
+  print "| geometric mean of goro/Go | cases | goro/Go |"
+  print "|---|---:|---:|"
+  for (i = 1; i <= ng; i++) {
+    k = gorder[i]
+    print "| " k " | " cnt[k] " | " sprintf("%.2f", exp(logsum[k] / cnt[k])) " |"
+  }
+}' "$pairs" "$raw"

@@ -1,0 +1,75 @@
+// goro/detail/config.hpp — assertion vocabulary, annotations and small constants
+// shared by every goro header. Internal: users never include this directly.
+#pragma once
+
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+
+// One assertion vocabulary.
+//  GORO_ASSERT(c, msg)        always checked; misuse of the library lands here and
+//                              aborts with a clear message (death tests rely on it).
+//  GORO_DEBUG_ASSERT(c, msg)  invariant checks, compiled in when GORO_DEBUG_CHECKS
+//                              is set (debug and asan presets).
+namespace goro::detail {
+[[noreturn]] void fatal(const char* what, const char* file, int line) noexcept;
+}  // namespace goro::detail
+
+#define GORO_ASSERT(cond, msg)                                      \
+  do {                                                              \
+    if (!(cond)) [[unlikely]]                                       \
+      ::goro::detail::fatal((msg), __FILE__, __LINE__);             \
+  } while (0)
+
+#if defined(GORO_DEBUG_CHECKS) && GORO_DEBUG_CHECKS
+#define GORO_DEBUG_ASSERT(cond, msg) GORO_ASSERT(cond, msg)
+#else
+#define GORO_DEBUG_ASSERT(cond, msg) \
+  do {                               \
+  } while (0)
+#endif
+
+// Clang thread-safety annotations (no-ops elsewhere).
+#if defined(__clang__)
+#define GORO_TSA(x) __attribute__((x))
+#else
+#define GORO_TSA(x)
+#endif
+#define GORO_CAPABILITY(x) GORO_TSA(capability(x))
+#define GORO_GUARDED_BY(x) GORO_TSA(guarded_by(x))
+#define GORO_PT_GUARDED_BY(x) GORO_TSA(pt_guarded_by(x))
+#define GORO_ACQUIRE(...) GORO_TSA(acquire_capability(__VA_ARGS__))
+#define GORO_RELEASE(...) GORO_TSA(release_capability(__VA_ARGS__))
+#define GORO_TRY_ACQUIRE(...) GORO_TSA(try_acquire_capability(__VA_ARGS__))
+#define GORO_REQUIRES(...) GORO_TSA(requires_capability(__VA_ARGS__))
+#define GORO_EXCLUDES(...) GORO_TSA(locks_excluded(__VA_ARGS__))
+#define GORO_SCOPED_CAPABILITY GORO_TSA(scoped_lockable)
+#define GORO_NO_TSA GORO_TSA(no_thread_safety_analysis)
+
+#define GORO_NOINLINE __attribute__((noinline))
+
+namespace goro::detail {
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+}  // namespace goro::detail
+
+namespace goro::detail {
+// std::hardware_destructive_interference_size is GCC-only here (DESIGN §11).
+inline constexpr std::size_t cache_line = 64;
+
+// Where a goroutine was started or where it blocks. std::source_location is
+// missing with Clang 14 + libstdc++ 12 (DESIGN §11), so use the builtins.
+struct source_loc {
+  const char* file = "";
+  int line = 0;
+  static constexpr source_loc current(const char* f = __builtin_FILE(),
+                                      int l = __builtin_LINE()) noexcept {
+    return {f, l};
+  }
+};
+}  // namespace goro::detail

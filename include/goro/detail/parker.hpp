@@ -1,0 +1,38 @@
+// goro/detail/parker.hpp — blocks one OS thread until another unparks it.
+//
+// The one thread-parking mechanism in goro: idle workers, plain threads
+// blocked on a channel/mutex/join, and the blocking pool all use it.
+//
+// State word (futex):   EMPTY(0) --unpark--> NOTIFIED(1)
+//                       EMPTY    --park----> PARKED(-1) --unpark--> NOTIFIED
+//                       NOTIFIED --park----> EMPTY (returns at once)
+// An unpark that arrives before park is not lost: park consumes the token.
+// Spurious wake-ups are filtered: park returns only when notified (or timed out).
+// Memory: unpark (release) happens-before the park that consumes it (acquire).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace goro::detail {
+
+class parker {
+ public:
+  // Blocks until unpark() (or a token left by an earlier unpark).
+  void park() noexcept;
+  // Blocks until unpark() or until `deadline` (steady clock, ns since epoch).
+  // Returns true if it was unparked, false on timeout.
+  bool park_until(std::chrono::steady_clock::time_point deadline) noexcept;
+  // Wakes the parked thread, or leaves a token for its next park().
+  void unpark() noexcept;
+
+  // The calling thread's parker.
+  static parker& current() noexcept;
+
+ private:
+  static constexpr int32_t kEmpty = 0, kNotified = 1, kParked = -1;
+  std::atomic<int32_t> state_{kEmpty};
+};
+
+}  // namespace goro::detail

@@ -1,0 +1,77 @@
+// goro/detail/wait_queue.hpp — the one intrusive wait queue.
+//
+// Used by every primitive whose waiters are not channel operations
+// (wait_group, and later mutex, semaphore, cond, context). A wait_node lives
+// in the waiter's awaiter (a goroutine frame) or on a blocked thread's stack;
+// the queue never allocates. The owner's lock guards the links; nodes are
+// woken after they are unlinked, and `wake()` is the last touch of a node
+// (the woken party may free it at once).
+#pragma once
+
+#include "goro/detail/goroutine.hpp"
+
+namespace goro::detail {
+
+struct wait_node {
+  waker w;
+  wait_node* prev = nullptr;
+  wait_node* next = nullptr;
+  bool linked = false;
+  // Set (under the owner's lock) before the node is woken; thread waiters
+  // loop on it to filter spurious parker wake-ups.
+  std::atomic<bool> notified{false};
+};
+
+// FIFO of wait nodes; every method requires the owner's lock.
+class wait_queue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  void push_back(wait_node* n) noexcept {
+    n->next = nullptr;
+    n->prev = tail_;
+    if (tail_) tail_->next = n; else head_ = n;
+    tail_ = n;
+    n->linked = true;
+  }
+  wait_node* pop_front() noexcept {
+    wait_node* n = head_;
+    if (n) erase(n);
+    return n;
+  }
+  void erase(wait_node* n) noexcept {
+    if (n->prev) n->prev->next = n->next; else head_ = n->next;
+    if (n->next) n->next->prev = n->prev; else tail_ = n->prev;
+    n->prev = n->next = nullptr;
+    n->linked = false;
+  }
+  wait_node* front() const noexcept { return head_; }
+  // Detaches the whole queue as a singly linked chain (via next).
+  wait_node* take_all() noexcept {
+    wait_node* h = head_;
+    for (wait_node* n = h; n; n = n->next) n->linked = false;
+    head_ = tail_ = nullptr;
+    return h;
+  }
+
+ private:
+  wait_node* head_ = nullptr;
+  wait_node* tail_ = nullptr;
+};
+
+// Wakes every node of a chain from take_all(), outside the owner's lock.
+inline void wake_chain(wait_node* n) noexcept {
+  while (n) {
+    wait_node* next = n->next;
+    waker w = n->w;
+    n->notified.store(true, std::memory_order_release);
+    w.wake();  // last touch of *n
+    n = next;
+  }
+}
+
+// Blocks the calling thread until `n` is notified (thread waiters).
+inline void park_until_notified(wait_node& n) noexcept {
+  while (!n.notified.load(std::memory_order_acquire)) n.w.p->park();
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,467 @@
+// goro/runtime.hpp — runtimes, goroutines (go, spawn, run), yield, spawn_blocking.
+//
+//   int main() { return goro::run(async_main); }
+//
+//   goro::go(f, args...);                    // detached goroutine
+//   auto h = goro::spawn(f, args...);        // joinable: co_await h / h.join()
+//   co_await goro::yield();
+//   auto v = co_await goro::spawn_blocking([]{ return read_file(); });
+//
+// The callable and every argument are decay-copied (moved when given rvalues)
+// into the goroutine's root frame before it starts, so a lambda's captures
+// live exactly as long as the goroutine, whatever happens to the caller's
+// scope. Pass std::ref(x) to share x by reference on purpose.
+//
+// Thread-safety: all functions here may be called from any thread. A runtime
+// must outlive the goroutines it runs; its destructor stops the workers and
+// destroys (after reporting) goroutines that are still alive.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "goro/detail/config.hpp"
+#include "goro/detail/goroutine.hpp"
+#include "goro/task.hpp"
+
+namespace goro {
+
+// What a dump or a report knows about a goroutine.
+struct goroutine_info {
+  std::uint64_t id = 0;
+  const char* file = "";
+  int line = 0;
+  const char* wait_reason = nullptr;  // null when runnable or running
+};
+
+struct runtime_options {
+  // Worker threads (M:N). Defaults to the number of cores; 0 is rejected.
+  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  // Upper bound on spawn_blocking threads.
+  unsigned max_blocking_threads = 512;
+  // Called by ~runtime() with the goroutines still alive, before they are
+  // destroyed. Default: print them to stderr.
+  std::function<void(const std::vector<goroutine_info>&)> on_shutdown_alive;
+};
+
+class runtime;
+
+namespace detail {
+
+// ---- root frames ----------------------------------------------------------
+//
+// Join state bits (atomic, one word):
+//   kDone     the goroutine returned; result or exception stored.
+//   kWaiter   a joiner stored its waker and waits.
+//   kDetached nobody will join (go(), or the join_handle was dropped).
+// The goroutine sets kDone, a joiner kWaiter, the handle's destructor
+// kDetached, each with one fetch_or; the party that completes {kDone,
+// kDetached} destroys the frame; the goroutine wakes the joiner when it sees
+// kWaiter. So the frame is freed exactly once, and a joiner is never missed.
+//   kShutdown the runtime was destroyed while the goroutine was still alive;
+//             ~runtime destroys the frame if kDetached was already set, else
+//             the join_handle does (it sees kShutdown), and a join throws.
+inline constexpr std::uint32_t kDone = 1, kWaiter = 2, kDetached = 4, kShutdown = 8;
+
+void registry_remove(goroutine* g) noexcept;
+void start_goroutine(runtime_impl* rt, goroutine* g) noexcept;
+runtime_impl* runtime_for_spawn() noexcept;  // current worker's runtime or the default one
+// Hands an exception nobody will observe to the uncaught handler.
+void report_uncaught(std::exception_ptr e, const goroutine* g) noexcept;
+
+struct root_promise_base {
+  root_promise_base() = default;
+  root_promise_base(const root_promise_base&) = delete;
+  // A frame destroyed while alive (runtime shutdown) leaves the registry here.
+  ~root_promise_base() {
+    if (g.registered) registry_remove(&g);
+  }
+  goroutine g;
+  std::exception_ptr error;
+  bool observed = false;  // the joiner took the result/exception
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+  void unhandled_exception() noexcept { error = std::current_exception(); }
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    void await_suspend(std::coroutine_handle<P> h) noexcept {
+      root_promise_base& p = h.promise();
+      p.g.state.store(g_state::dead, std::memory_order_relaxed);
+      registry_remove(&p.g);  // before kDone: a joiner then sees live counts settled
+      std::uint32_t prev = p.g.join_state.fetch_or(kDone, std::memory_order_acq_rel);
+      if (prev & kDetached) {
+        if (p.error) report_uncaught(p.error, &p.g);
+        h.destroy();
+      } else if (prev & kWaiter) {
+        // The joiner wrote it before setting kWaiter (acquire above). Copy it
+        // out: once woken, the joiner may destroy this frame.
+        waker j = p.g.joiner;
+        j.wake();
+      }
+    }
+    void await_resume() const noexcept {}
+  };
+  final_awaiter final_suspend() noexcept { return {}; }
+};
+
+template <class R>
+struct root_promise;
+
+template <class R>
+struct root_frame {
+  using promise_type = root_promise<R>;
+  std::coroutine_handle<promise_type> h;
+};
+
+template <class R>
+struct root_promise final : root_promise_base {
+  std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>> value;
+  root_frame<R> get_return_object() noexcept {
+    return {std::coroutine_handle<root_promise>::from_promise(*this)};
+  }
+  template <class U>
+  void return_value(U&& v) {
+    value.emplace(std::forward<U>(v));
+  }
+};
+template <>
+struct root_promise<void> final : root_promise_base {
+  std::monostate value;
+  root_frame<void> get_return_object() noexcept {
+    return {std::coroutine_handle<root_promise>::from_promise(*this)};
+  }
+  void return_void() noexcept {}
+};
+
+template <class F, class... A>
+using invoke_t = std::invoke_result_t<F&, A&&...>;
+
+template <class R>
+struct goroutine_result_of {
+  using type = R;
+};
+template <awaitable R>
+struct goroutine_result_of<R> {
+  using type = await_result_t<R>;
+};
+template <class F, class... A>
+struct goroutine_result : goroutine_result_of<invoke_t<F, A...>> {};
+template <class F, class... A>
+using goroutine_result_t = typename goroutine_result<F, A...>::type;
+
+// The root coroutine: owns f and args (parameters live in the frame).
+template <class R, class F, class... A>
+root_frame<R> goroutine_body(F f, A... a) {
+  using r = invoke_t<F, A...>;
+  if constexpr (awaitable<r>) {
+    // Named local: keep co_await out of full-expressions with temporaries (GCC PR 100611).
+    r t = std::invoke(f, std::move(a)...);
+    if constexpr (std::is_void_v<R>) {
+      co_await std::move(t);
+    } else {
+      R v = co_await std::move(t);
+      co_return std::move(v);
+    }
+  } else if constexpr (std::is_void_v<R>) {
+    std::invoke(f, std::move(a)...);
+    co_return;
+  } else {
+    co_return std::invoke(f, std::move(a)...);
+  }
+}
+
+template <class R>
+std::coroutine_handle<root_promise<R>> make_goroutine(root_frame<R> fr, source_loc loc,
+                                                      bool detached) {
+  auto h = fr.h;
+  root_promise<R>& p = h.promise();
+  p.g.spawned_at = loc;
+  p.g.root = h;
+  p.g.resume_point = h;
+  if (detached) p.g.join_state.store(kDetached, std::memory_order_relaxed);
+  return h;
+}
+
+template <class F, class... A>
+auto launch(runtime_impl* rt, source_loc loc, bool detached, F&& f, A&&... a) {
+  using R = goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
+  auto h = make_goroutine<R>(
+      goroutine_body<R, std::decay_t<F>, std::decay_t<A>...>(std::forward<F>(f),
+                                                             std::forward<A>(a)...),
+      loc, detached);
+  start_goroutine(rt, &h.promise().g);
+  return h;
+}
+
+}  // namespace detail
+
+// ---- join_handle ----------------------------------------------------------
+
+// The result of spawn(): awaitable from goroutines (`co_await h`), joinable
+// from plain threads (`h.join()`). Move-only; dropping it detaches the
+// goroutine (an exception nobody observed then goes to the uncaught handler).
+template <class R>
+class [[nodiscard]] join_handle {
+  using promise = detail::root_promise<R>;
+  using handle = std::coroutine_handle<promise>;
+
+ public:
+  join_handle() noexcept = default;
+  explicit join_handle(handle h) noexcept : h_(h) {}
+  join_handle(join_handle&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  join_handle& operator=(join_handle&& o) noexcept {
+    if (this != &o) {
+      release();
+      h_ = std::exchange(o.h_, {});
+    }
+    return *this;
+  }
+  ~join_handle() { release(); }
+
+  bool valid() const noexcept { return static_cast<bool>(h_); }
+  // True once the goroutine has returned (a join will not block).
+  bool done() const noexcept {
+    return h_ && (h_.promise().g.join_state.load(std::memory_order_acquire) & kFinished);
+  }
+  std::uint64_t id() const noexcept { return h_ ? h_.promise().g.id : 0; }
+
+  struct awaiter {
+    handle h;
+    bool await_ready() const noexcept {
+      return h.promise().g.join_state.load(std::memory_order_acquire) & kFinished;
+    }
+    bool await_suspend(std::coroutine_handle<> me) noexcept {
+      h.promise().g.joiner = detail::waker_for(me, "join");
+      auto prev = h.promise().g.join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel);
+      return !(prev & kFinished);
+    }
+    R await_resume() { return take(h); }
+  };
+  awaiter operator co_await() && noexcept {
+    GORO_ASSERT(h_, "co_await on an empty join_handle");
+    return awaiter{h_};
+  }
+
+  // Blocks the calling OS thread until the goroutine returns; returns its
+  // result or rethrows its exception. Not for goroutines (use co_await).
+  R join() && {
+    GORO_ASSERT(h_, "join() on an empty join_handle");
+    GORO_ASSERT(detail::current_goroutine() == nullptr,
+                "join_handle::join() blocks the thread; inside a goroutine use co_await");
+    promise& p = h_.promise();
+    if (!(p.g.join_state.load(std::memory_order_acquire) & kFinished)) {
+      p.g.joiner = detail::thread_waker();
+      if (!(p.g.join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel) & kFinished)) {
+        while (!(p.g.join_state.load(std::memory_order_acquire) & kFinished))
+          detail::parker::current().park();
+      }
+    }
+    return take(h_);
+  }
+
+ private:
+  static constexpr std::uint32_t kFinished = detail::kDone | detail::kShutdown;
+  static R take(handle h) {
+    promise& p = h.promise();
+    if (!(p.g.join_state.load(std::memory_order_acquire) & detail::kDone))
+      throw std::runtime_error("goro: the runtime was destroyed before the goroutine finished");
+    p.observed = true;
+    if (p.error) std::rethrow_exception(p.error);
+    if constexpr (!std::is_void_v<R>) return std::move(*p.value);
+  }
+  void release() noexcept {
+    if (!h_) return;
+    promise& p = h_.promise();
+    auto prev = p.g.join_state.fetch_or(detail::kDetached, std::memory_order_acq_rel);
+    if (prev & detail::kDone) {
+      if (p.error && !p.observed) detail::report_uncaught(p.error, &p.g);
+      h_.destroy();
+    } else if (prev & detail::kShutdown) {
+      h_.destroy();
+    }
+    h_ = {};
+  }
+  handle h_;
+};
+
+// ---- go / spawn -----------------------------------------------------------
+//
+// go and spawn are class templates so that a defaulted source location can
+// follow the argument pack (deduction guides below): `goro::go(f, x)` reads
+// like a call and records where it was made, for dumps and crash reports.
+
+template <class F, class... A>
+struct go {
+  explicit go(F&& f, A&&... a, detail::source_loc loc = detail::source_loc::current()) {
+    detail::launch(detail::runtime_for_spawn(), loc, /*detached=*/true, std::forward<F>(f),
+                   std::forward<A>(a)...);
+  }
+};
+template <class F, class... A>
+go(F&&, A&&...) -> go<F, A...>;
+
+template <class F, class... A>
+struct [[nodiscard]] spawn
+    : join_handle<detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>> {
+  using result_type = detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
+  explicit spawn(F&& f, A&&... a, detail::source_loc loc = detail::source_loc::current())
+      : join_handle<result_type>(detail::launch(detail::runtime_for_spawn(), loc, false,
+                                                std::forward<F>(f), std::forward<A>(a)...)) {}
+};
+template <class F, class... A>
+spawn(F&&, A&&...) -> spawn<F, A...>;
+
+// ---- runtime --------------------------------------------------------------
+
+class runtime {
+ public:
+  explicit runtime(runtime_options opts = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  // Runs f(args...) as a goroutine on this runtime and blocks the calling
+  // thread until it returns; returns its result or rethrows its exception.
+  template <class F, class... A>
+  auto run(F&& f, A&&... a) {
+    GORO_ASSERT(detail::current_goroutine() == nullptr,
+                "goro::run() blocks the thread; inside a goroutine use co_await");
+    using R = detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
+    join_handle<R> h(detail::launch(impl_, detail::source_loc::current(), false,
+                                    std::forward<F>(f), std::forward<A>(a)...));
+    return std::move(h).join();
+  }
+  // Starts a goroutine on this runtime (go / spawn target the current one).
+  template <class F, class... A>
+  void go(F&& f, A&&... a) {
+    detail::launch(impl_, detail::source_loc::current(), true, std::forward<F>(f),
+                   std::forward<A>(a)...);
+  }
+  template <class F, class... A>
+  auto spawn(F&& f, A&&... a) {
+    using R = detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
+    return join_handle<R>(detail::launch(impl_, detail::source_loc::current(), false,
+                                         std::forward<F>(f), std::forward<A>(a)...));
+  }
+
+  unsigned workers() const noexcept;
+  // Goroutines started on this runtime that have not returned yet.
+  std::size_t live_goroutines() const noexcept;
+  std::vector<goroutine_info> goroutines() const;
+  // Blocks until no goroutine is alive or the timeout passes; returns true
+  // when none is alive. This is the leak check tests end with (like goleak).
+  bool wait_no_goroutines(std::chrono::nanoseconds timeout) const;
+
+  // The process-wide runtime used by goro::run/go/spawn outside any runtime.
+  // Created on first use with default options; never destroyed (goroutines
+  // still running at exit are not torn down, as in Go).
+  static runtime& default_runtime();
+
+  detail::runtime_impl* impl() const noexcept { return impl_; }
+
+ private:
+  detail::runtime_impl* impl_;
+};
+
+// Runs f(args...) on the default runtime and blocks until it returns.
+template <class F, class... A>
+auto run(F&& f, A&&... a) {
+  return runtime::default_runtime().run(std::forward<F>(f), std::forward<A>(a)...);
+}
+
+// ---- yield, this_goroutine -------------------------------------------------
+
+// co_await goro::yield(): let other goroutines run; this one goes to the back
+// of its worker's queue.
+struct yield {
+  bool await_ready() const noexcept { return detail::current_goroutine() == nullptr; }
+  void await_suspend(std::coroutine_handle<> h) const noexcept {
+    detail::goroutine* g = detail::current_goroutine();
+    g->resume_point = h;
+    detail::requeue(g);
+  }
+  void await_resume() const noexcept {}
+};
+
+namespace this_goroutine {
+// The running goroutine's id (unique per process, never 0), or 0 on a plain thread.
+std::uint64_t id() noexcept;
+}  // namespace this_goroutine
+
+// Handler for exceptions that escape a detached goroutine (or a joinable one
+// nobody joined). The default prints the exception and the goroutine's spawn
+// location and aborts, like an unrecovered Go panic. Returns the old handler.
+using uncaught_handler = void (*)(std::exception_ptr, const goroutine_info&);
+uncaught_handler set_uncaught_exception_handler(uncaught_handler h) noexcept;
+
+// ---- spawn_blocking ----------------------------------------------------------
+
+namespace detail {
+// A unit of work for the elastic blocking pool; intrusive, so submitting
+// allocates nothing. `run` is called once on a pool thread.
+struct blocking_job {
+  void (*run)(blocking_job*) = nullptr;
+  blocking_job* next = nullptr;
+};
+// Runs job on the blocking pool (threads are added on demand up to the limit
+// and exit after a while idle).
+void submit_blocking(blocking_job* job);
+
+template <class F>
+struct blocking_awaiter : blocking_job {
+  using R = std::invoke_result_t<F&>;
+  F fn;
+  std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>> value;
+  std::exception_ptr error;
+  waker w;
+
+  explicit blocking_awaiter(F f) : fn(std::move(f)) { run = &execute; }
+  static void execute(blocking_job* j) {
+    auto* self = static_cast<blocking_awaiter*>(j);
+    try {
+      if constexpr (std::is_void_v<R>)
+        self->fn();
+      else
+        self->value.emplace(self->fn());
+    } catch (...) {
+      self->error = std::current_exception();
+    }
+    waker w = self->w;
+    w.wake();  // last: the awaiter lives in the parked goroutine's frame
+  }
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    w = waker_for(h, "spawn_blocking");
+    submit_blocking(this);
+  }
+  R await_resume() {
+    if (error) std::rethrow_exception(error);
+    if constexpr (!std::is_void_v<R>) return std::move(*value);
+  }
+};
+}  // namespace detail
+
+// co_await spawn_blocking(f): runs f() on the blocking thread pool (file I/O,
+// DNS, legacy APIs) while this goroutine is parked, and yields f's result or
+// rethrows its exception. f is moved into the awaiter.
+template <class F>
+auto spawn_blocking(F&& f) {
+  return detail::blocking_awaiter<std::decay_t<F>>(std::forward<F>(f));
+}
+
+}  // namespace goro

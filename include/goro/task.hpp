@@ -1,0 +1,175 @@
+// goro/task.hpp — goro::task<T>, the coroutine type of goroutine code.
+//
+// A task is lazy (it starts when awaited), move-only, and owns its frame.
+// `co_await t` runs t inside the awaiting goroutine and yields its result or
+// rethrows its exception. Starting a task as a separate goroutine is go()/spawn().
+//
+// Resumption protocol (no symmetric-transfer chains; DESIGN §11): the awaiter
+// resumes the child with an ordinary call, then races the child's final
+// suspend on `done_`: whoever arrives second continues the parent.
+//   * child finished synchronously -> the parent's await_suspend sees done_,
+//     returns false and the parent continues on the same stack frame (a loop
+//     of synchronous child tasks does not grow the stack at any -O level);
+//   * child parked -> its final suspend later sees done_ and resumes the parent
+//     from the worker's loop: stack depth is bounded by the nesting depth of
+//     tasks, never by the number of iterations.
+#pragma once
+
+#include <atomic>
+#include <concepts>
+#include <coroutine>
+#include <exception>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "goro/detail/config.hpp"
+
+namespace goro {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+struct task_promise_base {
+  std::coroutine_handle<> continuation;
+  std::atomic<bool> done_{false};  // see the protocol in the file comment
+  std::exception_ptr error;
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+      task_promise_base& p = h.promise();
+      // The parent is still inside await_suspend: it will see done_ and go on.
+      if (!p.done_.exchange(true, std::memory_order_acq_rel)) return std::noop_coroutine();
+      return p.continuation;  // the parent has suspended: continue it
+    }
+    void await_resume() const noexcept {}
+  };
+  final_awaiter final_suspend() noexcept { return {}; }
+  void unhandled_exception() noexcept { error = std::current_exception(); }
+};
+
+template <class T>
+struct task_promise final : task_promise_base {
+  std::variant<std::monostate, T> value;
+  task<T> get_return_object() noexcept;
+  template <class U = T>
+    requires std::convertible_to<U&&, T>
+  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    value.template emplace<1>(std::forward<U>(v));
+  }
+  T take() {
+    if (error) std::rethrow_exception(error);
+    return std::move(std::get<1>(value));
+  }
+};
+
+template <>
+struct task_promise<void> final : task_promise_base {
+  task<void> get_return_object() noexcept;
+  void return_void() noexcept {}
+  void take() {
+    if (error) std::rethrow_exception(error);
+  }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] task {
+ public:
+  using promise_type = detail::task_promise<T>;
+  using value_type = T;
+
+  task() noexcept = default;
+  task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  task& operator=(task&& o) noexcept {
+    if (this != &o) {
+      if (h_) h_.destroy();
+      h_ = std::exchange(o.h_, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  ~task() {
+    if (h_) h_.destroy();
+  }
+
+  bool valid() const noexcept { return static_cast<bool>(h_); }
+
+  struct awaiter {
+    std::coroutine_handle<promise_type> h;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> parent) noexcept {
+      h.promise().continuation = parent;
+      h.resume();
+      // true: the child parked and will resume us. false: it already finished.
+      return !h.promise().done_.exchange(true, std::memory_order_acq_rel);
+    }
+    T await_resume() { return h.promise().take(); }
+  };
+  awaiter operator co_await() && noexcept {
+    GORO_ASSERT(h_, "co_await on an empty (moved-from) goro::task");
+    return awaiter{h_};
+  }
+
+ private:
+  friend promise_type;
+  explicit task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
+  std::coroutine_handle<promise_type> h_;
+};
+
+namespace detail {
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+  return task<T>(std::coroutine_handle<task_promise<T>>::from_promise(*this));
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+  return task<void>(std::coroutine_handle<task_promise<void>>::from_promise(*this));
+}
+}  // namespace detail
+
+// ---- awaitable concepts ---------------------------------------------------
+
+namespace detail {
+template <class A>
+concept direct_awaiter = requires(A a, std::coroutine_handle<> h) {
+  { a.await_ready() } -> std::convertible_to<bool>;
+  a.await_suspend(h);
+  a.await_resume();
+};
+template <class A>
+auto get_awaiter(A&& a) {
+  if constexpr (requires { std::forward<A>(a).operator co_await(); })
+    return std::forward<A>(a).operator co_await();
+  else if constexpr (requires { operator co_await(std::forward<A>(a)); })
+    return operator co_await(std::forward<A>(a));
+  else
+    return std::forward<A>(a);
+}
+}  // namespace detail
+
+// Something `co_await` accepts.
+template <class A>
+concept awaitable = detail::direct_awaiter<A> || requires(A&& a) {
+  { std::forward<A>(a).operator co_await() } -> detail::direct_awaiter;
+} || requires(A&& a) {
+  { operator co_await(std::forward<A>(a)) } -> detail::direct_awaiter;
+};
+
+// The type `co_await A` produces.
+template <awaitable A>
+using await_result_t = decltype(detail::get_awaiter(std::declval<A>()).await_resume());
+
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
+
+}  // namespace goro

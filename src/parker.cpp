@@ -1,0 +1,67 @@
+// parker.cpp — futex-backed thread parker; see goro/detail/parker.hpp for the
+// state machine. Linux only (the target is Debian).
+#include "goro/detail/parker.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "goro/detail/config.hpp"
+
+namespace goro::detail {
+namespace {
+void futex_wait(std::atomic<int32_t>* a, int32_t expected, const timespec* rel) {
+  syscall(SYS_futex, reinterpret_cast<int32_t*>(a), FUTEX_WAIT_PRIVATE, expected, rel,
+          nullptr, 0);
+}
+void futex_wake_one(std::atomic<int32_t>* a) {
+  syscall(SYS_futex, reinterpret_cast<int32_t*>(a), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+}  // namespace
+
+void parker::park() noexcept {
+  if (state_.fetch_sub(1, std::memory_order_acquire) == kNotified) return;  // token consumed
+  for (;;) {
+    futex_wait(&state_, kParked, nullptr);
+    int32_t n = kNotified;
+    if (state_.compare_exchange_strong(n, kEmpty, std::memory_order_acquire)) return;
+  }
+}
+
+bool parker::park_until(std::chrono::steady_clock::time_point deadline) noexcept {
+  if (state_.fetch_sub(1, std::memory_order_acquire) == kNotified) return true;
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
+    timespec rel{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    futex_wait(&state_, kParked, &rel);
+    int32_t n = kNotified;
+    if (state_.compare_exchange_strong(n, kEmpty, std::memory_order_acquire)) return true;
+  }
+  // Timed out: leave PARKED; a racing unpark turns it into NOTIFIED.
+  return state_.exchange(kEmpty, std::memory_order_acquire) == kNotified;
+}
+
+void parker::unpark() noexcept {
+  if (state_.exchange(kNotified, std::memory_order_release) == kParked) futex_wake_one(&state_);
+}
+
+parker& parker::current() noexcept {
+  static thread_local parker p;
+  return p;
+}
+
+[[noreturn]] void fatal(const char* what, const char* file, int line) noexcept {
+  std::fprintf(stderr, "goro: fatal: %s\n  at %s:%d\n", what, file, line);
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,240 @@
+// runtime_impl.hpp — the scheduler's private data structures (src/ only).
+//
+// See docs/design/scheduler.md for the wake protocol. In short:
+//  * each worker has a bounded ring (Go's runq: owner pushes at tail,
+//    owner and thieves pop at head with CAS) and a `runnext` slot;
+//  * a global injection queue takes work from plain threads and overflow;
+//  * idle workers sit on an idle list and sleep in their parker; at most one
+//    of them (the "timer sleeper") sleeps with a timeout for the earliest timer;
+//  * lost wake-ups are ruled out by a Dekker pair with seq_cst fences:
+//      producer: publish work ; fence ; read n_idle / n_spinning
+//      worker:   register idle ; fence ; re-check every queue before parking
+//    one of the two always sees the other.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "goro/detail/config.hpp"
+#include "goro/detail/goroutine.hpp"
+#include "goro/detail/parker.hpp"
+#include "goro/detail/spinlock.hpp"
+#include "goro/detail/timer.hpp"
+#include "goro/runtime.hpp"
+
+namespace goro::detail {
+
+// ---- local run queue (single producer, multi consumer ring) ---------------
+class local_queue {
+ public:
+  static constexpr std::uint32_t kSize = 256;
+
+  // Owner only. False when full (caller overflows half to the global queue).
+  bool push(goroutine* g) noexcept {
+    std::uint32_t h = head_.load(std::memory_order_acquire);
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    if (t - h >= kSize) return false;
+    buf_[t % kSize].store(g, std::memory_order_relaxed);
+    tail_.store(t + 1, std::memory_order_release);
+    return true;
+  }
+  // Owner only.
+  goroutine* pop() noexcept {
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_relaxed);
+      if (t == h) return nullptr;
+      goroutine* g = buf_[h % kSize].load(std::memory_order_relaxed);
+      if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel)) return g;
+    }
+  }
+  // Owner only: takes the older half (into out[]) to move it to the global queue.
+  std::uint32_t grab_half_for_overflow(goroutine** out) noexcept {
+    std::uint32_t h = head_.load(std::memory_order_acquire);
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    std::uint32_t n = (t - h) / 2;
+    if (n != kSize / 2) return 0;  // thieves emptied it meanwhile: retry push
+    for (std::uint32_t i = 0; i < n; ++i) out[i] = buf_[(h + i) % kSize].load(std::memory_order_relaxed);
+    if (!head_.compare_exchange_strong(h, h + n, std::memory_order_acq_rel)) return 0;
+    return n;
+  }
+  // Any thread: steals half of this queue into `dst` (owned by the caller).
+  // Returns one stolen goroutine to run, the rest are pushed onto dst.
+  goroutine* steal_into(local_queue& dst) noexcept {
+    std::uint32_t dt = dst.tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_acquire);
+      std::uint32_t n = t - h;
+      n -= n / 2;
+      if (n == 0) return nullptr;
+      if (n > kSize / 2) continue;  // inconsistent snapshot (h and t read apart)
+      for (std::uint32_t i = 0; i < n; ++i)
+        dst.buf_[(dt + i) % kSize].store(buf_[(h + i) % kSize].load(std::memory_order_relaxed),
+                                         std::memory_order_relaxed);
+      if (head_.compare_exchange_strong(h, h + n, std::memory_order_acq_rel)) {
+        --n;
+        goroutine* g = dst.buf_[(dt + n) % kSize].load(std::memory_order_relaxed);
+        if (n != 0) dst.tail_.store(dt + n, std::memory_order_release);
+        return g;
+      }
+    }
+  }
+  bool empty() const noexcept {
+    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
+  }
+  std::uint32_t size() const noexcept {
+    return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
+  }
+
+ private:
+  alignas(cache_line) std::atomic<std::uint32_t> head_{0};  // consumers CAS it
+  alignas(cache_line) std::atomic<std::uint32_t> tail_{0};  // written by the owner only
+  alignas(cache_line) std::atomic<goroutine*> buf_[kSize]{};
+};
+
+// ---- global injection queue ------------------------------------------------
+class global_queue {
+ public:
+  void push(goroutine* g) noexcept { push_list(g, g, 1); }
+  void push_list(goroutine* first, goroutine* last, std::size_t n) noexcept {
+    lock_guard l(mu_);
+    last->next = nullptr;
+    if (tail_) tail_->next = first; else head_ = first;
+    tail_ = last;
+    size_.fetch_add(n, std::memory_order_seq_cst);
+  }
+  // Takes up to `max` goroutines: returns the first, pushes the rest on `q`.
+  goroutine* pop_batch(local_queue& q, std::size_t max) noexcept {
+    if (size_.load(std::memory_order_acquire) == 0) return nullptr;
+    lock_guard l(mu_);
+    goroutine* g = head_;
+    if (!g) return nullptr;
+    head_ = g->next;
+    std::size_t taken = 1;
+    while (head_ && taken < max && q.push(head_)) {
+      head_ = head_->next;
+      ++taken;
+    }
+    if (!head_) tail_ = nullptr;
+    size_.fetch_sub(taken, std::memory_order_relaxed);
+    return g;
+  }
+  std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+  // Shutdown only: unlinks everything.
+  void clear() noexcept {
+    lock_guard l(mu_);
+    head_ = tail_ = nullptr;
+    size_.store(0);
+  }
+
+ private:
+  spinlock mu_;
+  goroutine* head_ GORO_GUARDED_BY(mu_) = nullptr;
+  goroutine* tail_ GORO_GUARDED_BY(mu_) = nullptr;
+  std::atomic<std::size_t> size_{0};
+};
+
+// ---- timers ------------------------------------------------------------------
+struct timer_heap {
+  spinlock mu;
+  std::vector<timer_node*> nodes GORO_GUARDED_BY(mu);
+  // Deadline of nodes[0] (kNever when empty), readable without the lock.
+  std::atomic<nanos> earliest{kNever};
+
+  void push(timer_node* n) GORO_REQUIRES(mu);
+  void remove(timer_node* n) GORO_REQUIRES(mu);
+  // Fires every node due at `now`; returns how many fired.
+  std::size_t run_due(nanos now) noexcept;
+  void sift_up(std::uint32_t i) GORO_REQUIRES(mu);
+  void sift_down(std::uint32_t i) GORO_REQUIRES(mu);
+};
+
+// ---- workers ---------------------------------------------------------------
+struct worker {
+  runtime_impl* rt = nullptr;
+  unsigned index = 0;
+  local_queue q;
+  alignas(cache_line) std::atomic<goroutine*> runnext{nullptr};
+  parker park;
+  timer_heap timers;
+  // Set by wakep() before it unparks this worker: start out spinning.
+  std::atomic<bool> woken_spinning{false};
+  bool in_idle_list = false;  // guarded by runtime_impl::idle_mu
+
+  // Owner-thread state.
+  std::uint32_t tick = 0;
+  unsigned lifo_streak = 0;
+  bool spinning = false;
+  std::uint64_t rng = 0;
+  std::thread thread;
+};
+
+// ---- registry --------------------------------------------------------------
+struct registry_shard {
+  spinlock mu;
+  goroutine* head GORO_GUARDED_BY(mu) = nullptr;
+};
+
+// ---- the runtime -------------------------------------------------------------
+struct runtime_impl {
+  explicit runtime_impl(const runtime_options& o);
+  ~runtime_impl();
+
+  runtime_options opts;
+  std::vector<worker*> workers;
+  global_queue global;
+
+  // Idle workers. n_idle and n_spinning are read without the lock by producers.
+  spinlock idle_mu;
+  std::vector<worker*> idle GORO_GUARDED_BY(idle_mu);
+  std::atomic<int> n_idle{0};
+  std::atomic<int> n_spinning{0};
+  std::atomic<bool> stopping{false};
+
+  // Timer sleeper: at most one idle worker sleeps until the earliest timer.
+  std::atomic<worker*> timer_sleeper{nullptr};
+  std::atomic<nanos> timer_sleeper_deadline{0};
+
+  // Registry.
+  static constexpr unsigned kShards = 16;
+  registry_shard shards[kShards];
+  std::atomic<std::size_t> live{0};
+  mutable std::mutex quiet_mu;
+  mutable std::condition_variable quiet_cv;
+
+  // Scheduling.
+  void start();
+  void stop_and_join();
+  void schedule_new(goroutine* g) noexcept;     // a goroutine just started
+  void schedule_ready(goroutine* g) noexcept;   // woken from a park
+  void schedule_yield(goroutine* g) noexcept;   // yielded / out of budget
+  void wakep() noexcept;
+  void notify_work() noexcept;                  // fence + wakep if nobody spins
+  void worker_loop(worker* w);
+  goroutine* find_runnable(worker* w);
+  goroutine* local_next(worker* w) noexcept;
+  void local_push(worker* w, goroutine* g) noexcept;
+  bool any_work() const noexcept;
+  void release_spinning(worker* w) noexcept;
+
+  // Timers.
+  timer_heap& heap_for_arm() noexcept;
+  void timer_armed(nanos when) noexcept;    // a new earliest deadline may exist
+  nanos earliest_timer() const noexcept;
+  bool run_all_due_timers() noexcept;       // any heap; true if any fired
+
+  // Registry.
+  void registry_add(goroutine* g) noexcept;
+  void registry_remove(goroutine* g) noexcept;
+  std::vector<goroutine_info> snapshot() const;
+  void destroy_remaining();
+};
+
+worker* current_worker() noexcept;
+
+}  // namespace goro::detail

@@ -1,0 +1,355 @@
+// scheduler.cpp — the M:N work-stealing scheduler: worker loop, run queues,
+// idle/wake protocol. Design and invariants: docs/design/scheduler.md and the
+// comment in runtime_impl.hpp.
+//
+// Invariants:
+//  * n_spinning counts workers with spinning == true plus wake tokens handed
+//    out by wakep() and not yet taken by the woken worker; it never underflows.
+//  * a worker is on the idle list iff in_idle_list (both under idle_mu); n_idle
+//    is the list's size.
+//  * after a goroutine's resume() returns, the worker never touches it: it may
+//    already be running elsewhere or be freed.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <typeinfo>
+
+#include "runtime_impl.hpp"
+
+namespace goro::detail {
+namespace {
+thread_local worker* tl_worker = nullptr;
+thread_local goroutine* tl_current = nullptr;
+thread_local int tl_budget = 0;
+
+constexpr int kBudget = 128;       // non-blocking operations per run before a forced yield
+constexpr unsigned kLifoCap = 16;  // consecutive runnext runs before the queue gets a turn
+constexpr unsigned kGlobalEvery = 61;
+
+std::uint64_t xorshift(std::uint64_t& s) noexcept {
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+}  // namespace
+
+goroutine* current_goroutine() noexcept { return tl_current; }
+runtime_impl* current_runtime() noexcept { return tl_worker ? tl_worker->rt : nullptr; }
+worker* current_worker() noexcept { return tl_worker; }
+
+bool budget_spent() noexcept {
+  if (tl_current == nullptr) return false;
+  return --tl_budget < 0;
+}
+
+void waker::wake() const noexcept {
+  if (g != nullptr)
+    ready(g);
+  else
+    p->unpark();
+}
+
+void ready(goroutine* g) noexcept {
+  g->wait_reason.store(nullptr, std::memory_order_relaxed);
+  g->state.store(g_state::runnable, std::memory_order_relaxed);
+  g->rt->schedule_ready(g);
+}
+
+void requeue(goroutine* g) noexcept {
+  g->state.store(g_state::runnable, std::memory_order_relaxed);
+  g->rt->schedule_yield(g);
+}
+
+// ---- queues -------------------------------------------------------------------
+
+void runtime_impl::local_push(worker* w, goroutine* g) noexcept {
+  for (;;) {
+    if (w->q.push(g)) return;
+    // Full: move the older half plus g to the global queue (Go's runqputslow).
+    goroutine* batch[local_queue::kSize / 2 + 1];
+    std::uint32_t n = w->q.grab_half_for_overflow(batch);
+    if (n == 0) continue;  // thieves made room meanwhile
+    batch[n] = g;
+    for (std::uint32_t i = 0; i < n; ++i) batch[i]->next = batch[i + 1];
+    global.push_list(batch[0], g, n + 1);
+    return;
+  }
+}
+
+goroutine* runtime_impl::local_next(worker* w) noexcept {
+  if (w->lifo_streak < kLifoCap) {
+    if (w->runnext.load(std::memory_order_relaxed) != nullptr) {
+      if (goroutine* g = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) {
+        ++w->lifo_streak;
+        return g;
+      }
+    }
+  }
+  w->lifo_streak = 0;
+  if (goroutine* g = w->q.pop()) return g;
+  return w->runnext.exchange(nullptr, std::memory_order_acq_rel);
+}
+
+void runtime_impl::schedule_new(goroutine* g) noexcept {
+  worker* w = tl_worker;
+  if (w != nullptr && w->rt == this)
+    local_push(w, g);
+  else
+    global.push(g);
+  notify_work();
+}
+
+void runtime_impl::schedule_ready(goroutine* g) noexcept {
+  worker* w = tl_worker;
+  if (w != nullptr && w->rt == this) {
+    // runnext: the woken goroutine runs next on this worker (ping-pong stays
+    // on one core). If the slot was empty this worker will run it as soon as
+    // the current goroutine parks, so nobody else needs waking.
+    goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
+    if (old == nullptr) return;
+    local_push(w, old);
+  } else {
+    global.push(g);
+  }
+  notify_work();
+}
+
+void runtime_impl::schedule_yield(goroutine* g) noexcept {
+  worker* w = tl_worker;
+  if (w != nullptr && w->rt == this)
+    local_push(w, g);
+  else
+    global.push(g);
+  notify_work();
+}
+
+// ---- idle / wake protocol ---------------------------------------------------------
+
+void runtime_impl::notify_work() noexcept {
+  // Producer half of the Dekker pair: the work is published; now look for
+  // sleepers. A worker going idle registers first and then re-checks queues.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (n_idle.load(std::memory_order_relaxed) > 0 &&
+      n_spinning.load(std::memory_order_relaxed) == 0)
+    wakep();
+}
+
+void runtime_impl::wakep() noexcept {
+  // One spinning worker at a time is enough to find new work (Go's wakep).
+  int expected = 0;
+  if (!n_spinning.compare_exchange_strong(expected, 1, std::memory_order_seq_cst)) return;
+  worker* w = nullptr;
+  {
+    lock_guard l(idle_mu);
+    if (!idle.empty()) {
+      w = idle.back();
+      idle.pop_back();
+      w->in_idle_list = false;
+      // Handed over under the lock so the woken worker's unidle() sees it.
+      w->woken_spinning.store(true, std::memory_order_relaxed);
+      n_idle.fetch_sub(1, std::memory_order_seq_cst);
+    }
+  }
+  if (w == nullptr) {
+    n_spinning.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
+  w->park.unpark();
+}
+
+void runtime_impl::release_spinning(worker* w) noexcept {
+  if (!w->spinning) return;
+  w->spinning = false;
+  // The last spinner found work: there may be more, so keep one looking.
+  if (n_spinning.fetch_sub(1, std::memory_order_seq_cst) == 1) notify_work();
+}
+
+bool runtime_impl::any_work() const noexcept {
+  if (global.size() != 0) return true;
+  for (worker* v : workers)
+    if (!v->q.empty() || v->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
+  return false;
+}
+
+namespace {
+// Leaves the idle list if still on it. If wakep() took us off, we own the
+// spinning token it handed over.
+void unidle(runtime_impl* rt, worker* w) {
+  lock_guard l(rt->idle_mu);
+  if (w->in_idle_list) {
+    auto it = std::find(rt->idle.begin(), rt->idle.end(), w);
+    rt->idle.erase(it);
+    w->in_idle_list = false;
+    rt->n_idle.fetch_sub(1, std::memory_order_seq_cst);
+  } else if (w->woken_spinning.exchange(false, std::memory_order_relaxed)) {
+    w->spinning = true;
+  }
+}
+}  // namespace
+
+goroutine* runtime_impl::find_runnable(worker* w) {
+  const std::size_t nw = workers.size();
+  for (;;) {
+    if (stopping.load(std::memory_order_acquire)) return nullptr;
+    ++w->tick;
+
+    // Fairness: the global queue gets a turn even when local work never runs out.
+    if (w->tick % kGlobalEvery == 0)
+      if (goroutine* g = global.pop_batch(w->q, 1)) return g;
+
+    if (w->timers.earliest.load(std::memory_order_acquire) != kNever) w->timers.run_due(now());
+
+    if (goroutine* g = local_next(w)) return g;
+    if (goroutine* g = global.pop_batch(w->q, local_queue::kSize / 2)) return g;
+
+    // Steal, as a spinning worker, unless half the busy workers already spin.
+    int busy = static_cast<int>(nw) - n_idle.load(std::memory_order_relaxed);
+    if (nw > 1 && (w->spinning || 2 * n_spinning.load(std::memory_order_relaxed) < busy)) {
+      if (!w->spinning) {
+        w->spinning = true;
+        n_spinning.fetch_add(1, std::memory_order_seq_cst);
+      }
+      for (int round = 0; round < 4; ++round) {
+        std::size_t start = xorshift(w->rng) % nw;
+        for (std::size_t i = 0; i < nw; ++i) {
+          worker* v = workers[(start + i) % nw];
+          if (v == w) continue;
+          if (goroutine* g = v->q.steal_into(w->q)) return g;
+          if (round == 3 && v->runnext.load(std::memory_order_relaxed) != nullptr)
+            if (goroutine* g = v->runnext.exchange(nullptr, std::memory_order_acq_rel)) return g;
+        }
+        if (run_all_due_timers())
+          if (goroutine* g = local_next(w)) return g;
+      }
+    }
+
+    // Nothing found: go idle. Drop spinning first, register, then re-check.
+    if (w->spinning) {
+      w->spinning = false;
+      n_spinning.fetch_sub(1, std::memory_order_seq_cst);
+    }
+    {
+      lock_guard l(idle_mu);
+      idle.push_back(w);
+      w->in_idle_list = true;
+      n_idle.fetch_add(1, std::memory_order_seq_cst);
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (any_work() || stopping.load(std::memory_order_acquire)) {
+      unidle(this, w);
+      continue;
+    }
+
+    nanos next = earliest_timer();
+    if (next != kNever && next <= now()) {
+      unidle(this, w);
+      run_all_due_timers();
+      continue;
+    }
+    worker* none = nullptr;
+    if (next != kNever &&
+        timer_sleeper.compare_exchange_strong(none, w, std::memory_order_seq_cst)) {
+      // Timer-side Dekker pair with timer_armed(): publish the deadline we
+      // sleep until, then re-read the heaps.
+      timer_sleeper_deadline.store(next, std::memory_order_seq_cst);
+      if (earliest_timer() == next) w->park.park_until(from_nanos(next));
+      timer_sleeper.store(nullptr, std::memory_order_seq_cst);
+      unidle(this, w);
+      run_all_due_timers();
+    } else {
+      w->park.park();
+      unidle(this, w);
+    }
+  }
+}
+
+void runtime_impl::worker_loop(worker* w) {
+  tl_worker = w;
+  while (goroutine* g = find_runnable(w)) {
+    release_spinning(w);
+    tl_current = g;
+    tl_budget = kBudget;
+    g->state.store(g_state::running, std::memory_order_relaxed);
+    g->resume_point.resume();
+    tl_current = nullptr;
+  }
+  if (w->spinning) {
+    w->spinning = false;
+    n_spinning.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  tl_worker = nullptr;
+}
+
+// ---- lifecycle ----------------------------------------------------------------------
+
+runtime_impl::runtime_impl(const runtime_options& o) : opts(o) {
+  if (opts.workers == 0)
+    throw std::invalid_argument("goro::runtime: workers must be at least 1 (got 0)");
+  if (opts.workers > 4096)
+    throw std::invalid_argument("goro::runtime: workers must be at most 4096");
+  if (!opts.on_shutdown_alive) {
+    opts.on_shutdown_alive = [](const std::vector<goroutine_info>& alive) {
+      std::fprintf(stderr, "goro: runtime destroyed with %zu goroutine(s) still alive:\n",
+                   alive.size());
+      for (const auto& i : alive)
+        std::fprintf(stderr, "  goroutine %llu [%s] started at %s:%d\n",
+                     static_cast<unsigned long long>(i.id),
+                     i.wait_reason ? i.wait_reason : "runnable", i.file, i.line);
+    };
+  }
+  workers.reserve(opts.workers);
+  for (unsigned i = 0; i < opts.workers; ++i) {
+    auto* w = new worker;
+    w->rt = this;
+    w->index = i;
+    w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+    workers.push_back(w);
+  }
+}
+
+void runtime_impl::start() {
+  for (worker* w : workers) w->thread = std::thread([this, w] { worker_loop(w); });
+}
+
+void runtime_impl::stop_and_join() {
+  stopping.store(true, std::memory_order_seq_cst);
+  for (worker* w : workers) w->park.unpark();
+  for (worker* w : workers)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+runtime_impl::~runtime_impl() {
+  for (worker* w : workers) delete w;
+}
+
+}  // namespace goro::detail
+
+// ---- public runtime -----------------------------------------------------------------
+
+namespace goro {
+
+runtime::runtime(runtime_options opts) : impl_(new detail::runtime_impl(opts)) { impl_->start(); }
+
+runtime::~runtime() {
+  impl_->stop_and_join();
+  impl_->destroy_remaining();
+  delete impl_;
+}
+
+unsigned runtime::workers() const noexcept { return static_cast<unsigned>(impl_->workers.size()); }
+
+runtime& runtime::default_runtime() {
+  static runtime* rt = new runtime();  // never destroyed, see the header
+  return *rt;
+}
+
+namespace this_goroutine {
+std::uint64_t id() noexcept {
+  detail::goroutine* g = detail::current_goroutine();
+  return g ? g->id : 0;
+}
+}  // namespace this_goroutine
+
+}  // namespace goro
