@@ -12,7 +12,10 @@
 #include <cstdlib>
 #include <ctime>
 
+#include <vector>
+
 #include "goro/detail/config.hpp"
+#include "goro/detail/spinlock.hpp"
 
 namespace goro::detail {
 namespace {
@@ -53,9 +56,42 @@ void parker::unpark() noexcept {
   if (state_.exchange(kNotified, std::memory_order_release) == kParked) futex_wake_one(&state_);
 }
 
+// Thread parkers are never freed: a waker may unpark a thread's parker just
+// after that thread saw its wait complete and exited. Pooled parkers make that
+// late unpark harmless (at worst a spurious token that every wait loop
+// filters), exactly like Go's per-M notes.
+namespace {
+struct parker_pool {
+  spinlock mu;
+  std::vector<parker*> free GORO_GUARDED_BY(mu);
+};
+parker_pool& pool() {
+  static parker_pool* p = new parker_pool;
+  return *p;
+}
+struct thread_parker {
+  parker* p;
+  thread_parker() {
+    parker_pool& pl = pool();
+    lock_guard l(pl.mu);
+    if (pl.free.empty()) {
+      p = new parker;
+    } else {
+      p = pl.free.back();
+      pl.free.pop_back();
+    }
+  }
+  ~thread_parker() {
+    parker_pool& pl = pool();
+    lock_guard l(pl.mu);
+    pl.free.push_back(p);
+  }
+};
+}  // namespace
+
 parker& parker::current() noexcept {
-  static thread_local parker p;
-  return p;
+  static thread_local thread_parker tp;
+  return *tp.p;
 }
 
 [[noreturn]] void fatal(const char* what, const char* file, int line) noexcept {

@@ -5,3 +5,5 @@
 #include "goro/task.hpp"
 #include "goro/time.hpp"
 #include "goro/sync/wait_group.hpp"
+#include "goro/chan.hpp"
+#include "goro/select.hpp"

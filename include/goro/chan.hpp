@@ -1,0 +1,391 @@
+// goro/chan.hpp — Go channels: chan<T>, and the direction-restricted views
+// sender<T> and receiver<T>.
+//
+//   auto ch = goro::make_chan<int>(16);         // capacity 0 = rendezvous
+//   co_await ch.send(1);                        // -> send_status::ok | closed
+//   while (auto v = co_await ch.recv()) use(*v); // empty optional <=> closed and drained
+//   ch.close();                                 // false if already closed
+//
+// Semantics are Go's, with panics turned into statuses:
+//  * send on a closed channel returns send_status::closed (Go panics);
+//  * a second close returns false (Go panics);
+//  * values buffered before close are still received; then recv yields empty;
+//  * a default-constructed (nil) channel blocks forever, so select cases can
+//    be switched off by assigning {} (Go's `ch = nil`); close on it returns false;
+//  * memory model: a send happens-before the matching receive completes, a
+//    close happens-before a receive that observes it, and the k-th receive
+//    happens-before the (k+C)-th send completes (capacity C).
+// Every waiting form exists for goroutines (co_await ...) and for plain
+// threads (blocking_...), on the same channel. Handles are cheap to copy
+// (one atomic reference count) and safe to use from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "goro/detail/select_awaiter.hpp"
+#include "goro/task.hpp"
+
+namespace goro {
+
+enum class [[nodiscard]] send_status {
+  ok,       // delivered (to a receiver or into the buffer)
+  closed,   // the channel is closed; the value was not sent
+  full,     // try_send only: it would have blocked
+  timeout,  // send_for/send_until only: the deadline passed first
+};
+enum class [[nodiscard]] recv_status {
+  ok,       // a value was received
+  closed,   // closed and drained
+  empty,    // try_recv only: it would have blocked
+  timeout,  // recv_for/recv_until only: the deadline passed first
+};
+
+// Result of the receive forms that can fail in more than one way.
+template <class T>
+struct [[nodiscard]] recv_result {
+  recv_status status;
+  std::optional<T> value;
+  explicit operator bool() const noexcept { return status == recv_status::ok; }
+  T& operator*() noexcept { return *value; }
+  T* operator->() noexcept { return &*value; }
+};
+
+template <class T>
+class chan;
+template <class T>
+class sender;
+template <class T>
+class receiver;
+
+namespace detail {
+template <class T>
+using chan_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+inline nanos deadline_of(std::chrono::steady_clock::time_point t) noexcept { return to_nanos(t); }
+inline nanos deadline_in(std::chrono::nanoseconds d) noexcept { return deadline_after(now(), d); }
+
+// The reference-counted pointer every handle holds.
+template <class T>
+class chan_ref {
+ public:
+  using value_type = chan_value_t<T>;
+  using state = chan_state<value_type>;
+
+  chan_ref() noexcept = default;
+  explicit chan_ref(state* s) noexcept : s_(s) {}  // adopts one reference
+  chan_ref(const chan_ref& o) noexcept : s_(o.s_) {
+    if (s_) s_->retain();
+  }
+  chan_ref(chan_ref&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  chan_ref& operator=(chan_ref o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  ~chan_ref() {
+    if (s_) s_->release();
+  }
+  state* get() const noexcept { return s_; }
+
+ private:
+  state* s_ = nullptr;
+};
+
+template <class V>
+struct recv_awaiter {
+  select_awaiter<recv_case<V>> sel;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan receive"); }
+  std::optional<V> await_resume() noexcept {
+    sel.finish();
+    return std::move(sel.template get<0>().value);
+  }
+};
+template <class V>
+struct recv_timed_awaiter {
+  select_awaiter<recv_case<V>, timeout_case_impl> sel;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan receive (timed)"); }
+  recv_result<V> await_resume() noexcept { return result(sel.finish()); }
+  recv_result<V> result(int fired) noexcept {
+    if (fired == 1) return {recv_status::timeout, std::nullopt};
+    auto& v = sel.template get<0>().value;
+    return {v ? recv_status::ok : recv_status::closed, std::move(v)};
+  }
+};
+template <class V>
+struct send_awaiter {
+  select_awaiter<send_case<V>> sel;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan send"); }
+  send_status await_resume() noexcept {
+    sel.finish();
+    return sel.template get<0>().sent ? send_status::ok : send_status::closed;
+  }
+};
+template <class V>
+struct send_timed_awaiter {
+  select_awaiter<send_case<V>, timeout_case_impl> sel;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan send (timed)"); }
+  send_status await_resume() noexcept { return result(sel.finish()); }
+  send_status result(int fired) noexcept {
+    if (fired == 1) return send_status::timeout;
+    return sel.template get<0>().sent ? send_status::ok : send_status::closed;
+  }
+};
+
+// The operations, shared by chan<T> and the views (CRTP-free: each view
+// holds a chan_ref and forwards here).
+template <class T>
+struct chan_ops {
+  using V = chan_value_t<T>;
+  using state = chan_state<V>;
+
+  static recv_awaiter<V> recv(state* s) noexcept { return {select_awaiter<recv_case<V>>(recv_case<V>(s, false))}; }
+  static recv_timed_awaiter<V> recv_until(state* s, nanos d) noexcept {
+    return {select_awaiter<recv_case<V>, timeout_case_impl>(recv_case<V>(s, false), timeout_case_impl(d))};
+  }
+  static recv_result<V> try_recv(state* s) noexcept {
+    if (s == nullptr) return {recv_status::empty, std::nullopt};
+    std::optional<V> out;
+    chan_waiter* wake = nullptr;
+    op_result r;
+    {
+      lock_guard l(s->mu);
+      r = s->recv_locked(out, &wake);
+    }
+    if (wake) wake->tok->complete();
+    if (r == op_result::done) return {recv_status::ok, std::move(out)};
+    return {r == op_result::closed ? recv_status::closed : recv_status::empty, std::nullopt};
+  }
+  static std::optional<V> blocking_recv(state* s) noexcept {
+    auto a = recv(s);
+    a.sel.blocking();
+    return std::move(a.sel.template get<0>().value);
+  }
+  static recv_result<V> blocking_recv_until(state* s, nanos d) noexcept {
+    auto a = recv_until(s, d);
+    return a.result(a.sel.blocking());
+  }
+
+  static send_awaiter<V> send(state* s, V v) noexcept(std::is_nothrow_move_constructible_v<V>) {
+    return {select_awaiter<send_case<V>>(send_case<V>(s, std::move(v), false))};
+  }
+  static send_timed_awaiter<V> send_until(state* s, V v, nanos d) {
+    return {select_awaiter<send_case<V>, timeout_case_impl>(send_case<V>(s, std::move(v), false),
+                                                            timeout_case_impl(d))};
+  }
+  static send_status try_send(state* s, V& v) noexcept {
+    if (s == nullptr) return send_status::full;
+    chan_waiter* wake = nullptr;
+    op_result r;
+    {
+      lock_guard l(s->mu);
+      r = s->send_locked(v, &wake);
+    }
+    if (wake) wake->tok->complete();
+    if (r == op_result::done) return send_status::ok;
+    return r == op_result::closed ? send_status::closed : send_status::full;
+  }
+  static send_status blocking_send(state* s, V v) noexcept {
+    auto a = send(s, std::move(v));
+    a.sel.blocking();
+    return a.sel.template get<0>().sent ? send_status::ok : send_status::closed;
+  }
+  static send_status blocking_send_until(state* s, V v, nanos d) noexcept {
+    auto a = send_until(s, std::move(v), d);
+    return a.result(a.sel.blocking());
+  }
+};
+
+struct chan_access;
+}  // namespace detail
+
+// ---- receiver<T> --------------------------------------------------------------
+
+// The receive end: cannot send or close.
+template <class T>
+class receiver {
+  using ops = detail::chan_ops<T>;
+
+ public:
+  using value_type = detail::chan_value_t<T>;
+  receiver() noexcept = default;  // nil: receives block forever
+
+  // co_await r.recv() -> std::optional<T>; empty <=> closed and drained.
+  [[nodiscard]] auto recv() const noexcept { return ops::recv(s()); }
+  // Never blocks: ok, empty (would block) or closed.
+  recv_result<value_type> try_recv() const noexcept { return ops::try_recv(s()); }
+  // co_await: ok, closed or timeout.
+  [[nodiscard]] auto recv_for(std::chrono::nanoseconds d) const noexcept {
+    return ops::recv_until(s(), detail::deadline_in(d));
+  }
+  [[nodiscard]] auto recv_until(std::chrono::steady_clock::time_point t) const noexcept {
+    return ops::recv_until(s(), detail::deadline_of(t));
+  }
+  // Plain-thread forms (must not be called inside a goroutine).
+  std::optional<value_type> blocking_recv() const noexcept { return ops::blocking_recv(s()); }
+  recv_result<value_type> blocking_recv_for(std::chrono::nanoseconds d) const noexcept {
+    return ops::blocking_recv_until(s(), detail::deadline_in(d));
+  }
+  recv_result<value_type> blocking_recv_until(std::chrono::steady_clock::time_point t) const noexcept {
+    return ops::blocking_recv_until(s(), detail::deadline_of(t));
+  }
+
+  std::size_t len() const noexcept { return s() ? s()->len() : 0; }
+  std::size_t cap() const noexcept { return s() ? s()->cap() : 0; }
+  explicit operator bool() const noexcept { return s() != nullptr; }  // non-nil
+  friend bool operator==(const receiver& a, const receiver& b) noexcept { return a.s() == b.s(); }
+
+ protected:
+  explicit receiver(detail::chan_ref<T> r) noexcept : ref_(std::move(r)) {}
+  typename detail::chan_ref<T>::state* s() const noexcept { return ref_.get(); }
+  detail::chan_ref<T> ref_;
+  friend class chan<T>;
+  friend struct detail::chan_access;
+};
+
+// ---- sender<T> ----------------------------------------------------------------
+
+// The send end: can send and close, cannot receive.
+template <class T>
+class sender {
+  using ops = detail::chan_ops<T>;
+
+ public:
+  using value_type = detail::chan_value_t<T>;
+  sender() noexcept = default;  // nil: sends block forever
+
+  // co_await s.send(v) -> ok or closed.
+  [[nodiscard]] auto send(value_type v) const noexcept(std::is_nothrow_move_constructible_v<value_type>) {
+    return ops::send(s(), std::move(v));
+  }
+  // Signal channels (chan<void>): send() with no value.
+  template <class U = T>
+    requires std::is_void_v<U>
+  [[nodiscard]] auto send() const noexcept {
+    return ops::send(s(), std::monostate{});
+  }
+  // Never blocks: ok, full (would block) or closed. The value is consumed
+  // only when ok; otherwise v keeps it (a leaky free list drops it or retries).
+  send_status try_send(value_type& v) const noexcept { return ops::try_send(s(), v); }
+  send_status try_send(value_type&& v) const noexcept { return ops::try_send(s(), v); }
+  [[nodiscard]] auto send_for(value_type v, std::chrono::nanoseconds d) const {
+    return ops::send_until(s(), std::move(v), detail::deadline_in(d));
+  }
+  [[nodiscard]] auto send_until(value_type v, std::chrono::steady_clock::time_point t) const {
+    return ops::send_until(s(), std::move(v), detail::deadline_of(t));
+  }
+  send_status blocking_send(value_type v) const noexcept { return ops::blocking_send(s(), std::move(v)); }
+  send_status blocking_send_for(value_type v, std::chrono::nanoseconds d) const noexcept {
+    return ops::blocking_send_until(s(), std::move(v), detail::deadline_in(d));
+  }
+
+  // Closes the channel. False if it was already closed (or is nil).
+  bool close() const noexcept { return s() ? s()->close() : false; }
+
+  std::size_t len() const noexcept { return s() ? s()->len() : 0; }
+  std::size_t cap() const noexcept { return s() ? s()->cap() : 0; }
+  explicit operator bool() const noexcept { return s() != nullptr; }
+  friend bool operator==(const sender& a, const sender& b) noexcept { return a.s() == b.s(); }
+
+ protected:
+  explicit sender(detail::chan_ref<T> r) noexcept : ref_(std::move(r)) {}
+  typename detail::chan_ref<T>::state* s() const noexcept { return ref_.get(); }
+  detail::chan_ref<T> ref_;
+  friend class chan<T>;
+  friend struct detail::chan_access;
+};
+
+// ---- chan<T> ------------------------------------------------------------------
+
+// A bidirectional channel handle; converts implicitly to sender<T> and receiver<T>.
+template <class T>
+class chan : public sender<T>, public receiver<T> {
+ public:
+  using value_type = detail::chan_value_t<T>;
+  chan() noexcept = default;  // nil channel
+
+  // Converts implicitly (derived to base) to receiver<T> and sender<T>.
+  receiver<T> recv_end() const noexcept { return *this; }
+  sender<T> send_end() const noexcept { return *this; }
+
+  using receiver<T>::recv;
+  using receiver<T>::try_recv;
+  using receiver<T>::recv_for;
+  using receiver<T>::recv_until;
+  using receiver<T>::blocking_recv;
+  using receiver<T>::blocking_recv_for;
+  using receiver<T>::blocking_recv_until;
+  using sender<T>::send;
+  using sender<T>::try_send;
+  using sender<T>::send_for;
+  using sender<T>::send_until;
+  using sender<T>::blocking_send;
+  using sender<T>::blocking_send_for;
+  using sender<T>::close;
+  std::size_t len() const noexcept { return sender<T>::len(); }
+  std::size_t cap() const noexcept { return sender<T>::cap(); }
+  explicit operator bool() const noexcept { return sender<T>::s() != nullptr; }
+  friend bool operator==(const chan& a, const chan& b) noexcept { return a.sender<T>::s() == b.sender<T>::s(); }
+
+ private:
+  // Both bases share one state; receiver's copy of the reference is the second.
+  explicit chan(detail::chan_ref<T> r) noexcept : sender<T>(r), receiver<T>(std::move(r)) {}
+  template <class U>
+  friend chan<U> make_chan(long long capacity);
+  friend struct detail::chan_access;
+};
+
+// Largest capacity make_chan accepts (Go: "makechan: size out of range").
+inline constexpr long long max_chan_capacity = 1LL << 32;
+
+// Makes a channel with the given capacity (0 = unbuffered). Negative or
+// absurd capacities throw std::invalid_argument / std::length_error.
+template <class T>
+chan<T> make_chan(long long capacity = 0) {
+  using V = detail::chan_value_t<T>;
+  if (capacity < 0) throw std::invalid_argument("goro::make_chan: negative capacity");
+  if (capacity > max_chan_capacity ||
+      static_cast<unsigned long long>(capacity) > std::numeric_limits<std::size_t>::max() / sizeof(V))
+    throw std::length_error("goro::make_chan: capacity out of range");
+  return chan<T>(detail::chan_ref<T>(new detail::chan_state<V>(static_cast<std::size_t>(capacity))));
+}
+
+namespace detail {
+// Access to the state behind a handle, for select and the timer channels.
+struct chan_access {
+  template <class T>
+  static auto* state_of(const receiver<T>& r) noexcept { return r.s(); }
+  template <class T>
+  static auto* state_of(const sender<T>& s) noexcept { return s.s(); }
+  template <class T>
+  static receiver<T> adopt_receiver(chan_state<chan_value_t<T>>* s) noexcept {
+    return receiver<T>(chan_ref<T>(s));
+  }
+};
+}  // namespace detail
+
+// Receives until the channel is closed and drained, calling f on each value
+// (f may be a coroutine): co_await goro::for_each(ch, [](int v) { ... });
+template <class T, class F>
+task<> for_each(receiver<T> r, F f) {
+  while (auto v = co_await r.recv()) {
+    using res = std::invoke_result_t<F&, detail::chan_value_t<T>&&>;
+    if constexpr (awaitable<res>) {
+      res t = f(std::move(*v));
+      co_await std::move(t);
+    } else {
+      f(std::move(*v));
+    }
+  }
+}
+
+}  // namespace goro

@@ -1,0 +1,211 @@
+// goro/detail/chan_core.hpp — the protocol every channel operation and every
+// select goes through (docs/design/channels.md has the full story).
+//
+// Pieces:
+//  * wait_token — one per blocked operation (a lone send/recv is a select
+//    with one case). `winner` is claimed by CAS by whoever completes the
+//    operation (a channel counterpart, close, or the timeout timer), so exactly
+//    one case commits. `state` arbitrates resumption between the completer
+//    and the suspending party (see below).
+//  * chan_waiter — one per case (Go's sudog): the token, the case index, the
+//    value slot, and intrusive links in a channel's sendq or recvq.
+//  * chan_base — the type-independent half of a channel: lock, queues,
+//    closed flag, reference count.
+//  * case_iface — what select needs from a case, implemented per type in
+//    chan_state.hpp; the engine (src/select.cpp) is written once against it.
+//
+// Channel invariants (under chan_base::mu):
+//  * at most one of sendq/recvq holds waiters whose token is unclaimed;
+//  * a buffered channel with count > 0 has no unclaimed receiver waiting, and
+//    one with count < cap has no unclaimed sender waiting;
+//  * closed never goes back to false; after close both queues are empty.
+// A waiter is removed from its queue by whoever dequeues it, claimed or not;
+// a waiter whose claim fails belongs to a select that another case already
+// won, and is simply dropped.
+//
+// Resumption handshake (no frame is touched by two threads at once): the
+// completer, after moving the value and outside every lock, does
+//     state |= kCompleted; if it was kSuspended -> wake the waiter
+// and the suspending side, as the very last thing before it parks, does
+//     state |= kSuspended; if it was kCompleted -> do not park, continue.
+// Whoever comes second resumes the operation; the first touches nothing
+// afterwards. This lets a select publish its waiters on several channels
+// and arm a timer, in any order, without a window where it could be resumed
+// while still running.
+//
+// Lock order: channel locks in increasing address order (select locks all of
+// its distinct channels that way); a timer heap lock may be held when a
+// channel lock is taken (ticker sends), never the reverse.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "goro/detail/goroutine.hpp"
+#include "goro/detail/spinlock.hpp"
+#include "goro/detail/timer.hpp"
+
+namespace goro::detail {
+
+struct wait_token {
+  static constexpr std::uint8_t kSuspended = 1, kCompleted = 2;
+  std::atomic<int> winner{-1};
+  std::atomic<std::uint8_t> state{0};
+  waker w;  // set before any waiter of this token is published
+
+  bool claim(int index) noexcept {
+    int expected = -1;
+    return winner.compare_exchange_strong(expected, index, std::memory_order_acq_rel);
+  }
+  // Completer side; call outside locks, after the transfer. Last touch.
+  void complete() noexcept {
+    waker copy = w;
+    if (state.fetch_or(kCompleted, std::memory_order_acq_rel) & kSuspended) copy.wake();
+  }
+  // Suspending side, last action. True: stay parked (the completer wakes us).
+  bool suspend() noexcept {
+    return !(state.fetch_or(kSuspended, std::memory_order_acq_rel) & kCompleted);
+  }
+  bool completed() const noexcept {
+    return state.load(std::memory_order_acquire) & kCompleted;
+  }
+};
+
+struct chan_waiter {
+  wait_token* tok = nullptr;
+  int index = 0;
+  void* slot = nullptr;  // send: the T to move from; recv: the std::optional<T> to fill
+  bool ok = false;       // set by the completer: transferred (true) or closed (false)
+  chan_waiter* prev = nullptr;
+  chan_waiter* next = nullptr;
+  bool linked = false;   // in a queue; guarded by that channel's lock
+};
+
+class waiter_queue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  void push(chan_waiter* n) noexcept {
+    n->next = nullptr;
+    n->prev = tail_;
+    if (tail_) tail_->next = n; else head_ = n;
+    tail_ = n;
+    n->linked = true;
+  }
+  void erase(chan_waiter* n) noexcept {
+    if (n->prev) n->prev->next = n->next; else head_ = n->next;
+    if (n->next) n->next->prev = n->prev; else tail_ = n->prev;
+    n->prev = n->next = nullptr;
+    n->linked = false;
+  }
+  // Removes waiters from the front until one can be claimed (Go's dequeue
+  // with selectDone); returns it, or null.
+  chan_waiter* dequeue_claimed() noexcept {
+    while (chan_waiter* n = head_) {
+      erase(n);
+      if (n->tok->claim(n->index)) return n;
+    }
+    return nullptr;
+  }
+
+ private:
+  chan_waiter* head_ = nullptr;
+  chan_waiter* tail_ = nullptr;
+};
+
+class chan_base {
+ public:
+  explicit chan_base(std::size_t cap) noexcept : cap_(cap) {}
+  virtual ~chan_base() = default;
+  chan_base(const chan_base&) = delete;
+  chan_base& operator=(const chan_base&) = delete;
+
+  void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  std::size_t cap() const noexcept { return cap_; }
+  // Racy snapshot, like Go's len(ch).
+  std::size_t len() const noexcept { return len_.load(std::memory_order_relaxed); }
+
+  // Closes the channel; false if it was already closed. Every waiting
+  // receiver gets "closed" (after the buffer drains), every waiting sender
+  // gets "closed".
+  bool close() noexcept;
+
+  spinlock mu;
+
+ protected:
+  // Completes a chain of waiters (linked through next) outside the lock.
+  static void complete_chain(chan_waiter* chain) noexcept {
+    while (chain) {
+      chan_waiter* next = chain->next;
+      chain->tok->complete();  // last touch of *chain
+      chain = next;
+    }
+  }
+  // Drops buffered values (close keeps them; this is for timer resets).
+  virtual void clear_buffer_locked() noexcept = 0;
+
+  std::atomic<long> refs_{1};
+  const std::size_t cap_;
+  std::atomic<std::size_t> len_{0};  // mirror of the buffer count for len()
+  bool closed_ GORO_GUARDED_BY(mu) = false;
+  waiter_queue recvq_ GORO_GUARDED_BY(mu);
+  waiter_queue sendq_ GORO_GUARDED_BY(mu);
+
+  friend struct chan_access;
+};
+
+// ---- select engine ------------------------------------------------------------
+
+struct case_iface {
+  // The channel's lock; null for cases that are never ready (nil channel)
+  // and for the default and timeout pseudo-cases.
+  spinlock* lock = nullptr;
+  // Under *lock: tries to complete now. True if it fired; *wake is set to a
+  // counterpart waiter to complete once every lock is released.
+  virtual bool poll(chan_waiter** wake) noexcept = 0;
+  // Under *lock: publishes this case's waiter on its channel.
+  virtual void enqueue(wait_token* tok, int index) noexcept = 0;
+  // Takes *lock: removes the waiter if it is still queued.
+  virtual void cancel() noexcept = 0;
+  // The select was parked and this case won: read the completer's outcome.
+  virtual void on_woken() noexcept {}
+
+ protected:
+  ~case_iface() = default;
+};
+
+struct select_spec {
+  case_iface** cases = nullptr;
+  int n = 0;
+  int default_index = -1;  // >= 0: the default case's index
+  int timeout_index = -1;  // >= 0: the timeout case's index
+  nanos deadline = kNever;
+};
+
+// Locks every distinct channel in address order, polls the cases in a
+// uniformly random order and fires the first ready one. Returns its index;
+// else the default's index if there is one; else the timeout's index if the
+// deadline has passed; else enqueues a waiter on every channel (tok->w must
+// be set) and returns -1: the caller then arms the timeout, if any, and parks
+// through tok->suspend().
+int select_start(const select_spec& s, wait_token* tok) noexcept;
+// After a parked select was completed: removes the losing waiters.
+void select_finish(const select_spec& s, int winner) noexcept;
+
+// The timeout pseudo-case's timer: claims the token for `index` and completes it.
+struct select_timer : timer_node {
+  wait_token* tok = nullptr;
+  int index = -1;
+  select_timer() noexcept {
+    fire = [](timer_node* n) {
+      auto* t = static_cast<select_timer*>(n);
+      if (t->tok->claim(t->index)) t->tok->complete();
+    };
+  }
+};
+
+}  // namespace goro::detail

@@ -1,0 +1,172 @@
+// goro/select.hpp — Go's select.
+//
+//   auto r = co_await goro::select(goro::recv(jobs),          // case 0
+//                                  goro::send(out, v),        // case 1
+//                                  goro::recv(ctx_done),      // case 2
+//                                  goro::timeout(100ms));     // case 3 (or recv(after(100ms)))
+//   switch (r.index()) {
+//     case 0: if (auto& job = r.get<0>()) handle(*job); else /* jobs closed */; break;
+//     case 1: /* r.get<1>() is true if delivered, false if out was closed */ break;
+//     case 2: ...; case 3: /* timed out */ ...
+//   }
+//
+// Any mix of receive and send cases over channels of different types, at most
+// one default_case (makes the select non-blocking) and at most one timeout
+// (a deadline without a channel, so no allocation). When several cases are
+// ready, one is chosen uniformly at random; exactly one case commits and the
+// others leave no trace. The same channel may appear in several cases. A nil
+// channel's case is never ready. Channels are locked in address order.
+// `blocking_select(...)` is the same for plain threads.
+//
+// Pass channel handles by lvalue (the select refers to them while it runs) or
+// as temporaries (the select then keeps the channel alive itself); await the
+// select in the statement that creates it.
+//
+// Priority select (seed 003): ask the high-priority channel first with a
+// non-blocking select, then wait on all:
+//   auto r = co_await select(recv(high), default_case);
+//   if (r.index() != 0) r2 = co_await select(recv(high), recv(low));
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "goro/chan.hpp"
+
+namespace goro {
+
+// Makes a select non-blocking: fires when no other case is ready.
+inline constexpr struct default_case_t {
+} default_case{};
+
+// A case that fires when d has passed (no channel, no allocation).
+inline detail::timeout_case_impl timeout(std::chrono::nanoseconds d) noexcept {
+  return detail::timeout_case_impl(detail::deadline_in(d));
+}
+inline detail::timeout_case_impl deadline(std::chrono::steady_clock::time_point t) noexcept {
+  return detail::timeout_case_impl(detail::deadline_of(t));
+}
+
+// Receive case.
+template <class T>
+detail::recv_case<detail::chan_value_t<T>> recv(const receiver<T>& r) noexcept {
+  return {detail::chan_access::state_of(r), false};
+}
+template <class T>
+detail::recv_case<detail::chan_value_t<T>> recv(receiver<T>&& r) noexcept {
+  return {detail::chan_access::state_of(r), true};
+}
+// Send case: sends v (moved in) if chosen; if not chosen, v is destroyed.
+template <class T, class V>
+detail::send_case<detail::chan_value_t<T>> send(const sender<T>& s, V&& v) {
+  return {detail::chan_access::state_of(s), detail::chan_value_t<T>(std::forward<V>(v)), false};
+}
+template <class T, class V>
+detail::send_case<detail::chan_value_t<T>> send(sender<T>&& s, V&& v) {
+  return {detail::chan_access::state_of(s), detail::chan_value_t<T>(std::forward<V>(v)), true};
+}
+
+namespace detail {
+template <class C>
+struct case_traits;
+template <class V>
+struct case_traits<recv_case<V>> {
+  using result = std::optional<V>;  // empty: the channel was closed
+  static result take(recv_case<V>& c) { return std::move(c.value); }
+};
+template <class V>
+struct case_traits<send_case<V>> {
+  using result = bool;  // true: delivered; false: the channel was closed
+  static result take(send_case<V>& c) { return c.sent; }
+};
+template <>
+struct case_traits<default_case_impl> {
+  using result = std::monostate;
+  static result take(default_case_impl&) { return {}; }
+};
+template <>
+struct case_traits<timeout_case_impl> {
+  using result = std::monostate;
+  static result take(timeout_case_impl&) { return {}; }
+};
+
+template <class C>
+using case_of = std::conditional_t<std::is_same_v<std::decay_t<C>, default_case_t>, default_case_impl,
+                                   std::decay_t<C>>;
+template <class C>
+case_of<C> to_case(C&& c) {
+  if constexpr (std::is_same_v<std::decay_t<C>, default_case_t>)
+    return default_case_impl{};
+  else
+    return std::forward<C>(c);
+}
+}  // namespace detail
+
+// What a select returns: which case fired and that case's result.
+template <class... Cs>
+class [[nodiscard]] select_result {
+ public:
+  using results = std::variant<typename detail::case_traits<Cs>::result...>;
+  explicit select_result(results r) noexcept : r_(std::move(r)) {}
+  // Index of the case that fired, in argument order.
+  std::size_t index() const noexcept { return r_.index(); }
+  // The result of case I (asserts that case I fired): std::optional<T> for a
+  // receive (empty if the channel was closed), bool for a send (false if the
+  // channel was closed), std::monostate for default and timeout.
+  template <std::size_t I>
+  auto& get() noexcept {
+    GORO_ASSERT(r_.index() == I, "goro::select_result::get<I>: case I did not fire");
+    return std::get<I>(r_);
+  }
+
+ private:
+  results r_;
+};
+
+namespace detail {
+template <class... Cs>
+class select_op {
+ public:
+  explicit select_op(Cs&&... cs) : sel_(std::move(cs)...) {}
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel_.suspend(h, "select"); }
+  select_result<Cs...> await_resume() { return result(sel_.finish()); }
+  select_result<Cs...> blocking() { return result(sel_.blocking()); }
+
+ private:
+  select_result<Cs...> result(int fired) {
+    return make(fired, std::make_index_sequence<sizeof...(Cs)>{});
+  }
+  template <std::size_t... I>
+  select_result<Cs...> make(int fired, std::index_sequence<I...>) {
+    using R = typename select_result<Cs...>::results;
+    std::optional<R> r;
+    ((static_cast<int>(I) == fired
+          ? (void)r.emplace(std::in_place_index<I>, case_traits<Cs>::take(sel_.template get<I>()))
+          : (void)0),
+     ...);
+    GORO_ASSERT(r.has_value(), "goro::select: no case fired");
+    return select_result<Cs...>(std::move(*r));
+  }
+  select_awaiter<Cs...> sel_;
+};
+}  // namespace detail
+
+// co_await goro::select(cases...)
+template <class... Cs>
+auto select(Cs&&... cs) {
+  static_assert(sizeof...(Cs) > 0, "goro::select needs at least one case (use a nil channel to block forever)");
+  return detail::select_op<detail::case_of<Cs>...>(detail::to_case(std::forward<Cs>(cs))...);
+}
+
+// The same for plain threads: blocks the calling thread.
+template <class... Cs>
+auto blocking_select(Cs&&... cs) {
+  return detail::select_op<detail::case_of<Cs>...>(detail::to_case(std::forward<Cs>(cs))...).blocking();
+}
+
+}  // namespace goro

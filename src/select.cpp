@@ -1,0 +1,106 @@
+// select.cpp — the select engine, written once for every channel operation
+// (a lone send or receive is a one-case select). Protocol: chan_core.hpp.
+#include <algorithm>
+
+#include "goro/detail/chan_core.hpp"
+
+namespace goro::detail {
+namespace {
+constexpr int kMaxCases = 64;
+
+GORO_NOINLINE std::uint32_t fast_rand() noexcept {
+  static thread_local std::uint64_t s = reinterpret_cast<std::uintptr_t>(&s) | 1;
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return static_cast<std::uint32_t>(s >> 32);
+}
+}  // namespace
+
+int select_start(const select_spec& s, wait_token* tok) noexcept {
+  const int n = s.n;
+  GORO_ASSERT(n <= kMaxCases, "goro::select: more than 64 cases");
+
+  // Poll order: uniformly random permutation of the cases (Fisher-Yates).
+  std::uint8_t order[kMaxCases];
+  for (int i = 0; i < n; ++i) {
+    int j = n > 1 ? static_cast<int>(fast_rand() % static_cast<std::uint32_t>(i + 1)) : 0;
+    order[i] = order[j];
+    order[j] = static_cast<std::uint8_t>(i);
+  }
+
+  // Lock order: distinct channel locks by increasing address.
+  spinlock* locks[kMaxCases];
+  int nl = 0;
+  for (int i = 0; i < n; ++i) {
+    spinlock* l = s.cases[i]->lock;
+    if (l == nullptr) continue;
+    int k = nl;
+    bool dup = false;
+    while (k > 0 && locks[k - 1] >= l) {
+      if (locks[k - 1] == l) {
+        dup = true;
+        break;
+      }
+      --k;
+    }
+    if (dup) continue;
+    for (int m = nl; m > k; --m) locks[m] = locks[m - 1];
+    locks[k] = l;
+    ++nl;
+  }
+  for (int i = 0; i < nl; ++i) locks[i]->lock();
+
+  chan_waiter* wake = nullptr;
+  int fired = -1;
+  for (int k = 0; k < n; ++k) {
+    case_iface* c = s.cases[order[k]];
+    if (c->lock != nullptr && c->poll(&wake)) {
+      fired = order[k];
+      break;
+    }
+  }
+  if (fired < 0) {
+    if (s.default_index >= 0) {
+      fired = s.default_index;
+    } else if (s.timeout_index >= 0 && s.deadline <= now()) {
+      fired = s.timeout_index;
+    } else {
+      for (int i = 0; i < n; ++i)
+        if (s.cases[i]->lock != nullptr) s.cases[i]->enqueue(tok, i);
+    }
+  }
+
+  for (int i = nl; i-- > 0;) locks[i]->unlock();
+  if (wake != nullptr) wake->tok->complete();
+  return fired;
+}
+
+void select_finish(const select_spec& s, int winner) noexcept {
+  for (int i = 0; i < s.n; ++i)
+    if (i != winner && s.cases[i]->lock != nullptr) s.cases[i]->cancel();
+}
+
+bool chan_base::close() noexcept {
+  chan_waiter* chain = nullptr;
+  chan_waiter** tail = &chain;
+  {
+    lock_guard l(mu);
+    if (closed_) return false;
+    closed_ = true;
+    // Receivers waiting means the buffer is empty: they all see "closed".
+    // Senders get "closed" (their values stay with them).
+    for (waiter_queue* q : {&recvq_, &sendq_}) {
+      while (chan_waiter* w = q->dequeue_claimed()) {
+        w->ok = false;
+        *tail = w;
+        tail = &w->next;
+      }
+    }
+    *tail = nullptr;
+  }
+  complete_chain(chain);
+  return true;
+}
+
+}  // namespace goro::detail
