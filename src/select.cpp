@@ -17,7 +17,8 @@ GORO_NOINLINE std::uint32_t fast_rand() noexcept {
 }
 }  // namespace
 
-int select_start(const select_spec& s, wait_token* tok) noexcept {
+// The analysis cannot follow a runtime-sized set of locks.
+int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
   const int n = s.n;
   GORO_ASSERT(n <= kMaxCases, "goro::select: more than 64 cases");
 

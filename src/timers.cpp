@@ -140,3 +140,14 @@ bool timer_disarm(timer_node* n) noexcept {
 }
 
 }  // namespace goro::detail
+
+namespace goro {
+std::size_t runtime::armed_timers() const noexcept {
+  std::size_t n = 0;
+  for (detail::worker* w : impl_->workers) {
+    detail::lock_guard l(w->timers.mu);
+    n += w->timers.nodes.size();
+  }
+  return n;
+}
+}  // namespace goro

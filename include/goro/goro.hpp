@@ -7,3 +7,4 @@
 #include "goro/sync/wait_group.hpp"
 #include "goro/chan.hpp"
 #include "goro/select.hpp"
+#include "goro/timer.hpp"

@@ -363,6 +363,8 @@ class runtime {
   // Goroutines started on this runtime that have not returned yet.
   std::size_t live_goroutines() const noexcept;
   std::vector<goroutine_info> goroutines() const;
+  // Timers currently armed (sleeps, timeouts, timer channels) on this runtime.
+  std::size_t armed_timers() const noexcept;
   // Blocks until no goroutine is alive or the timeout passes; returns true
   // when none is alive. This is the leak check tests end with (like goleak).
   bool wait_no_goroutines(std::chrono::nanoseconds timeout) const;

@@ -146,7 +146,7 @@ class chan_base {
     }
   }
   // Drops buffered values (close keeps them; this is for timer resets).
-  virtual void clear_buffer_locked() noexcept = 0;
+  virtual void clear_buffer_locked() noexcept GORO_REQUIRES(mu) = 0;
 
   std::atomic<long> refs_{1};
   const std::size_t cap_;

@@ -25,7 +25,8 @@ class chan_state : public chan_base {
     if (cap > 0)
       buf_ = static_cast<T*>(::operator new(sizeof(T) * cap, std::align_val_t(alignof(T))));
   }
-  ~chan_state() override {
+  // No other reference exists: the buffer is ours without the lock.
+  ~chan_state() override GORO_NO_TSA {
     clear_buffer_locked();
     if (buf_) ::operator delete(buf_, std::align_val_t(alignof(T)));
   }
@@ -89,7 +90,7 @@ class chan_state : public chan_base {
   }
 
  protected:
-  void clear_buffer_locked() noexcept override {
+  void clear_buffer_locked() noexcept override GORO_REQUIRES(mu) {
     while (count_ > 0) {
       buf_[head_].~T();
       if (++head_ == cap_) head_ = 0;
@@ -129,10 +130,11 @@ struct recv_case final : case_iface {
   ~recv_case() {
     if (owns) c->release();
   }
-  bool poll(chan_waiter** wake) noexcept override {
+  // poll/enqueue run under c->mu, taken by the select engine.
+  bool poll(chan_waiter** wake) noexcept override GORO_NO_TSA {
     return c->recv_locked(value, wake) != op_result::blocked;
   }
-  void enqueue(wait_token* tok, int index) noexcept override {
+  void enqueue(wait_token* tok, int index) noexcept override GORO_NO_TSA {
     node.tok = tok;
     node.index = index;
     node.slot = &value;
@@ -159,12 +161,12 @@ struct send_case final : case_iface {
   ~send_case() {
     if (owns) c->release();
   }
-  bool poll(chan_waiter** wake) noexcept override {
+  bool poll(chan_waiter** wake) noexcept override GORO_NO_TSA {
     op_result r = c->send_locked(value, wake);
     sent = r == op_result::done;
     return r != op_result::blocked;
   }
-  void enqueue(wait_token* tok, int index) noexcept override {
+  void enqueue(wait_token* tok, int index) noexcept override GORO_NO_TSA {
     node.tok = tok;
     node.index = index;
     node.slot = &value;
