@@ -9,6 +9,17 @@
 namespace goro::detail {
 namespace {
 std::atomic<std::uint64_t> next_id{1};
+constexpr std::uint64_t kIdBlock = 1024;
+
+// Ids come from per-thread blocks so spawning doesn't bounce one counter.
+GORO_NOINLINE std::uint64_t new_goroutine_id() noexcept {
+  static thread_local std::uint64_t next = 0, limit = 0;
+  if (next == limit) {
+    next = next_id.fetch_add(kIdBlock, std::memory_order_relaxed);
+    limit = next + kIdBlock;
+  }
+  return next++;
+}
 
 void default_uncaught(std::exception_ptr e, const goroutine_info& g) {
   const char* what = "unknown exception";
@@ -34,60 +45,94 @@ goroutine_info info_of(const goroutine* g) {
 }  // namespace
 
 void runtime_impl::registry_add(goroutine* g) noexcept {
-  g->id = next_id.fetch_add(1, std::memory_order_relaxed);
-  live.fetch_add(1, std::memory_order_relaxed);
-  registry_shard& s = shards[g->id % kShards];
+  g->id = new_goroutine_id();
+  worker* w = current_worker();
+  g->shard = (w != nullptr && w->rt == this) ? w->index : static_cast<std::uint32_t>(workers.size());
+  registry_shard& s = shards[g->shard];
   lock_guard l(s.mu);
-  g->reg_prev = nullptr;
-  g->reg_next = s.head;
-  if (s.head) s.head->reg_prev = g;
-  s.head = g;
+  if (s.free.empty()) {
+    g->slot = static_cast<std::uint32_t>(s.slots.size());
+    s.slots.push_back(g);
+  } else {
+    g->slot = s.free.back();
+    s.free.pop_back();
+    s.slots[g->slot] = g;
+  }
+  ++s.count;
   g->registered = true;
 }
 
 void runtime_impl::registry_remove(goroutine* g) noexcept {
   {
-    registry_shard& s = shards[g->id % kShards];
+    registry_shard& s = shards[g->shard];
     lock_guard l(s.mu);
-    if (g->reg_prev) g->reg_prev->reg_next = g->reg_next; else s.head = g->reg_next;
-    if (g->reg_next) g->reg_next->reg_prev = g->reg_prev;
+    s.slots[g->slot] = nullptr;
+    s.free.push_back(g->slot);
     g->registered = false;
+    --s.count;
   }
-  if (live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+  // Dekker pair with wait_no_goroutines: count published; fence; look for
+  // waiters. A waiter registers, then sums the shards under quiet_mu.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (quiet_waiters.load(std::memory_order_relaxed) > 0 && live() == 0) {
     std::lock_guard<std::mutex> l(quiet_mu);
     quiet_cv.notify_all();
   }
+}
+
+std::size_t runtime_impl::live() const noexcept {
+  std::size_t n = 0;
+  for (const registry_shard& s : shards) {
+    lock_guard l(const_cast<spinlock&>(s.mu));
+    n += s.count;
+  }
+  return n;
 }
 
 std::vector<goroutine_info> runtime_impl::snapshot() const {
   std::vector<goroutine_info> out;
   for (const registry_shard& s : shards) {
     lock_guard l(const_cast<spinlock&>(s.mu));
-    for (goroutine* g = s.head; g; g = g->reg_next) out.push_back(info_of(g));
+    for (goroutine* g : s.slots)
+      if (g) out.push_back(info_of(g));
   }
   return out;
 }
 
 void runtime_impl::destroy_remaining() {
-  // Workers are stopped: this thread is the only one touching goroutines.
-  if (live.load() == 0) return;
+  // Workers are stopped: this thread is the only one running goroutines, but
+  // plain threads may still join or drop join_handles concurrently.
+  if (live() == 0) return;
   opts.on_shutdown_alive(snapshot());
   global.clear();
   for (registry_shard& s : shards) {
-    for (;;) {
+    // Destroying one frame may destroy others (a frame owning a join_handle)
+    // and free their slots, so re-read each slot under the lock.
+    for (std::size_t i = 0;; ++i) {
       goroutine* g;
       {
         lock_guard l(s.mu);
-        g = s.head;
+        if (i >= s.slots.size()) break;
+        g = s.slots[i];
       }
-      if (g == nullptr) break;
-      std::uint32_t prev = g->join_state.fetch_or(kShutdown, std::memory_order_acq_rel);
-      if (prev & kDetached) {
-        g->root.destroy();  // its promise destructor leaves the registry
-      } else {
-        registry_remove(g);  // the join_handle destroys the frame later
-        if ((prev & kWaiter) && g->joiner.p != nullptr) g->joiner.p->unpark();
+      if (g == nullptr) continue;
+      // Leave the registry before kShutdown is published: from then on a
+      // join_handle on another thread may destroy the frame (and g) at once.
+      registry_remove(g);
+      std::uint32_t s = g->join_state.load(std::memory_order_acquire);
+      waker j;
+      for (;;) {
+        if (s & kWaiter) j = g->joiner;
+        if (g->join_state.compare_exchange_weak(s, s | kShutdown, std::memory_order_acq_rel,
+                                                std::memory_order_acquire))
+          break;
       }
+      if (s & kDetached) {
+        g->root.destroy();  // nobody else can reach it
+      } else if (j.p != nullptr) {
+        j.p->unpark();  // a thread blocked in join(): it throws (pooled parker: safe)
+      }
+      // A goroutine joiner of this runtime is being destroyed too: not woken.
     }
   }
 }
@@ -115,15 +160,19 @@ void report_uncaught(std::exception_ptr e, const goroutine* g) noexcept {
 
 namespace goro {
 
-std::size_t runtime::live_goroutines() const noexcept {
-  return impl_->live.load(std::memory_order_acquire);
-}
+std::size_t runtime::live_goroutines() const noexcept { return impl_->live(); }
 
 std::vector<goroutine_info> runtime::goroutines() const { return impl_->snapshot(); }
 
 bool runtime::wait_no_goroutines(std::chrono::nanoseconds timeout) const {
-  std::unique_lock<std::mutex> l(impl_->quiet_mu);
-  return impl_->quiet_cv.wait_for(l, timeout, [&] { return impl_->live.load() == 0; });
+  impl_->quiet_waiters.fetch_add(1, std::memory_order_seq_cst);
+  bool quiet;
+  {
+    std::unique_lock<std::mutex> l(impl_->quiet_mu);
+    quiet = impl_->quiet_cv.wait_for(l, timeout, [&] { return impl_->live() == 0; });
+  }
+  impl_->quiet_waiters.fetch_sub(1, std::memory_order_relaxed);
+  return quiet;
 }
 
 uncaught_handler set_uncaught_exception_handler(uncaught_handler h) noexcept {

@@ -116,8 +116,12 @@ class global_queue {
     if (!g) return nullptr;
     head_ = g->next;
     std::size_t taken = 1;
-    while (head_ && taken < max && q.push(head_)) {
-      head_ = head_->next;
+    while (head_ && taken < max) {
+      // Read the link before the push publishes head_: from then on a thief
+      // may steal it, run it and free its frame.
+      goroutine* next = head_->next;
+      if (!q.push(head_)) break;
+      head_ = next;
       ++taken;
     }
     if (!head_) tail_ = nullptr;
@@ -175,9 +179,16 @@ struct worker {
 };
 
 // ---- registry --------------------------------------------------------------
-struct registry_shard {
+// One shard per worker (goroutines started there) plus one for goroutines
+// started from plain threads. A goroutine usually exits on the worker that
+// started it, so its shard's line rarely moves between cores.
+// Slots rather than a linked list: removing a goroutine touches only its
+// slot and the shard, never the (cold) frames of its neighbours.
+struct alignas(cache_line) registry_shard {
   spinlock mu;
-  goroutine* head GORO_GUARDED_BY(mu) = nullptr;
+  std::vector<goroutine*> slots GORO_GUARDED_BY(mu);      // null = free
+  std::vector<std::uint32_t> free GORO_GUARDED_BY(mu);     // indexes of free slots
+  std::size_t count GORO_GUARDED_BY(mu) = 0;
 };
 
 // ---- the runtime -------------------------------------------------------------
@@ -195,15 +206,19 @@ struct runtime_impl {
   std::atomic<int> n_idle{0};
   std::atomic<int> n_spinning{0};
   std::atomic<bool> stopping{false};
+  // Threads other than this runtime's workers inside schedule_*: ~runtime
+  // waits for them, since they touch the runtime after publishing a goroutine
+  // that may already have run to completion.
+  std::atomic<int> external_ops{0};
 
   // Timer sleeper: at most one idle worker sleeps until the earliest timer.
   std::atomic<worker*> timer_sleeper{nullptr};
   std::atomic<nanos> timer_sleeper_deadline{0};
 
   // Registry.
-  static constexpr unsigned kShards = 16;
-  registry_shard shards[kShards];
-  std::atomic<std::size_t> live{0};
+  std::vector<registry_shard> shards;  // workers.size() + 1
+  std::size_t live() const noexcept;   // sum over shards
+  std::atomic<int> quiet_waiters{0};   // threads in wait_no_goroutines
   mutable std::mutex quiet_mu;
   mutable std::condition_variable quiet_cv;
 
@@ -213,6 +228,7 @@ struct runtime_impl {
   void schedule_new(goroutine* g) noexcept;     // a goroutine just started
   void schedule_ready(goroutine* g) noexcept;   // woken from a park
   void schedule_yield(goroutine* g) noexcept;   // yielded / out of budget
+  void inject(goroutine* g) noexcept;           // from outside this runtime's workers
   void wakep() noexcept;
   void notify_work() noexcept;                  // fence + wakep if nobody spins
   void worker_loop(worker* w);
@@ -227,6 +243,10 @@ struct runtime_impl {
   void timer_armed(nanos when) noexcept;    // a new earliest deadline may exist
   nanos earliest_timer() const noexcept;
   bool run_all_due_timers() noexcept;       // any heap; true if any fired
+  // Shutdown, after destroy_remaining(): empties every heap and marks its
+  // nodes idle, so that a node whose owner outlives the runtime (a frame kept
+  // by a join_handle, a timer channel) never touches the freed heaps.
+  void disarm_all_timers() noexcept;
 
   // Registry.
   void registry_add(goroutine* g) noexcept;

@@ -94,11 +94,19 @@ goroutine* runtime_impl::local_next(worker* w) noexcept {
 
 void runtime_impl::schedule_new(goroutine* g) noexcept {
   worker* w = tl_worker;
-  if (w != nullptr && w->rt == this)
+  if (w != nullptr && w->rt == this) {
     local_push(w, g);
-  else
-    global.push(g);
+    notify_work();
+  } else {
+    inject(g);
+  }
+}
+
+void runtime_impl::inject(goroutine* g) noexcept {
+  external_ops.fetch_add(1, std::memory_order_seq_cst);
+  global.push(g);
   notify_work();
+  external_ops.fetch_sub(1, std::memory_order_release);
 }
 
 void runtime_impl::schedule_ready(goroutine* g) noexcept {
@@ -110,19 +118,20 @@ void runtime_impl::schedule_ready(goroutine* g) noexcept {
     goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
     if (old == nullptr) return;
     local_push(w, old);
+    notify_work();
   } else {
-    global.push(g);
+    inject(g);
   }
-  notify_work();
 }
 
 void runtime_impl::schedule_yield(goroutine* g) noexcept {
   worker* w = tl_worker;
-  if (w != nullptr && w->rt == this)
+  if (w != nullptr && w->rt == this) {
     local_push(w, g);
-  else
-    global.push(g);
-  notify_work();
+    notify_work();
+  } else {
+    inject(g);
+  }
 }
 
 // ---- idle / wake protocol ---------------------------------------------------------
@@ -284,7 +293,7 @@ void runtime_impl::worker_loop(worker* w) {
 
 // ---- lifecycle ----------------------------------------------------------------------
 
-runtime_impl::runtime_impl(const runtime_options& o) : opts(o) {
+runtime_impl::runtime_impl(const runtime_options& o) : opts(o), shards(o.workers + 1) {
   if (opts.workers == 0)
     throw std::invalid_argument("goro::runtime: workers must be at least 1 (got 0)");
   if (opts.workers > 4096)
@@ -318,6 +327,7 @@ void runtime_impl::stop_and_join() {
   for (worker* w : workers) w->park.unpark();
   for (worker* w : workers)
     if (w->thread.joinable()) w->thread.join();
+  while (external_ops.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 runtime_impl::~runtime_impl() {
@@ -335,6 +345,7 @@ runtime::runtime(runtime_options opts) : impl_(new detail::runtime_impl(opts)) {
 runtime::~runtime() {
   impl_->stop_and_join();
   impl_->destroy_remaining();
+  impl_->disarm_all_timers();
   delete impl_;
 }
 

@@ -67,8 +67,14 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
     } else if (s.timeout_index >= 0 && s.deadline <= now()) {
       fired = s.timeout_index;
     } else {
-      for (int i = 0; i < n; ++i)
+      // Enqueue in poll order, not argument order: cases on the same channel
+      // then queue in random order, so a parked select does not always commit
+      // its first such case (Go seeds lockorder from pollorder for the same
+      // reason; ported TestPseudoRandomSend).
+      for (int k = 0; k < n; ++k) {
+        const int i = order[k];
         if (s.cases[i]->lock != nullptr) s.cases[i]->enqueue(tok, i);
+      }
     }
   }
 

@@ -129,6 +129,15 @@ void timer_arm(timer_node* n, nanos when, runtime_impl* rt) noexcept {
   rt->timer_armed(when);
 }
 
+void runtime_impl::disarm_all_timers() noexcept {
+  for (worker* w : workers) {
+    lock_guard l(w->timers.mu);
+    for (timer_node* n : w->timers.nodes) n->heap.store(nullptr, std::memory_order_release);
+    w->timers.nodes.clear();
+    w->timers.earliest.store(kNever, std::memory_order_seq_cst);
+  }
+}
+
 bool timer_disarm(timer_node* n) noexcept {
   timer_heap* h = n->heap.load(std::memory_order_acquire);
   if (h == nullptr) return false;

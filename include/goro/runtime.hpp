@@ -82,7 +82,7 @@ runtime_impl* runtime_for_spawn() noexcept;  // current worker's runtime or the 
 // Hands an exception nobody will observe to the uncaught handler.
 void report_uncaught(std::exception_ptr e, const goroutine* g) noexcept;
 
-struct root_promise_base {
+struct root_promise_base : pooled_frame {
   root_promise_base() = default;
   root_promise_base(const root_promise_base&) = delete;
   // A frame destroyed while alive (runtime shutdown) leaves the registry here.
@@ -102,15 +102,31 @@ struct root_promise_base {
     void await_suspend(std::coroutine_handle<P> h) noexcept {
       root_promise_base& p = h.promise();
       p.g.state.store(g_state::dead, std::memory_order_relaxed);
+      std::uint32_t s = p.g.join_state.load(std::memory_order_acquire);
+      // Already detached (kDetached never clears): nobody can observe the
+      // exception, so report it while the goroutine still counts as live;
+      // a quiescent runtime (wait_no_goroutines) has then run every handler.
+      bool reported = false;
+      if ((s & kDetached) && p.error) {
+        report_uncaught(p.error, &p.g);
+        reported = true;
+      }
       registry_remove(&p.g);  // before kDone: a joiner then sees live counts settled
-      std::uint32_t prev = p.g.join_state.fetch_or(kDone, std::memory_order_acq_rel);
-      if (prev & kDetached) {
-        if (p.error) report_uncaught(p.error, &p.g);
+      // Publish kDone and take the joiner's waker in one atomic step: the
+      // joiner wrote it before setting kWaiter (acquire), and once kDone is
+      // visible a thread joiner (woken early by a stale parker token) may
+      // return and destroy this frame, so it cannot be read afterwards.
+      waker j;
+      for (;;) {
+        if (s & kWaiter) j = p.g.joiner;
+        if (p.g.join_state.compare_exchange_weak(s, s | kDone, std::memory_order_acq_rel,
+                                                 std::memory_order_acquire))
+          break;
+      }
+      if (s & kDetached) {
+        if (p.error && !reported) report_uncaught(p.error, &p.g);
         h.destroy();
-      } else if (prev & kWaiter) {
-        // The joiner wrote it before setting kWaiter (acquire above). Copy it
-        // out: once woken, the joiner may destroy this frame.
-        waker j = p.g.joiner;
+      } else if (s & kWaiter) {
         j.wake();
       }
     }

@@ -141,16 +141,17 @@ class select_op {
   select_result<Cs...> result(int fired) {
     return make(fired, std::make_index_sequence<sizeof...(Cs)>{});
   }
+  using results = typename select_result<Cs...>::results;
+  template <std::size_t I>
+  static results take_at(select_awaiter<Cs...>& sel) {
+    return results(std::in_place_index<I>,
+                   case_traits<std::tuple_element_t<I, std::tuple<Cs...>>>::take(sel.template get<I>()));
+  }
   template <std::size_t... I>
   select_result<Cs...> make(int fired, std::index_sequence<I...>) {
-    using R = typename select_result<Cs...>::results;
-    std::optional<R> r;
-    ((static_cast<int>(I) == fired
-          ? (void)r.emplace(std::in_place_index<I>, case_traits<Cs>::take(sel_.template get<I>()))
-          : (void)0),
-     ...);
-    GORO_ASSERT(r.has_value(), "goro::select: no case fired");
-    return select_result<Cs...>(std::move(*r));
+    static constexpr results (*table[])(select_awaiter<Cs...>&) = {&take_at<I>...};
+    GORO_ASSERT(fired >= 0 && fired < static_cast<int>(sizeof...(Cs)), "goro::select: no case fired");
+    return select_result<Cs...>(table[fired](sel_));
   }
   select_awaiter<Cs...> sel_;
 };

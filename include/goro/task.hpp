@@ -24,6 +24,7 @@
 #include <variant>
 
 #include "goro/detail/config.hpp"
+#include "goro/detail/frame_alloc.hpp"
 
 namespace goro {
 
@@ -32,7 +33,7 @@ class task;
 
 namespace detail {
 
-struct task_promise_base {
+struct task_promise_base : pooled_frame {
   std::coroutine_handle<> continuation;
   std::atomic<bool> done_{false};  // see the protocol in the file comment
   std::exception_ptr error;

@@ -56,9 +56,9 @@ struct goroutine {
   // What it waits for (a string literal), for dumps. Relaxed: informational.
   std::atomic<const char*> wait_reason{nullptr};
   std::atomic<g_state> state{g_state::runnable};
-  // Registry links, guarded by the registry shard lock of (id % shards).
-  goroutine* reg_prev = nullptr;
-  goroutine* reg_next = nullptr;
+  // Registry position, guarded by that registry shard's lock.
+  std::uint32_t shard = 0;
+  std::uint32_t slot = 0;
   bool registered = false;
   // The root frame, destroyed at runtime shutdown if the goroutine is still alive.
   std::coroutine_handle<> root;

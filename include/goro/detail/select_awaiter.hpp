@@ -52,7 +52,14 @@ class select_awaiter {
   bool suspend(std::coroutine_handle<> h, const char* reason) noexcept {
     tok_.w = waker_for(h, reason);
     int f = start();
-    if (f >= 0) return completed_or_yield(h);
+    if (f >= 0) {
+      // Completed without parking; nothing was published, so no other thread
+      // can touch g: undo waker_for's "waiting" mark, or dumps and the
+      // registry would show a running goroutine as blocked here.
+      tok_.w.g->wait_reason.store(nullptr, std::memory_order_relaxed);
+      tok_.w.g->state.store(g_state::running, std::memory_order_relaxed);
+      return completed_or_yield(h);
+    }
     return tok_.suspend();
   }
   // Plain-thread side: blocks until a case fires; returns its index.

@@ -8,6 +8,11 @@
 // A counter going negative is misuse and aborts with a clear message (Go panics).
 // Thread-safety: every member may be called concurrently.
 // Memory: every done() happens-before the wait() that it releases returns.
+// Lifetime: the group may be destroyed as soon as a wait() on it returns. The
+// counter only reaches zero under mu_, and a waiter that finds it zero takes
+// mu_ before it returns, so the add() that released it has let go of the
+// group by then (without this, the last done() could still be taking mu_ of a
+// group its waiter had already freed).
 #pragma once
 
 #include <atomic>
@@ -27,9 +32,17 @@ class wait_group {
   wait_group& operator=(const wait_group&) = delete;
 
   void add(std::int64_t delta) noexcept {
-    std::int64_t v = count_.fetch_add(delta, std::memory_order_acq_rel) + delta;
-    GORO_ASSERT(v >= 0, "goro::wait_group: negative counter (more done() than add())");
-    if (v == 0 && delta != 0) release_waiters();
+    // Fast path: the counter stays above zero, nobody is released, and the
+    // group is not touched after the CAS.
+    std::int64_t c = count_.load(std::memory_order_relaxed);
+    for (;;) {
+      std::int64_t v = c + delta;
+      GORO_ASSERT(v >= 0, "goro::wait_group: negative counter (more done() than add())");
+      if (v == 0 && delta != 0) break;
+      if (count_.compare_exchange_weak(c, v, std::memory_order_acq_rel, std::memory_order_relaxed))
+        return;
+    }
+    add_reaching_zero(delta);
   }
   void done() noexcept { add(-1); }
   std::int64_t count() const noexcept { return count_.load(std::memory_order_acquire); }
@@ -58,18 +71,31 @@ class wait_group {
   struct awaiter {
     wait_group* wg;
     detail::wait_node node;
-    bool await_ready() const noexcept { return wg->count() == 0; }
+    bool parked = false;
+    explicit awaiter(wait_group* g) noexcept : wg(g) {}
+    awaiter(const awaiter&) = delete;
+    // A goroutine destroyed while parked here (runtime shutdown) unlinks its
+    // node, so that a later release does not wake a freed frame. A woken
+    // waiter (notified) never touches the group again: it may be gone.
+    ~awaiter() {
+      if (parked && !node.notified.load(std::memory_order_acquire)) {
+        detail::lock_guard l(wg->mu_);
+        if (node.linked) wg->waiters_.erase(&node);
+      }
+    }
+    bool await_ready() const noexcept { return wg->settled_at_zero(); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
       detail::lock_guard l(wg->mu_);
       if (wg->count() == 0) return false;
       node.w = detail::waker_for(h, "wait_group.wait");
       wg->waiters_.push_back(&node);
+      parked = true;
       return true;
     }
     void await_resume() const noexcept {}
   };
   // co_await wg.wait(): parks the goroutine until the counter is zero.
-  [[nodiscard]] awaiter wait() noexcept { return awaiter{this, {}}; }
+  [[nodiscard]] awaiter wait() noexcept { return awaiter(this); }
 
   // Blocks the calling thread until the counter is zero.
   void blocking_wait() noexcept {
@@ -84,13 +110,23 @@ class wait_group {
   }
 
  private:
-  void release_waiters() noexcept {
-    detail::wait_node* chain;
+  // The counter may reach zero only here, under mu_ (see Lifetime above).
+  void add_reaching_zero(std::int64_t delta) noexcept {
+    detail::wait_node* chain = nullptr;
     {
       detail::lock_guard l(mu_);
-      chain = waiters_.take_all();
+      std::int64_t v = count_.fetch_add(delta, std::memory_order_acq_rel) + delta;
+      GORO_ASSERT(v >= 0, "goro::wait_group: negative counter (more done() than add())");
+      if (v == 0) chain = waiters_.take_all();
     }
+    // The unlock was the last touch of *this; the nodes belong to the waiters.
     detail::wake_chain(chain);
+  }
+  // Zero, and the add() that made it zero is out of the group.
+  bool settled_at_zero() noexcept {
+    if (count() != 0) return false;
+    detail::lock_guard l(mu_);
+    return true;
   }
 
   std::atomic<std::int64_t> count_{0};

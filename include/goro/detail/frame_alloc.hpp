@@ -1,0 +1,45 @@
+// goro/detail/frame_alloc.hpp — allocation of coroutine frames.
+//
+// Goroutine frames are typically allocated on one worker and freed on
+// another (a spawner and its children), the pattern that makes glibc malloc
+// contend on its arena locks. Frames of up to kMaxPooled bytes come from
+// per-thread free lists by size class (64-byte steps) that exchange batches
+// with a global list per class (tcmalloc's thread cache / central list, in
+// small). Larger frames use operator new. ASan builds bypass the pool so
+// ASan sees every frame's lifetime (TSan builds keep it, to check it).
+#pragma once
+
+#include <cstddef>
+#include <new>
+
+#include "goro/detail/config.hpp"
+
+namespace goro::detail {
+
+inline constexpr std::size_t kFrameGranule = 64;
+inline constexpr std::size_t kMaxPooled = 1024;
+
+GORO_NOINLINE void* frame_alloc_pooled(std::size_t n);
+GORO_NOINLINE void frame_free_pooled(void* p, std::size_t n) noexcept;
+
+// Base for promise types: routes the frame allocation through the pool.
+struct pooled_frame {
+  static void* operator new(std::size_t n) {
+#if defined(GORO_ASAN)
+    return ::operator new(n);
+#else
+    if (n > kMaxPooled) return ::operator new(n);
+    return frame_alloc_pooled(n);
+#endif
+  }
+  static void operator delete(void* p, std::size_t n) noexcept {
+#if defined(GORO_ASAN)
+    ::operator delete(p, n);
+#else
+    if (n > kMaxPooled) return ::operator delete(p, n);
+    frame_free_pooled(p, n);
+#endif
+  }
+};
+
+}  // namespace goro::detail
