@@ -30,6 +30,27 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
     order[j] = static_cast<std::uint8_t>(i);
   }
 
+  // Pass 1 (crossbeam's try_select): try each case alone under its own lock,
+  // in the random order. A ready case commits without locking the others,
+  // which is what a busy select mostly sees. Each attempt is atomic on its
+  // channel, so exactly one case commits and the others are untouched.
+  for (int k = 0; k < n; ++k) {
+    case_iface* c = s.cases[order[k]];
+    if (c->lock == nullptr) continue;
+    chan_waiter* wake = nullptr;
+    c->lock->lock();
+    bool fired = c->poll(&wake);
+    c->lock->unlock();
+    if (fired) {
+      if (wake != nullptr) wake->tok->complete();
+      return order[k];
+    }
+  }
+  if (s.default_index >= 0) return s.default_index;
+  if (s.timeout_index >= 0 && s.deadline <= now()) return s.timeout_index;
+
+  // Pass 2: nothing was ready. Lock every channel (so nothing can become
+  // ready unseen), poll again, and if still nothing, enqueue on all.
   // Lock order: distinct channel locks by increasing address.
   spinlock* locks[kMaxCases];
   int nl = 0;
@@ -62,19 +83,13 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
     }
   }
   if (fired < 0) {
-    if (s.default_index >= 0) {
-      fired = s.default_index;
-    } else if (s.timeout_index >= 0 && s.deadline <= now()) {
-      fired = s.timeout_index;
-    } else {
-      // Enqueue in poll order, not argument order: cases on the same channel
-      // then queue in random order, so a parked select does not always commit
-      // its first such case (Go seeds lockorder from pollorder for the same
-      // reason; ported TestPseudoRandomSend).
-      for (int k = 0; k < n; ++k) {
-        const int i = order[k];
-        if (s.cases[i]->lock != nullptr) s.cases[i]->enqueue(tok, i);
-      }
+    // Enqueue in poll order, not argument order: cases on the same channel
+    // then queue in random order, so a parked select does not always commit
+    // its first such case (Go seeds lockorder from pollorder for the same
+    // reason; ported TestPseudoRandomSend).
+    for (int k = 0; k < n; ++k) {
+      const int i = order[k];
+      if (s.cases[i]->lock != nullptr) s.cases[i]->enqueue(tok, i);
     }
   }
 

@@ -16,7 +16,9 @@
 //    close happens-before a receive that observes it, and the k-th receive
 //    happens-before the (k+C)-th send completes (capacity C).
 // Every waiting form exists for goroutines (co_await ...) and for plain
-// threads (blocking_...), on the same channel. Handles are cheap to copy
+// threads (blocking_...), on the same channel; recv(ctx) and send(ctx, v)
+// also stop waiting when a goro::context is done (status canceled; include
+// goro/context.hpp to use them). Handles are cheap to copy
 // (one atomic reference count) and safe to use from any thread.
 #pragma once
 
@@ -35,16 +37,18 @@
 namespace goro {
 
 enum class [[nodiscard]] send_status {
-  ok,       // delivered (to a receiver or into the buffer)
-  closed,   // the channel is closed; the value was not sent
-  full,     // try_send only: it would have blocked
-  timeout,  // send_for/send_until only: the deadline passed first
+  ok,        // delivered (to a receiver or into the buffer)
+  closed,    // the channel is closed; the value was not sent
+  full,      // try_send only: it would have blocked
+  timeout,   // send_for/send_until only: the deadline passed first
+  canceled,  // send(ctx, v) only: ctx was done first (ctx.err() says why)
 };
 enum class [[nodiscard]] recv_status {
-  ok,       // a value was received
-  closed,   // closed and drained
-  empty,    // try_recv only: it would have blocked
-  timeout,  // recv_for/recv_until only: the deadline passed first
+  ok,        // a value was received
+  closed,    // closed and drained
+  empty,     // try_recv only: it would have blocked
+  timeout,   // recv_for/recv_until only: the deadline passed first
+  canceled,  // recv(ctx) only: ctx was done first (ctx.err() says why)
 };
 
 // Result of the receive forms that can fail in more than one way.
@@ -63,8 +67,14 @@ template <class T>
 class sender;
 template <class T>
 class receiver;
+class context;  // goro/context.hpp
 
 namespace detail {
+// The done channel of ctx (null if ctx can never be cancelled), created on
+// first use; valid while ctx lives. Defined in src/context.cpp, so that the
+// context-aware operations below need only this declaration.
+chan_state<std::monostate>* context_done_state(const context& ctx);
+
 template <class T>
 using chan_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
@@ -97,14 +107,54 @@ class chan_ref {
   state* s_ = nullptr;
 };
 
+// A lone receive: the select protocol with one case, minus the engine
+// (one channel, one lock, no permutation). Also the plain-thread form.
 template <class V>
 struct recv_awaiter {
-  select_awaiter<recv_case<V>> sel;
+  chan_state<V>* c;
+  std::optional<V> value;
+  chan_waiter node;
+  wait_token tok;
+  bool parked = false;
+
+  explicit recv_awaiter(chan_state<V>* ch) noexcept : c(ch) {}
+  recv_awaiter(recv_awaiter&& o) noexcept : c(o.c) {}  // only before it starts
+  ~recv_awaiter() {
+    if (parked && !tok.completed()) c->cancel_recv(&node);  // torn down while parked
+  }
+  // True: completed at once. False: the waiter is queued (tok.w set by mk()).
+  template <class MakeWaker>
+  bool start(MakeWaker mk) noexcept {
+    chan_waiter* wake = nullptr;
+    c->mu.lock();
+    if (c->recv_locked(value, &wake) != op_result::blocked) {
+      c->mu.unlock();
+      if (wake) wake->tok->complete();
+      return true;
+    }
+    tok.w = mk();
+    node.tok = &tok;
+    node.slot = &value;
+    c->enqueue_recv(&node);
+    parked = true;
+    c->mu.unlock();
+    return false;
+  }
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan receive"); }
-  std::optional<V> await_resume() noexcept {
-    sel.finish();
-    return std::move(sel.template get<0>().value);
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    if (c == nullptr) {
+      park_forever(h, "chan receive (nil chan)");
+      return true;
+    }
+    if (start([&] { return waker_for(h, "chan receive"); })) return completed_or_yield(h);
+    return tok.suspend();
+  }
+  std::optional<V> await_resume() noexcept { return std::move(value); }
+  std::optional<V> blocking() noexcept {
+    assert_not_in_goroutine();
+    if (c == nullptr) park_thread_forever();
+    if (!start([] { return thread_waker(); })) block_thread_on(tok);
+    return std::move(value);
   }
 };
 template <class V>
@@ -119,14 +169,61 @@ struct recv_timed_awaiter {
     return {v ? recv_status::ok : recv_status::closed, std::move(v)};
   }
 };
+// A lone send (see recv_awaiter).
 template <class V>
 struct send_awaiter {
-  select_awaiter<send_case<V>> sel;
+  chan_state<V>* c;
+  V value;
+  chan_waiter node;
+  wait_token tok;
+  bool parked = false;
+  bool sent = false;
+
+  send_awaiter(chan_state<V>* ch, V v) noexcept(std::is_nothrow_move_constructible_v<V>)
+      : c(ch), value(std::move(v)) {}
+  send_awaiter(send_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<V>)
+      : c(o.c), value(std::move(o.value)) {}
+  ~send_awaiter() {
+    if (parked && !tok.completed()) c->cancel_send(&node);
+  }
+  template <class MakeWaker>
+  bool start(MakeWaker mk) noexcept {
+    chan_waiter* wake = nullptr;
+    c->mu.lock();
+    op_result r = c->send_locked(value, &wake);
+    if (r != op_result::blocked) {
+      c->mu.unlock();
+      if (wake) wake->tok->complete();
+      sent = r == op_result::done;
+      return true;
+    }
+    tok.w = mk();
+    node.tok = &tok;
+    node.slot = &value;
+    c->enqueue_send(&node);
+    parked = true;
+    c->mu.unlock();
+    return false;
+  }
+  send_status status() const noexcept {
+    bool ok = parked ? node.ok : sent;  // node.ok: written by the completer before kCompleted
+    return ok ? send_status::ok : send_status::closed;
+  }
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan send"); }
-  send_status await_resume() noexcept {
-    sel.finish();
-    return sel.template get<0>().sent ? send_status::ok : send_status::closed;
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    if (c == nullptr) {
+      park_forever(h, "chan send (nil chan)");
+      return true;
+    }
+    if (start([&] { return waker_for(h, "chan send"); })) return completed_or_yield(h);
+    return tok.suspend();
+  }
+  send_status await_resume() const noexcept { return status(); }
+  send_status blocking() noexcept {
+    assert_not_in_goroutine();
+    if (c == nullptr) park_thread_forever();
+    if (!start([] { return thread_waker(); })) block_thread_on(tok);
+    return status();
   }
 };
 template <class V>
@@ -141,6 +238,32 @@ struct send_timed_awaiter {
   }
 };
 
+// Context-aware forms: a select with the channel's case and ctx.done()'s
+// (case 1), so a done context wins exactly like `case <-ctx.Done():`.
+template <class V>
+struct recv_ctx_awaiter {
+  select_awaiter<recv_case<V>, recv_case<std::monostate>> sel;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan receive (context)"); }
+  recv_result<V> await_resume() noexcept { return result(sel.finish()); }
+  recv_result<V> result(int fired) noexcept {
+    if (fired == 1) return {recv_status::canceled, std::nullopt};
+    auto& v = sel.template get<0>().value;
+    return {v ? recv_status::ok : recv_status::closed, std::move(v)};
+  }
+};
+template <class V>
+struct send_ctx_awaiter {
+  select_awaiter<send_case<V>, recv_case<std::monostate>> sel;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan send (context)"); }
+  send_status await_resume() noexcept { return result(sel.finish()); }
+  send_status result(int fired) noexcept {
+    if (fired == 1) return send_status::canceled;
+    return sel.template get<0>().sent ? send_status::ok : send_status::closed;
+  }
+};
+
 // The operations, shared by chan<T> and the views (CRTP-free: each view
 // holds a chan_ref and forwards here).
 template <class T>
@@ -148,7 +271,7 @@ struct chan_ops {
   using V = chan_value_t<T>;
   using state = chan_state<V>;
 
-  static recv_awaiter<V> recv(state* s) noexcept { return {select_awaiter<recv_case<V>>(recv_case<V>(s, false))}; }
+  static recv_awaiter<V> recv(state* s) noexcept { return recv_awaiter<V>(s); }
   static recv_timed_awaiter<V> recv_until(state* s, nanos d) noexcept {
     return {select_awaiter<recv_case<V>, timeout_case_impl>(recv_case<V>(s, false), timeout_case_impl(d))};
   }
@@ -165,18 +288,14 @@ struct chan_ops {
     if (r == op_result::done) return {recv_status::ok, std::move(out)};
     return {r == op_result::closed ? recv_status::closed : recv_status::empty, std::nullopt};
   }
-  static std::optional<V> blocking_recv(state* s) noexcept {
-    auto a = recv(s);
-    a.sel.blocking();
-    return std::move(a.sel.template get<0>().value);
-  }
+  static std::optional<V> blocking_recv(state* s) noexcept { return recv_awaiter<V>(s).blocking(); }
   static recv_result<V> blocking_recv_until(state* s, nanos d) noexcept {
     auto a = recv_until(s, d);
     return a.result(a.sel.blocking());
   }
 
   static send_awaiter<V> send(state* s, V v) noexcept(std::is_nothrow_move_constructible_v<V>) {
-    return {select_awaiter<send_case<V>>(send_case<V>(s, std::move(v), false))};
+    return send_awaiter<V>(s, std::move(v));
   }
   static send_timed_awaiter<V> send_until(state* s, V v, nanos d) {
     return {select_awaiter<send_case<V>, timeout_case_impl>(send_case<V>(s, std::move(v), false),
@@ -194,13 +313,28 @@ struct chan_ops {
     if (r == op_result::done) return send_status::ok;
     return r == op_result::closed ? send_status::closed : send_status::full;
   }
-  static send_status blocking_send(state* s, V v) noexcept {
-    auto a = send(s, std::move(v));
-    a.sel.blocking();
-    return a.sel.template get<0>().sent ? send_status::ok : send_status::closed;
-  }
+  static send_status blocking_send(state* s, V v) noexcept { return send_awaiter<V>(s, std::move(v)).blocking(); }
   static send_status blocking_send_until(state* s, V v, nanos d) noexcept {
     auto a = send_until(s, std::move(v), d);
+    return a.result(a.sel.blocking());
+  }
+
+  // `done` is the context's done channel (null: never done); the awaiter
+  // holds its own reference to it.
+  static recv_ctx_awaiter<V> recv_ctx(state* s, chan_state<std::monostate>* done) noexcept {
+    return {select_awaiter<recv_case<V>, recv_case<std::monostate>>(
+        recv_case<V>(s, false), recv_case<std::monostate>(done, true))};
+  }
+  static send_ctx_awaiter<V> send_ctx(state* s, V v, chan_state<std::monostate>* done) {
+    return {select_awaiter<send_case<V>, recv_case<std::monostate>>(
+        send_case<V>(s, std::move(v), false), recv_case<std::monostate>(done, true))};
+  }
+  static recv_result<V> blocking_recv_ctx(state* s, chan_state<std::monostate>* done) noexcept {
+    auto a = recv_ctx(s, done);
+    return a.result(a.sel.blocking());
+  }
+  static send_status blocking_send_ctx(state* s, V v, chan_state<std::monostate>* done) noexcept {
+    auto a = send_ctx(s, std::move(v), done);
     return a.result(a.sel.blocking());
   }
 };
@@ -237,6 +371,12 @@ class receiver {
   }
   recv_result<value_type> blocking_recv_until(std::chrono::steady_clock::time_point t) const noexcept {
     return ops::blocking_recv_until(s(), detail::deadline_of(t));
+  }
+  // co_await r.recv(ctx): ok, closed, or canceled when ctx is done first
+  // (Go: select { case v, ok := <-r: ... case <-ctx.Done(): ... }).
+  [[nodiscard]] auto recv(const context& ctx) const { return ops::recv_ctx(s(), detail::context_done_state(ctx)); }
+  recv_result<value_type> blocking_recv(const context& ctx) const {
+    return ops::blocking_recv_ctx(s(), detail::context_done_state(ctx));
   }
 
   std::size_t len() const noexcept { return s() ? s()->len() : 0; }
@@ -286,6 +426,19 @@ class sender {
   send_status blocking_send(value_type v) const noexcept { return ops::blocking_send(s(), std::move(v)); }
   send_status blocking_send_for(value_type v, std::chrono::nanoseconds d) const noexcept {
     return ops::blocking_send_until(s(), std::move(v), detail::deadline_in(d));
+  }
+  // co_await s.send(ctx, v): ok, closed, or canceled when ctx is done first
+  // (the value is then dropped).
+  [[nodiscard]] auto send(const context& ctx, value_type v) const {
+    return ops::send_ctx(s(), std::move(v), detail::context_done_state(ctx));
+  }
+  template <class U = T>
+    requires std::is_void_v<U>
+  [[nodiscard]] auto send(const context& ctx) const {
+    return ops::send_ctx(s(), std::monostate{}, detail::context_done_state(ctx));
+  }
+  send_status blocking_send(const context& ctx, value_type v) const {
+    return ops::blocking_send_ctx(s(), std::move(v), detail::context_done_state(ctx));
   }
 
   // Closes the channel. False if it was already closed (or is nil).

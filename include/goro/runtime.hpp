@@ -264,7 +264,9 @@ class [[nodiscard]] join_handle {
     bool await_suspend(std::coroutine_handle<> me) noexcept {
       h.promise().g.joiner = detail::waker_for(me, "join");
       auto prev = h.promise().g.join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel);
-      return !(prev & kFinished);
+      if (!(prev & kFinished)) return true;
+      detail::unmark_parking(h.promise().g.joiner.g);  // not parked after all
+      return false;
     }
     R await_resume() { return take(h); }
   };
@@ -353,26 +355,87 @@ class runtime {
 
   // Runs f(args...) as a goroutine on this runtime and blocks the calling
   // thread until it returns; returns its result or rethrows its exception.
+  // (Overloads up to four arguments so that the caller's location can be a
+  // defaulted last parameter; run_at/go_at/spawn_at take any number.)
+  template <class F>
+  auto run(F&& f, detail::source_loc loc = detail::source_loc::current()) {
+    return run_at(loc, std::forward<F>(f));
+  }
+  template <class F, class A0>
+  auto run(F&& f, A0&& a0, detail::source_loc loc = detail::source_loc::current()) {
+    return run_at(loc, std::forward<F>(f), std::forward<A0>(a0));
+  }
+  template <class F, class A0, class A1>
+  auto run(F&& f, A0&& a0, A1&& a1, detail::source_loc loc = detail::source_loc::current()) {
+    return run_at(loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1));
+  }
+  template <class F, class A0, class A1, class A2>
+  auto run(F&& f, A0&& a0, A1&& a1, A2&& a2, detail::source_loc loc = detail::source_loc::current()) {
+    return run_at(loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2));
+  }
+  template <class F, class A0, class A1, class A2, class A3>
+  auto run(F&& f, A0&& a0, A1&& a1, A2&& a2, A3&& a3, detail::source_loc loc = detail::source_loc::current()) {
+    return run_at(loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
+  }
+  // Starts a goroutine on this runtime (goro::go / goro::spawn target the
+  // current one).
+  template <class F>
+  void go(F&& f, detail::source_loc loc = detail::source_loc::current()) {
+    detail::launch(impl_, loc, true, std::forward<F>(f));
+  }
+  template <class F, class A0>
+  void go(F&& f, A0&& a0, detail::source_loc loc = detail::source_loc::current()) {
+    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A0>(a0));
+  }
+  template <class F, class A0, class A1>
+  void go(F&& f, A0&& a0, A1&& a1, detail::source_loc loc = detail::source_loc::current()) {
+    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1));
+  }
+  template <class F, class A0, class A1, class A2>
+  void go(F&& f, A0&& a0, A1&& a1, A2&& a2, detail::source_loc loc = detail::source_loc::current()) {
+    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2));
+  }
+  template <class F, class A0, class A1, class A2, class A3>
+  void go(F&& f, A0&& a0, A1&& a1, A2&& a2, A3&& a3, detail::source_loc loc = detail::source_loc::current()) {
+    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
+  }
+  template <class F>
+  auto spawn(F&& f, detail::source_loc loc = detail::source_loc::current()) {
+    return spawn_at(loc, std::forward<F>(f));
+  }
+  template <class F, class A0>
+  auto spawn(F&& f, A0&& a0, detail::source_loc loc = detail::source_loc::current()) {
+    return spawn_at(loc, std::forward<F>(f), std::forward<A0>(a0));
+  }
+  template <class F, class A0, class A1>
+  auto spawn(F&& f, A0&& a0, A1&& a1, detail::source_loc loc = detail::source_loc::current()) {
+    return spawn_at(loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1));
+  }
+  template <class F, class A0, class A1, class A2>
+  auto spawn(F&& f, A0&& a0, A1&& a1, A2&& a2, detail::source_loc loc = detail::source_loc::current()) {
+    return spawn_at(loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2));
+  }
+  template <class F, class A0, class A1, class A2, class A3>
+  auto spawn(F&& f, A0&& a0, A1&& a1, A2&& a2, A3&& a3, detail::source_loc loc = detail::source_loc::current()) {
+    return spawn_at(loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
+  }
+
   template <class F, class... A>
-  auto run(F&& f, A&&... a) {
+  auto run_at(detail::source_loc loc, F&& f, A&&... a) {
     GORO_ASSERT(detail::current_goroutine() == nullptr,
                 "goro::run() blocks the thread; inside a goroutine use co_await");
     using R = detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
-    join_handle<R> h(detail::launch(impl_, detail::source_loc::current(), false,
-                                    std::forward<F>(f), std::forward<A>(a)...));
+    join_handle<R> h(detail::launch(impl_, loc, false, std::forward<F>(f), std::forward<A>(a)...));
     return std::move(h).join();
   }
-  // Starts a goroutine on this runtime (go / spawn target the current one).
   template <class F, class... A>
-  void go(F&& f, A&&... a) {
-    detail::launch(impl_, detail::source_loc::current(), true, std::forward<F>(f),
-                   std::forward<A>(a)...);
+  void go_at(detail::source_loc loc, F&& f, A&&... a) {
+    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A>(a)...);
   }
   template <class F, class... A>
-  auto spawn(F&& f, A&&... a) {
+  auto spawn_at(detail::source_loc loc, F&& f, A&&... a) {
     using R = detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
-    return join_handle<R>(detail::launch(impl_, detail::source_loc::current(), false,
-                                         std::forward<F>(f), std::forward<A>(a)...));
+    return join_handle<R>(detail::launch(impl_, loc, false, std::forward<F>(f), std::forward<A>(a)...));
   }
 
   unsigned workers() const noexcept;
@@ -399,7 +462,8 @@ class runtime {
 // Runs f(args...) on the default runtime and blocks until it returns.
 template <class F, class... A>
 auto run(F&& f, A&&... a) {
-  return runtime::default_runtime().run(std::forward<F>(f), std::forward<A>(a)...);
+  return runtime::default_runtime().run_at(detail::source_loc::current(), std::forward<F>(f),
+                                           std::forward<A>(a)...);
 }
 
 // ---- yield, this_goroutine -------------------------------------------------

@@ -72,6 +72,34 @@ struct wait_token {
   }
 };
 
+// Plain-thread side of the handshake: spin briefly (a partner on another
+// core usually completes us within microseconds, far cheaper than a futex
+// round trip), then park until completed.
+inline void block_thread_on(wait_token& t) noexcept {
+  for (int i = 0; i < 1000; ++i) {
+    if (t.completed()) return;
+    cpu_relax();
+  }
+  if (t.state.fetch_or(wait_token::kSuspended, std::memory_order_acq_rel) & wait_token::kCompleted)
+    return;
+  while (!t.completed()) t.w.p->park();
+}
+
+inline void assert_not_in_goroutine() noexcept {
+  GORO_ASSERT(current_goroutine() == nullptr,
+              "goro: a blocking_ operation was called inside a goroutine; "
+              "use co_await (it would block a worker thread)");
+}
+
+// A nil channel blocks forever (Go). The goroutine is parked with nothing
+// that can wake it; the leak check and shutdown report will show it.
+inline void park_forever(std::coroutine_handle<> h, const char* reason) noexcept {
+  mark_parking(current_goroutine(), h, reason);
+}
+[[noreturn]] inline void park_thread_forever() noexcept {
+  for (;;) parker::current().park();
+}
+
 struct chan_waiter {
   wait_token* tok = nullptr;
   int index = 0;

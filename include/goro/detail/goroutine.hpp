@@ -92,6 +92,13 @@ inline void mark_parking(goroutine* g, std::coroutine_handle<> h, const char* re
   g->state.store(g_state::waiting, std::memory_order_relaxed);
 }
 
+// Undoes mark_parking when the goroutine did not park after all (nothing was
+// published, so no other thread can be touching it).
+inline void unmark_parking(goroutine* g) noexcept {
+  g->wait_reason.store(nullptr, std::memory_order_relaxed);
+  g->state.store(g_state::running, std::memory_order_relaxed);
+}
+
 // For awaitables whose operation completed without blocking: returns false
 // (continue at once) unless the run budget is spent, in which case the
 // goroutine is re-queued and true is returned (suspend; the result is already

@@ -56,22 +56,16 @@ class select_awaiter {
       // Completed without parking; nothing was published, so no other thread
       // can touch g: undo waker_for's "waiting" mark, or dumps and the
       // registry would show a running goroutine as blocked here.
-      tok_.w.g->wait_reason.store(nullptr, std::memory_order_relaxed);
-      tok_.w.g->state.store(g_state::running, std::memory_order_relaxed);
+      unmark_parking(tok_.w.g);
       return completed_or_yield(h);
     }
     return tok_.suspend();
   }
   // Plain-thread side: blocks until a case fires; returns its index.
   int blocking() noexcept {
-    GORO_ASSERT(current_goroutine() == nullptr,
-                "goro: a blocking_ channel operation was called inside a goroutine; "
-                "use co_await (it would block a worker thread)");
+    assert_not_in_goroutine();
     tok_.w = thread_waker();
-    if (start() < 0) {
-      tok_.state.fetch_or(wait_token::kSuspended, std::memory_order_acq_rel);
-      while (!tok_.completed()) tok_.w.p->park();
-    }
+    if (start() < 0) block_thread_on(tok_);
     return finish();
   }
   // Index of the case that fired. Idempotent.
