@@ -68,15 +68,19 @@ std::size_t timer_heap::run_due(nanos t) noexcept {
   while (!nodes.empty() && nodes[0]->when <= t) {
     timer_node* n = nodes[0];
     remove(n);
-    if (n->period > 0) {
+    const bool periodic = n->period > 0;
+    if (periodic) {
       // Periodic: next multiple of the period after now; missed ticks are
       // dropped, as Go's ticker does for slow receivers.
       n->when += n->period * (1 + (t - n->when) / n->period);
       push(n);
-    } else {
-      n->heap.store(nullptr, std::memory_order_release);
     }
     n->fire(n);  // under the lock: see timer.hpp
+    // A one-shot node becomes idle only after fire() has returned: until
+    // then a concurrent timer_disarm still sees this heap and waits on its
+    // lock, so the owner cannot free the node while fire() is being called
+    // or is running (publishing null first let disarm return early).
+    if (!periodic) n->heap.store(nullptr, std::memory_order_release);
     ++fired;
   }
   return fired;
