@@ -10,11 +10,14 @@
 // Node states:  idle --arm--> armed (heap != null) --fires--> idle
 //                               |                  (periodic: re-armed)
 //                               +--disarm--> idle
-// `fire` runs under the heap lock, so once disarm() returns the callback is
-// neither running nor going to run, and the owner may free the node. The
-// callback must be short and must not block or take a heap lock: it makes a
-// goroutine runnable, unparks a thread or does a non-blocking channel send.
-// Lock order: timer heap lock -> channel lock -> run-queue / idle locks.
+// `fire` runs under the heap lock, and a firing node's `heap` is cleared only
+// after `fire` returns, so once disarm() returns the callback is neither
+// running nor going to run, and the owner may free the node. The callback
+// must be short and must not block, take a heap lock or disarm its own node:
+// it makes a goroutine runnable, unparks a thread, does a non-blocking
+// channel send or removes a waiter from a semaphore.
+// Lock order: timer heap lock -> channel lock / semaphore lock -> run-queue /
+// idle locks.
 #pragma once
 
 #include <atomic>

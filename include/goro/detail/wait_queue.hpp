@@ -1,11 +1,13 @@
 // goro/detail/wait_queue.hpp — the one intrusive wait queue.
 //
 // Used by every primitive whose waiters are not channel operations
-// (wait_group, and later mutex, semaphore, cond, context). A wait_node lives
-// in the waiter's awaiter (a goroutine frame) or on a blocked thread's stack;
-// the queue never allocates. The owner's lock guards the links; nodes are
-// woken after they are unlinked, and `wake()` is the last touch of a node
-// (the woken party may free it at once).
+// (wait_group, mutex, rw_mutex, once, cond, semaphore, context). A wait_node
+// lives in the waiter's awaiter (a goroutine frame) or on a blocked thread's
+// stack; the queue never allocates. The owner's lock guards the links; nodes
+// are woken after they are unlinked and after the owner's lock is released,
+// and `wake_one()` is the last touch of a node (the woken party may free it at
+// once). Primitives that need per-waiter data (a semaphore's weight, a
+// mutex's hand-off flag) derive from wait_node and cast back.
 #pragma once
 
 #include "goro/detail/goroutine.hpp"
@@ -33,6 +35,15 @@ class wait_queue {
     tail_ = n;
     n->linked = true;
   }
+  // LIFO insertion: a mutex waiter that was woken and lost the race goes back
+  // to the head (Go's semacquire with lifo=true).
+  void push_front(wait_node* n) noexcept {
+    n->prev = nullptr;
+    n->next = head_;
+    if (head_) head_->prev = n; else tail_ = n;
+    head_ = n;
+    n->linked = true;
+  }
   wait_node* pop_front() noexcept {
     wait_node* n = head_;
     if (n) erase(n);
@@ -58,13 +69,21 @@ class wait_queue {
   wait_node* tail_ = nullptr;
 };
 
-// Wakes every node of a chain from take_all(), outside the owner's lock.
+// Wakes one node that was unlinked under the owner's lock; call it after that
+// lock is released. Whatever the waiter must learn (granted, handed off) is
+// written before this: `notified` publishes it (release).
+inline void wake_one(wait_node* n) noexcept {
+  waker w = n->w;
+  n->notified.store(true, std::memory_order_release);
+  w.wake();  // last touch of *n
+}
+
+// Wakes every node of a chain (linked through next, e.g. from take_all()),
+// outside the owner's lock.
 inline void wake_chain(wait_node* n) noexcept {
   while (n) {
     wait_node* next = n->next;
-    waker w = n->w;
-    n->notified.store(true, std::memory_order_release);
-    w.wake();  // last touch of *n
+    wake_one(n);
     n = next;
   }
 }

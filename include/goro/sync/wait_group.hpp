@@ -99,6 +99,9 @@ class wait_group {
 
   // Blocks the calling thread until the counter is zero.
   void blocking_wait() noexcept {
+    GORO_ASSERT(detail::current_goroutine() == nullptr,
+                "goro::wait_group::blocking_wait() blocks the thread; inside a goroutine use "
+                "co_await wg.wait()");
     detail::wait_node node;
     {
       detail::lock_guard l(mu_);

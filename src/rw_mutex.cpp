@@ -1,0 +1,183 @@
+// rw_mutex.cpp — goro::rw_mutex slow paths. State machine and contract:
+// goro/sync/rw_mutex.hpp.
+//
+// Invariants (at every release of mu_):
+//   kWriter          => readers == 0
+//   kWriterWait     <=> writers_ non-empty
+//   kReaderWait     <=> readers_ non-empty (queued_readers_ counts them)
+//   kReaderWait      => kWriter or kWriterWait (a reader queues only behind a writer)
+//   kWriterWait      => kWriter or readers > 0 (a writer queues only if it is held)
+// While mu_ is held, the state word changes only through CASes that keep
+// these (fast-path readers enter only without kWriter|kWriterWait; fast-path
+// unlocks only when nobody is queued), so every transition is a CAS loop.
+//
+// Lock order: mu_ is a leaf. Wake-ups happen after mu_ is released.
+#include "goro/sync/rw_mutex.hpp"
+
+namespace goro {
+
+// Under mu_: takes the lock if it is free for this kind of party (false:
+// acquired, do not park), else queues `n` (true: park). `h` is the parking
+// goroutine's frame, or null for a plain thread; *parked is set before mu_
+// is released, and nothing of the caller is touched afterwards.
+bool rw_mutex::enqueue_or_acquire(detail::wait_node& n, bool shared, std::coroutine_handle<> h,
+                                  bool* parked) noexcept {
+  detail::lock_guard l(mu_);
+  std::uint64_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (shared) {
+      if (!(s & (kWriter | kWriterWait))) {
+        GORO_ASSERT((s & kReaderMask) != kReaderMask, "goro::rw_mutex: too many readers");
+        if (state_.compare_exchange_weak(s, s + kReader, std::memory_order_acquire,
+                                         std::memory_order_relaxed))
+          return false;
+        continue;
+      }
+      if (state_.compare_exchange_weak(s, s | kReaderWait, std::memory_order_relaxed)) break;
+    } else {
+      if (s == 0) {
+        if (state_.compare_exchange_weak(s, kWriter, std::memory_order_acquire,
+                                         std::memory_order_relaxed))
+          return false;
+        continue;
+      }
+      if (state_.compare_exchange_weak(s, s | kWriterWait, std::memory_order_relaxed)) break;
+    }
+  }
+  n.notified.store(false, std::memory_order_relaxed);
+  n.w = h ? detail::waker_for(h, shared ? "rw_mutex.lock_shared" : "rw_mutex.lock")
+          : detail::thread_waker();
+  if (shared) {
+    readers_.push_back(&n);
+    ++queued_readers_;
+  } else {
+    writers_.push_back(&n);
+  }
+  *parked = true;
+  return true;
+}
+
+void rw_mutex::blocking_acquire(bool shared) noexcept {
+  GORO_ASSERT(detail::current_goroutine() == nullptr,
+              "goro::rw_mutex::blocking_lock()/blocking_lock_shared() blocks the thread; "
+              "inside a goroutine use co_await");
+  if (shared ? try_lock_shared() : try_lock()) return;
+  detail::wait_node n;
+  bool parked = false;
+  if (enqueue_or_acquire(n, shared, {}, &parked)) detail::park_until_notified(n);
+}
+
+// Under mu_, with no writer holding the lock: admits every queued reader.
+// Updates s (the CAS expected value) on failure; returns the chain to wake,
+// or null if the CAS failed (the caller retries).
+detail::wait_node* rw_mutex::admit_readers_locked(std::uint64_t& s) noexcept {
+  std::uint64_t next = ((s & ~(kWriter | kReaderWait)) + queued_readers_ * kReader);
+  GORO_ASSERT((next & ~kReaderMask) == (s & kWriterWait), "goro::rw_mutex: too many readers");
+  if (!state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                    std::memory_order_relaxed))
+    return nullptr;
+  queued_readers_ = 0;
+  return readers_.take_all();
+}
+
+// A writer's unlock with parties queued: the readers that queued behind it
+// all get in (a queued writer keeps kWriterWait, so newcomers still queue);
+// with no queued reader, the head writer receives the lock.
+void rw_mutex::unlock_slow(std::uint64_t s) noexcept {
+  GORO_ASSERT(s & kWriter,
+              "goro::rw_mutex: unlock of an rw_mutex that is not write-locked (Go: fatal "
+              "error: sync: Unlock of unlocked RWMutex)");
+  detail::wait_node* chain = nullptr;
+  {
+    detail::lock_guard l(mu_);
+    s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      GORO_ASSERT(s & kWriter,
+                  "goro::rw_mutex: unlock of an rw_mutex that is not write-locked (Go: fatal "
+                  "error: sync: Unlock of unlocked RWMutex)");
+      if (!readers_.empty()) {
+        if ((chain = admit_readers_locked(s)) != nullptr) break;
+        continue;
+      }
+      detail::wait_node* head = writers_.front();
+      std::uint64_t next = s & ~kWriter;  // nobody queued (only after a teardown)
+      if (head != nullptr) {
+        next = s;  // hand-off: kWriter stays set for the head
+        if (head->next == nullptr) next &= ~kWriterWait;
+      }
+      if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+        if (head != nullptr) {
+          writers_.pop_front();
+          chain = head;
+        }
+        break;
+      }
+    }
+  }
+  detail::wake_chain(chain);
+}
+
+// The last reader out while a writer waits: hands the lock to the head writer.
+void rw_mutex::unlock_shared_slow() noexcept {
+  detail::wait_node* w = nullptr;
+  {
+    detail::lock_guard l(mu_);
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      GORO_ASSERT(s & kReaderMask,
+                  "goro::rw_mutex: unlock_shared of an rw_mutex that is not read-locked (Go: "
+                  "fatal error: sync: RUnlock of unlocked RWMutex)");
+      detail::wait_node* head = writers_.front();
+      std::uint64_t next = s - kReader;
+      if ((s & kReaderMask) == kReader && head != nullptr) {
+        next |= kWriter;
+        if (head->next == nullptr) next &= ~kWriterWait;
+      } else {
+        head = nullptr;  // other readers remain; the writer still waits (pinned)
+      }
+      if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+        if (head != nullptr) {
+          writers_.pop_front();
+          w = head;
+        }
+        break;
+      }
+    }
+  }
+  if (w) detail::wake_one(w);
+}
+
+// A waiter torn down while parked (runtime shutdown): give back what it was
+// granted, or leave the queue, so that the parties that remain can go on.
+void rw_mutex::abandon(detail::wait_node& n, bool shared) noexcept {
+  if (n.notified.load(std::memory_order_acquire)) {
+    if (shared)
+      unlock_shared();
+    else
+      unlock();
+    return;
+  }
+  detail::wait_node* chain = nullptr;
+  {
+    detail::lock_guard l(mu_);
+    if (!n.linked) return;
+    if (shared) {
+      readers_.erase(&n);
+      --queued_readers_;
+      if (readers_.empty()) state_.fetch_and(~kReaderWait, std::memory_order_acq_rel);
+      return;
+    }
+    writers_.erase(&n);
+    if (!writers_.empty()) return;
+    std::uint64_t s = state_.fetch_and(~kWriterWait, std::memory_order_acq_rel) & ~kWriterWait;
+    // Readers queued behind the writer that left, with only readers holding
+    // the lock: nothing will admit them but us.
+    while (!(s & kWriter) && !readers_.empty() && (chain = admit_readers_locked(s)) == nullptr) {
+    }
+  }
+  detail::wake_chain(chain);
+}
+
+}  // namespace goro

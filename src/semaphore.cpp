@@ -1,0 +1,188 @@
+// semaphore.cpp — goro::semaphore: x/sync/semaphore's algorithm on goro's
+// wait queue and timer path. Contract: goro/sync/semaphore.hpp.
+//
+// Invariants (under mu_):
+//   0 <= cur_ <= size_;
+//   every queued waiter has 0 <= n <= size_;
+//   if the queue is non-empty, its head does not fit (size_ - cur_ < head.n)
+//   — admit_locked() restores this after every release or cancellation.
+// A waiter leaves the queue exactly once, under mu_, either admitted
+// (granted, by release or by a cancellation behind which it fits) or
+// cancelled (timed_out, by its deadline timer); whoever unlinks it wakes it,
+// after mu_ is released.
+//
+// Deadline race, in order:
+//   begin_wait: arm timer (no lock held) -> lock mu_ -> [timed out already? |
+//               fits now? | queue] -> unlock mu_ -> park
+//   timer:      (heap lock held) lock mu_ -> linked? cancel + admit others :
+//               not granted? mark timed_out (it has not queued yet) -> unlock
+//               -> wake
+//   end_wait:   disarm timer (waits out a running callback via the heap lock)
+//               -> read granted / timed_out
+// Lock order: timer heap lock -> mu_. No path holds mu_ while it arms or
+// disarms a timer.
+#include "goro/sync/semaphore.hpp"
+
+namespace goro {
+
+namespace {
+void append(detail::wait_node**& tail, detail::wait_node* n) noexcept {
+  n->next = nullptr;
+  *tail = n;
+  tail = &n->next;
+}
+}  // namespace
+
+// Admits waiters from the head while they fit (x/sync's notifyWaiters). It
+// stops at the first that does not fit: later, smaller ones wait behind it.
+void semaphore::admit_locked(detail::wait_node** chain) noexcept {
+  detail::wait_node** tail = chain;
+  while (*tail) tail = &(*tail)->next;
+  while (auto* head = static_cast<detail::sem_waiter*>(waiters_.front())) {
+    if (size_ - cur_ < head->n) break;
+    cur_ += head->n;
+    waiters_.pop_front();
+    head->granted = true;
+    append(tail, head);
+  }
+}
+
+detail::sem_fast semaphore::try_fast(detail::sem_waiter& w) noexcept {
+  GORO_ASSERT(w.n >= 0, "goro::semaphore: negative weight");
+  if (w.n > size_) return detail::sem_fast::too_large;
+  {
+    detail::lock_guard l(mu_);
+    if (size_ - cur_ >= w.n && waiters_.empty()) {
+      cur_ += w.n;
+      return detail::sem_fast::acquired;
+    }
+  }
+  if (w.deadline != detail::kNever && w.deadline <= detail::now())
+    return detail::sem_fast::expired;
+  return detail::sem_fast::waits;
+}
+
+bool semaphore::try_acquire(std::int64_t n) noexcept {
+  GORO_ASSERT(n >= 0, "goro::semaphore: negative weight");
+  detail::lock_guard l(mu_);
+  if (size_ - cur_ < n || !waiters_.empty()) return false;
+  cur_ += n;
+  return true;
+}
+
+void semaphore::release(std::int64_t n) noexcept {
+  GORO_ASSERT(n >= 0, "goro::semaphore: negative weight");
+  detail::wait_node* chain = nullptr;
+  {
+    detail::lock_guard l(mu_);
+    cur_ -= n;
+    GORO_ASSERT(cur_ >= 0,
+                "goro::semaphore: released more than held (x/sync: semaphore: released more "
+                "than held)");
+    admit_locked(&chain);
+  }
+  detail::wake_chain(chain);  // the unlock above was the last access to *this
+}
+
+std::int64_t semaphore::held() const noexcept {
+  detail::lock_guard l(mu_);
+  return cur_;
+}
+
+// Queues w after arming its deadline timer (see the race in the file
+// comment). True: parked; false: it acquired or timed out without parking
+// (end_wait reads which). h is the goroutine's frame or null for a thread.
+bool semaphore::begin_wait(detail::sem_waiter& w, std::coroutine_handle<> h) noexcept {
+  if (w.deadline != detail::kNever) {
+    w.timer.ctx = &w;
+    w.timer.fire = &semaphore::on_deadline;
+    detail::timer_arm(&w.timer, w.deadline);  // before mu_: it may fire at once
+  }
+  detail::lock_guard l(mu_);
+  if (w.timed_out) return false;
+  if (size_ - cur_ >= w.n && waiters_.empty()) {
+    cur_ += w.n;
+    w.granted = true;
+    return false;
+  }
+  w.notified.store(false, std::memory_order_relaxed);
+  w.w = h ? detail::waker_for(h, "semaphore.acquire") : detail::thread_waker();
+  waiters_.push_back(&w);
+  w.parked = true;
+  return true;  // published: nothing of w or the caller is touched after the unlock
+}
+
+acquire_status semaphore::end_wait(detail::sem_waiter& w) noexcept {
+  w.parked = false;
+  if (w.deadline != detail::kNever) detail::timer_disarm(&w.timer);
+  // Written under mu_ before the wake (or by the disarmed callback, which has
+  // finished: disarm serialises with it on the heap lock).
+  return w.granted ? acquire_status::ok : acquire_status::timeout;
+}
+
+void semaphore::cancel_waiter(detail::sem_waiter* w) noexcept {
+  semaphore* s = w->sem;
+  detail::wait_node* chain = nullptr;
+  bool wake = false;
+  {
+    detail::lock_guard l(s->mu_);
+    if (w->linked) {
+      const bool was_head = s->waiters_.front() == w;
+      s->waiters_.erase(w);
+      w->timed_out = true;
+      wake = true;
+      // x/sync: a cancelled head may have been what held the others back.
+      if (was_head && s->size_ > s->cur_) s->admit_locked(&chain);
+    } else if (!w->granted) {
+      w->timed_out = true;  // it has not queued yet: begin_wait will see this
+    }
+  }
+  detail::wake_chain(chain);
+  if (wake) detail::wake_one(w);  // last touch of *w
+}
+
+// Runs under the timer heap lock (timer.hpp), hence the lock order.
+void semaphore::on_deadline(detail::timer_node* t) noexcept {
+  cancel_waiter(static_cast<detail::sem_waiter*>(t->ctx));
+}
+
+acquire_status semaphore::blocking_acquire_until_ns(std::int64_t n,
+                                                    detail::nanos deadline) noexcept {
+  GORO_ASSERT(detail::current_goroutine() == nullptr,
+              "goro::semaphore: a blocking_ acquire was called inside a goroutine; use co_await "
+              "(it would block a worker thread)");
+  detail::sem_waiter w;
+  w.sem = this;
+  w.n = n;
+  w.deadline = deadline;
+  switch (try_fast(w)) {
+    case detail::sem_fast::acquired: return acquire_status::ok;
+    case detail::sem_fast::too_large: return acquire_status::too_large;
+    case detail::sem_fast::expired: return acquire_status::timeout;
+    case detail::sem_fast::waits: break;
+  }
+  if (begin_wait(w, {})) detail::park_until_notified(w);
+  return end_wait(w);
+}
+
+// A waiter torn down while parked (runtime shutdown): no callback may run
+// after this, and the permits it was granted go back.
+void semaphore::abandon(detail::sem_waiter& w) noexcept {
+  if (w.deadline != detail::kNever) detail::timer_disarm(&w.timer);
+  bool give_back = false;
+  detail::wait_node* chain = nullptr;
+  {
+    detail::lock_guard l(mu_);
+    if (w.linked) {
+      const bool was_head = waiters_.front() == &w;
+      waiters_.erase(&w);
+      if (was_head && size_ > cur_) admit_locked(&chain);
+    } else {
+      give_back = w.granted;
+    }
+  }
+  detail::wake_chain(chain);
+  if (give_back) release(w.n);
+}
+
+}  // namespace goro
