@@ -142,6 +142,15 @@ void finish(cancel_node* n) noexcept GORO_NO_TSA {
   }
   n->state.store(code | kCtxSettled, std::memory_order_release);
   stop_timer(n);
+  // Blocked waiters (ctx_hook): each fire() runs under n->mu, after the
+  // state is settled, so a waiter that detaches then reads err() sees it.
+  while (ctx_hook* h = n->hooks) {
+    n->hooks = h->next;
+    if (h->next) h->next->prev = nullptr;
+    h->prev = h->next = nullptr;
+    h->linked = false;
+    h->fire(h);  // h stays valid: its waiter's detach waits for n->mu
+  }
 }
 
 // Under owner->mu: takes the first child off the list; its list reference
@@ -374,6 +383,34 @@ void release(ctx_node* n) noexcept {
 void cancel(cancel_node* n, errc err, const error& why) noexcept {
   cancel_impl(n, /*detach=*/true, err, why);
 }
+
+bool hook_attach(cancel_node* c, ctx_hook* h) noexcept {
+  lock_guard l(c->mu);
+  if (c->state.load(std::memory_order_relaxed) != 0) return false;
+  h->prev = nullptr;
+  h->next = c->hooks;
+  if (c->hooks) c->hooks->prev = h;
+  c->hooks = h;
+  h->linked = true;
+  return true;
+}
+
+void hook_detach(cancel_node* c, ctx_hook* h) noexcept {
+  lock_guard l(c->mu);
+  if (!h->linked) return;  // fired (and finished: we hold the lock it ran under)
+  if (h->prev) h->prev->next = h->next; else c->hooks = h->next;
+  if (h->next) h->next->prev = h->prev;
+  h->prev = h->next = nullptr;
+  h->linked = false;
+}
+
+cancel_node* retain_canceler(const context& ctx) noexcept {
+  cancel_node* c = context_access::node(ctx)->canceler;
+  if (c) c->retain();
+  return c;
+}
+
+std::error_code context_err(const context& ctx) noexcept { return ctx.err(); }
 
 done_chan* done_of(cancel_node* n) {
   if (done_chan* d = n->done.load(std::memory_order_acquire)) return d;

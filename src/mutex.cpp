@@ -64,6 +64,9 @@ struct mutex::lock_state {
   bool starving = false;  // we have waited longer than the threshold
   bool parked = false;    // node published (queued, or woken and not yet running)
   int iter = 0;           // spin rounds since the last wake
+  // lock(ctx) only, both under mu_ (written by the context's cancel hook):
+  bool cancel_pending = false;  // ctx is done; leave at the next enqueue
+  bool canceled = false;        // the hook took the node out of the queue
 
   explicit lock_state(mutex* mu) noexcept : m(mu) {}
   lock_state(const lock_state&) = delete;
@@ -114,6 +117,18 @@ bool mutex::enqueue_or_retry(lock_state& st, std::coroutine_handle<> h) noexcept
   std::uint32_t s = state_.load(std::memory_order_relaxed);
   for (;;) {
     if (!(s & (kLocked | kStarving))) return false;
+    if (st.cancel_pending) {
+      // lock(ctx) gives up. If an unlock woke us (kWoken is ours), give the
+      // bit back in the same CAS that sees the mutex still held: its holder's
+      // unlock will then wake the next waiter. (Clearing it after the mutex
+      // was released would leave queued waiters with nobody to wake them.)
+      if (st.awoke && !state_.compare_exchange_weak(s, s & ~kWoken, std::memory_order_relaxed,
+                                                    std::memory_order_relaxed))
+        continue;
+      st.awoke = false;
+      st.canceled = true;
+      return false;
+    }
     std::uint32_t next = s | kWaiters;
     if (st.awoke) next &= ~kWoken;
     // Go switches to starvation mode only while the mutex is locked (unlock
@@ -164,6 +179,28 @@ void mutex::abandon(lock_state& st) noexcept {
   if (waiters_.empty()) state_.fetch_and(~(kWaiters | kStarving), std::memory_order_acq_rel);
 }
 
+// The context's cancel hook (lock(ctx)), under the context's node lock
+// (lock order: context node mu -> mu_). A queued waiter is taken out and
+// woken; one that is running, or was already dequeued by an unlock, learns
+// it at its next enqueue_or_retry.
+void mutex::on_cancel(detail::ctx_hook* h) noexcept {
+  auto* st = static_cast<lock_state*>(h->ctx);
+  mutex* m = st->m;
+  bool wake = false;
+  {
+    detail::lock_guard l(m->mu_);
+    if (st->node.linked) {
+      m->waiters_.erase(&st->node);
+      if (m->waiters_.empty())
+        m->state_.fetch_and(~(kWaiters | kStarving), std::memory_order_acq_rel);
+      st->canceled = wake = true;
+    } else {
+      st->cancel_pending = true;
+    }
+  }
+  if (wake) detail::wake_one(&st->node);
+}
+
 // One park of the goroutine form; co_await yields true if it parked (and was
 // woken), false if the mutex was free when it went to queue.
 struct mutex::park_awaiter {
@@ -186,6 +223,60 @@ task<> mutex::lock_contended(bool yield_first) {
     const bool woke = co_await pa;
     if (woke && after_wake(st)) co_return;
   }
+}
+
+// lock(ctx)'s slow path: lock_contended with the context's hook attached
+// for the whole wait. The watch is declared after st, so it is detached
+// before st is abandoned when a parked goroutine is torn down.
+task<std::error_code> mutex::lock_contended_ctx(const context& ctx, bool yield_first) {
+  if (yield_first) {
+    co_await goro::yield();
+    if (try_lock()) co_return std::error_code{};
+  }
+  lock_state st(this);
+  detail::ctx_watch watch(ctx, &mutex::on_cancel, &st);
+  if (!watch.attach()) co_return watch.err();
+  for (;;) {
+    if (spin_then_try(st)) break;
+    park_awaiter pa{this, &st};
+    const bool woke = co_await pa;
+    if (st.canceled) {
+      st.parked = false;
+      watch.detach();
+      co_return watch.err();
+    }
+    if (woke && after_wake(st)) break;
+  }
+  watch.detach();
+  co_return std::error_code{};
+}
+
+std::error_code mutex::blocking_lock(const context& ctx) noexcept {
+  GORO_ASSERT(detail::current_goroutine() == nullptr,
+              "goro::mutex::blocking_lock() blocks the thread; inside a goroutine use "
+              "co_await mu.lock(ctx)");
+  if (std::error_code e = detail::context_err(ctx)) return e;
+  if (try_lock()) return {};
+  lock_state st(this);
+  detail::ctx_watch watch(ctx, &mutex::on_cancel, &st);
+  if (!watch.attach()) return watch.err();
+  for (;;) {
+    if (spin_then_try(st)) break;
+    if (enqueue_or_retry(st, {})) {
+      detail::park_until_notified(st.node);
+      if (st.canceled) {
+        st.parked = false;
+        watch.detach();
+        return watch.err();
+      }
+      if (after_wake(st)) break;
+    } else if (st.canceled) {
+      watch.detach();
+      return watch.err();
+    }
+  }
+  watch.detach();
+  return {};
 }
 
 void mutex::blocking_lock() noexcept {

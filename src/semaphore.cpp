@@ -8,17 +8,20 @@
 //   — admit_locked() restores this after every release or cancellation.
 // A waiter leaves the queue exactly once, under mu_, either admitted
 // (granted, by release or by a cancellation behind which it fits) or
-// cancelled (timed_out, by its deadline timer); whoever unlinks it wakes it,
+// cancelled (gave_up, by its deadline timer or its context); whoever unlinks it wakes it,
 // after mu_ is released.
 //
 // Deadline race, in order:
 //   begin_wait: arm timer (no lock held) -> lock mu_ -> [timed out already? |
 //               fits now? | queue] -> unlock mu_ -> park
 //   timer:      (heap lock held) lock mu_ -> linked? cancel + admit others :
-//               not granted? mark timed_out (it has not queued yet) -> unlock
+//               not granted? mark gave_up (it has not queued yet) -> unlock
 //               -> wake
 //   end_wait:   disarm timer (waits out a running callback via the heap lock)
-//               -> read granted / timed_out
+//               -> read granted / gave_up
+// A context's cancel hook takes the timer's place (attached before mu_,
+// fires under the context's node lock, detached in end_wait, which waits out
+// a running hook on that lock); both may race, the first reason sticks.
 // Lock order: timer heap lock -> mu_. No path holds mu_ while it arms or
 // disarms a timer.
 #include "goro/sync/semaphore.hpp"
@@ -50,6 +53,8 @@ void semaphore::admit_locked(detail::wait_node** chain) noexcept {
 detail::sem_fast semaphore::try_fast(detail::sem_waiter& w) noexcept {
   GORO_ASSERT(w.n >= 0, "goro::semaphore: negative weight");
   if (w.n > size_) return detail::sem_fast::too_large;
+  // x/sync: a context already done fails the acquire even if permits are free.
+  if (w.watch && w.watch->err()) return detail::sem_fast::canceled;
   {
     detail::lock_guard l(mu_);
     if (size_ - cur_ >= w.n && waiters_.empty()) {
@@ -98,8 +103,12 @@ bool semaphore::begin_wait(detail::sem_waiter& w, std::coroutine_handle<> h) noe
     w.timer.fire = &semaphore::on_deadline;
     detail::timer_arm(&w.timer, w.deadline);  // before mu_: it may fire at once
   }
+  if (w.watch && !w.watch->attach()) {  // before mu_ too: it may fire at once
+    w.gave_up = detail::sem_waiter::why::canceled;  // already done
+    return false;
+  }
   detail::lock_guard l(mu_);
-  if (w.timed_out) return false;
+  if (w.gave_up != detail::sem_waiter::why::no) return false;
   if (size_ - cur_ >= w.n && waiters_.empty()) {
     cur_ += w.n;
     w.granted = true;
@@ -114,13 +123,28 @@ bool semaphore::begin_wait(detail::sem_waiter& w, std::coroutine_handle<> h) noe
 
 acquire_status semaphore::end_wait(detail::sem_waiter& w) noexcept {
   w.parked = false;
+  if (w.watch) w.watch->detach();  // waits out a running hook (context node lock)
   if (w.deadline != detail::kNever) detail::timer_disarm(&w.timer);
-  // Written under mu_ before the wake (or by the disarmed callback, which has
-  // finished: disarm serialises with it on the heap lock).
-  return w.granted ? acquire_status::ok : acquire_status::timeout;
+  // Written under mu_ before the wake (or by the disarmed callback / the
+  // detached hook, which have finished).
+  if (w.granted) return acquire_status::ok;
+  return w.gave_up == detail::sem_waiter::why::canceled ? acquire_status::canceled
+                                                          : acquire_status::timeout;
 }
 
-void semaphore::cancel_waiter(detail::sem_waiter* w) noexcept {
+acquire_status semaphore::fast_status(detail::sem_fast f) noexcept {
+  switch (f) {
+    case detail::sem_fast::acquired: return acquire_status::ok;
+    case detail::sem_fast::too_large: return acquire_status::too_large;
+    case detail::sem_fast::expired: return acquire_status::timeout;
+    case detail::sem_fast::canceled: return acquire_status::canceled;
+    case detail::sem_fast::waits: break;
+  }
+  GORO_ASSERT(false, "goro::semaphore: no fast status for a waiting acquire");
+  return acquire_status::timeout;
+}
+
+void semaphore::cancel_waiter(detail::sem_waiter* w, detail::sem_waiter::why why) noexcept {
   semaphore* s = w->sem;
   detail::wait_node* chain = nullptr;
   bool wake = false;
@@ -129,12 +153,12 @@ void semaphore::cancel_waiter(detail::sem_waiter* w) noexcept {
     if (w->linked) {
       const bool was_head = s->waiters_.front() == w;
       s->waiters_.erase(w);
-      w->timed_out = true;
+      w->gave_up = why;
       wake = true;
       // x/sync: a cancelled head may have been what held the others back.
       if (was_head && s->size_ > s->cur_) s->admit_locked(&chain);
-    } else if (!w->granted) {
-      w->timed_out = true;  // it has not queued yet: begin_wait will see this
+    } else if (!w->granted && w->gave_up == detail::sem_waiter::why::no) {
+      w->gave_up = why;  // it has not queued yet: begin_wait will see this
     }
   }
   detail::wake_chain(chain);
@@ -143,7 +167,13 @@ void semaphore::cancel_waiter(detail::sem_waiter* w) noexcept {
 
 // Runs under the timer heap lock (timer.hpp), hence the lock order.
 void semaphore::on_deadline(detail::timer_node* t) noexcept {
-  cancel_waiter(static_cast<detail::sem_waiter*>(t->ctx));
+  cancel_waiter(static_cast<detail::sem_waiter*>(t->ctx), detail::sem_waiter::why::timeout);
+}
+
+// The context's cancel hook, under the context's node lock (lock order:
+// context node mu -> mu_).
+void semaphore::on_cancel(detail::ctx_hook* h) noexcept {
+  cancel_waiter(static_cast<detail::sem_waiter*>(h->ctx), detail::sem_waiter::why::canceled);
 }
 
 acquire_status semaphore::blocking_acquire_until_ns(std::int64_t n,
@@ -155,12 +185,24 @@ acquire_status semaphore::blocking_acquire_until_ns(std::int64_t n,
   w.sem = this;
   w.n = n;
   w.deadline = deadline;
-  switch (try_fast(w)) {
-    case detail::sem_fast::acquired: return acquire_status::ok;
-    case detail::sem_fast::too_large: return acquire_status::too_large;
-    case detail::sem_fast::expired: return acquire_status::timeout;
-    case detail::sem_fast::waits: break;
-  }
+  return blocking_wait(w);
+}
+
+acquire_status semaphore::blocking_acquire(const context& ctx, std::int64_t n) noexcept {
+  GORO_ASSERT(detail::current_goroutine() == nullptr,
+              "goro::semaphore: a blocking_ acquire was called inside a goroutine; use co_await "
+              "(it would block a worker thread)");
+  detail::sem_waiter w;
+  w.sem = this;
+  w.n = n;
+  detail::ctx_watch watch(ctx, &semaphore::on_cancel, &w);
+  w.watch = &watch;
+  return blocking_wait(w);
+}
+
+acquire_status semaphore::blocking_wait(detail::sem_waiter& w) noexcept {
+  const detail::sem_fast f = try_fast(w);
+  if (f != detail::sem_fast::waits) return fast_status(f);
   if (begin_wait(w, {})) detail::park_until_notified(w);
   return end_wait(w);
 }
@@ -168,6 +210,7 @@ acquire_status semaphore::blocking_acquire_until_ns(std::int64_t n,
 // A waiter torn down while parked (runtime shutdown): no callback may run
 // after this, and the permits it was granted go back.
 void semaphore::abandon(detail::sem_waiter& w) noexcept {
+  if (w.watch) w.watch->detach();
   if (w.deadline != detail::kNever) detail::timer_disarm(&w.timer);
   bool give_back = false;
   detail::wait_node* chain = nullptr;

@@ -50,6 +50,25 @@ enum class ctx_kind : std::uint8_t { background, todo, cancel, timer, value, wit
 struct cancel_node;
 using done_chan = chan_state<std::monostate>;
 
+// A cancel hook: how a blocked primitive (semaphore, mutex, wait_group) learns
+// that a context is done without a goroutine or a channel of its own. It lives
+// in the waiter (a goroutine frame or a blocked thread's stack) and is linked
+// into the context's canceller (nearest cancel node) while the waiter waits.
+// The canceller calls fire(hook) once, under its node lock, after the context
+// is settled (err() set, done() closed): fire must be short and must not
+// block; it may take the primitive's own (leaf) lock and wake the waiter.
+// Lock order: context node mu -> the primitive's mu -> run-queue locks.
+// Because fire runs under the node lock and hook_detach takes it, once
+// hook_detach returns fire is neither running nor going to run: the waiter
+// may then free the hook. A waiter always detaches before it returns.
+struct ctx_hook {
+  ctx_hook* prev = nullptr;  // links in the canceller's hook list, under its mu
+  ctx_hook* next = nullptr;
+  bool linked = false;
+  void (*fire)(ctx_hook*) = nullptr;
+  void* ctx = nullptr;  // the waiter
+};
+
 struct ctx_node {
   std::atomic<long> refs{1};
   ctx_kind kind = ctx_kind::background;
@@ -97,6 +116,7 @@ struct cancel_node : ctx_child {
   std::atomic<done_chan*> done{nullptr};
   ctx_child* children GORO_GUARDED_BY(mu) = nullptr;
   std::size_t n_children GORO_GUARDED_BY(mu) = 0;
+  ctx_hook* hooks GORO_GUARDED_BY(mu) = nullptr;  // blocked waiters (ctx_hook)
 };
 
 struct timer_ctx_node final : cancel_node {
@@ -159,11 +179,75 @@ bool stop_after_func(after_func_node* a) noexcept;
 // leaves the parent's child list.
 void cancel(cancel_node* n, errc err, const error& cause) noexcept;
 
+// ---- cancel hooks (see ctx_hook) ------------------------------------------------
+
+// Registers h with c; h->fire(h) runs once when c is cancelled. False (h not
+// registered) if c is already cancelled.
+bool hook_attach(cancel_node* c, ctx_hook* h) noexcept;
+// Unregisters h; once it returns, h->fire is neither running nor going to run.
+void hook_detach(cancel_node* c, ctx_hook* h) noexcept;
+
 done_chan* done_of(cancel_node* n);  // creates it lazily
 std::error_code err_of(cancel_node* n) noexcept;
 error cause_of(cancel_node* n);
 const void* lookup_value(const ctx_node* n, const void* key) noexcept;
 std::string describe(const ctx_node* n);
 std::size_t child_count(const ctx_node* n) noexcept;
+
+}  // namespace goro::detail
+
+namespace goro {
+class context;  // goro/context.hpp
+}
+
+namespace goro::detail {
+
+// The canceller of ctx with one reference (release() it), or null when ctx
+// can never be cancelled. Defined in src/context.cpp, so that primitives
+// need not include goro/context.hpp.
+cancel_node* retain_canceler(const context& ctx) noexcept;
+// ctx.err(), for headers that do not include goro/context.hpp.
+std::error_code context_err(const context& ctx) noexcept;
+
+// The context side of one context-aware wait: a counted reference to the
+// canceller and the hook. The primitive attaches the hook before it queues
+// (with none of its own locks held) and detaches it after it wakes; the
+// destructor detaches too (a goroutine destroyed while parked) — detach
+// before freeing anything the hook's fire touches.
+class ctx_watch {
+ public:
+  ctx_watch(const context& ctx, void (*fire)(ctx_hook*), void* waiter) noexcept
+      : c_(retain_canceler(ctx)) {
+    hook_.fire = fire;
+    hook_.ctx = waiter;
+  }
+  ctx_watch(const ctx_watch&) = delete;
+  ctx_watch& operator=(const ctx_watch&) = delete;
+  ~ctx_watch() {
+    detach();
+    if (c_) release(c_);
+  }
+  // The context's error now: {} while it is live (always for contexts that
+  // cannot be cancelled).
+  std::error_code err() const noexcept { return c_ ? err_of(c_) : std::error_code{}; }
+  // Registers the hook; false if the context is already done. A context
+  // that cannot be cancelled registers nothing and returns true.
+  bool attach() noexcept {
+    if (c_ == nullptr) return true;
+    attached_ = hook_attach(c_, &hook_);
+    return attached_;
+  }
+  void detach() noexcept {
+    if (attached_) {
+      hook_detach(c_, &hook_);
+      attached_ = false;
+    }
+  }
+
+ private:
+  cancel_node* c_;
+  ctx_hook hook_;
+  bool attached_ = false;
+};
 
 }  // namespace goro::detail

@@ -5,6 +5,7 @@
 //   { auto g = co_await mu.scoped_lock(); ... }       // Go's Lock(); defer Unlock()
 //   if (mu.try_lock()) { ...; mu.unlock(); }
 //   mu.blocking_lock(); ... mu.unlock();              // from a plain thread
+//   if (auto ec = co_await mu.lock(ctx)) co_return ec; // ctx.err(): not locked
 //
 // Semantics are Go's (sync/mutex.go), fairness included:
 //  * Normal mode: waiters queue FIFO, but a woken waiter does not own the
@@ -22,6 +23,13 @@
 //    it (as in Go). Unlocking a mutex that is not locked aborts with
 //    "goro::mutex: unlock of unlocked mutex" (Go: fatal error).
 //  * Memory: unlock() happens-before the lock() that next acquires it.
+//  * lock(ctx) / blocking_lock(ctx) (not in Go's sync, which has no context
+//    there) give up when ctx is done: they return ctx.err() and do not hold
+//    the mutex — at once if ctx is already done, even when the mutex is free.
+//    A waiter the mutex was handed to, or that wins it while the cancel is
+//    in flight, keeps it and returns {} (as x/sync's semaphore does). A
+//    cancelled waiter leaves the queue without a trace (it gives back the
+//    right to retry that an unlock gave it, so nobody else misses a wake-up).
 //
 // Goroutines park (the worker thread runs other goroutines meanwhile); plain
 // threads block in their parker. Both kinds of waiters share one queue, so a
@@ -45,6 +53,7 @@
 #include <cstdint>
 
 #include "goro/detail/child_task.hpp"
+#include "goro/detail/context_node.hpp"
 #include "goro/detail/goroutine.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/detail/wait_queue.hpp"
@@ -110,6 +119,38 @@ class mutex {
   lock_awaiter lock() noexcept { return lock_awaiter(this); }
   scoped_lock_awaiter scoped_lock() noexcept { return scoped_lock_awaiter(this); }
 
+  // co_await mu.lock(ctx): {} once it holds the mutex, or ctx.err() (and
+  // not held) when ctx is done first. ctx must outlive the co_await.
+  class [[nodiscard]] lock_ctx_awaiter {
+   public:
+    lock_ctx_awaiter(mutex* m, const context& ctx) noexcept : m_(m), ctx_(&ctx) {}
+    lock_ctx_awaiter(const lock_ctx_awaiter&) = delete;
+    lock_ctx_awaiter& operator=(const lock_ctx_awaiter&) = delete;
+    bool await_ready() noexcept {
+      if ((early_ = detail::context_err(*ctx_))) return true;
+      if (detail::budget_spent()) {  // as lock_awaiter: yield before taking it
+        yield_first_ = true;
+        return false;
+      }
+      return m_->try_lock();
+    }
+    bool await_suspend(std::coroutine_handle<> h) {
+      slow_ = m_->lock_contended_ctx(*ctx_, yield_first_);
+      started_ = true;
+      return detail::start_child(slow_, h);
+    }
+    std::error_code await_resume() { return started_ ? detail::child_result(slow_) : early_; }
+
+   private:
+    mutex* m_;
+    const context* ctx_;
+    task<std::error_code> slow_;
+    std::error_code early_;
+    bool yield_first_ = false;
+    bool started_ = false;
+  };
+  lock_ctx_awaiter lock(const context& ctx) noexcept { return lock_ctx_awaiter(this, ctx); }
+
   // Takes the mutex if that needs no waiting (Go's TryLock: fails in
   // starvation mode, where the mutex belongs to the head waiter).
   [[nodiscard]] bool try_lock() noexcept {
@@ -138,6 +179,8 @@ class mutex {
     blocking_lock();
     return unique_guard<mutex>(*this);
   }
+  // The same, giving up when ctx is done: {} (held) or ctx.err() (not held).
+  [[nodiscard]] std::error_code blocking_lock(const context& ctx) noexcept;
 
  private:
   // ---- state word -----------------------------------------------------------
@@ -155,6 +198,8 @@ class mutex {
   friend struct lock_state;
 
   task<> lock_contended(bool yield_first);
+  task<std::error_code> lock_contended_ctx(const context& ctx, bool yield_first);
+  static void on_cancel(detail::ctx_hook* h) noexcept;
   bool spin_then_try(lock_state& st) noexcept;
   bool enqueue_or_retry(lock_state& st, std::coroutine_handle<> h) noexcept;
   bool after_wake(lock_state& st) noexcept;

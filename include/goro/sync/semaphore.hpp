@@ -5,6 +5,7 @@
 //   if (co_await sem.acquire(3) == goro::acquire_status::ok) { ...; sem.release(3); }
 //   auto st = co_await sem.acquire_for(1, 50ms);   // ok | timeout | too_large
 //   if (sem.try_acquire(2)) { ...; sem.release(2); }
+//   auto st = co_await sem.acquire(ctx, 2);        // ok | canceled | too_large
 //   auto st = sem.blocking_acquire(1);             // from a plain thread
 //
 // Semantics (x/sync's):
@@ -19,8 +20,12 @@
 //  * release(n) returns permits and admits waiters from the head, in order,
 //    while they fit. Releasing more than is held aborts with
 //    "goro::semaphore: released more than held" (x/sync panics).
+//  * acquire(ctx, n) fails with acquire_status::canceled (ctx.err() says
+//    why) when ctx is done before the permits are granted — at once if ctx is
+//    already done, even when the permits are free (x/sync: the context
+//    becoming done "happened before" the acquire).
 //  * A waiter that gives up (acquire_for / acquire_until timeout; context
-//    cancellation when goro::context lands) leaves the queue; if it was at
+//    cancellation) leaves the queue; if it was at
 //    the head and permits are free, the waiters behind it are admitted (the
 //    x/sync "notify waiters after a cancelled head" rule). A waiter admitted
 //    at the same moment as its deadline keeps the permits: the result is
@@ -35,8 +40,9 @@
 // timer fires under the heap lock and then takes mu_ to remove the waiter;
 // so mu_ is never held while a timer is armed or disarmed (the waiter arms
 // its timer before it takes mu_ to queue, and disarms it after it wakes).
-// A context-aware acquire(ctx, n) will cancel through the same path
-// (semaphore::cancel_waiter).
+// A context-aware acquire(ctx, n) cancels through the same path
+// (semaphore::cancel_waiter), called by the context's cancel hook under the
+// context's node lock: context node mu -> mu_ (detail/context_node.hpp).
 //
 // Thread-safety: every member may be called concurrently from any thread.
 // Lifetime: like goro::mutex, the semaphore may be destroyed once no party
@@ -48,6 +54,7 @@
 #include <coroutine>
 #include <cstdint>
 
+#include "goro/detail/context_node.hpp"
 #include "goro/detail/goroutine.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/detail/timer.hpp"
@@ -59,6 +66,7 @@ enum class [[nodiscard]] acquire_status {
   ok,         // the permits were acquired
   too_large,  // n exceeds the semaphore's size: it could never be acquired
   timeout,    // acquire_for / acquire_until: the deadline passed first
+  canceled,   // acquire(ctx, n): ctx was done first (ctx.err() says why)
 };
 
 class semaphore;
@@ -69,14 +77,18 @@ struct sem_waiter : wait_node {
   semaphore* sem = nullptr;
   std::int64_t n = 0;
   nanos deadline = kNever;
+  ctx_watch* watch = nullptr;  // acquire(ctx, n): the context's hook
   // Outcome, written under the semaphore's mu_ before the waiter is woken.
-  bool granted = false;    // admitted (holds n permits)
-  bool timed_out = false;  // its deadline passed (possibly before it queued)
-  bool parked = false;     // queued; cleared when it resumes
-  timer_node timer;        // armed only with a deadline; ctx = this
+  bool granted = false;  // admitted (holds n permits)
+  // Gave up (possibly before it queued): its deadline passed (timeout) or
+  // its context is done (canceled); the first reason sticks.
+  enum class why : std::uint8_t { no, timeout, canceled };
+  why gave_up = why::no;
+  bool parked = false;  // queued; cleared when it resumes
+  timer_node timer;     // armed only with a deadline; ctx = this
 };
 // What the non-waiting first attempt of an acquire found.
-enum class sem_fast : std::uint8_t { acquired, too_large, expired, waits };
+enum class sem_fast : std::uint8_t { acquired, too_large, expired, canceled, waits };
 }  // namespace detail
 
 class semaphore {
@@ -111,18 +123,31 @@ class semaphore {
       return w_.sem->begin_wait(w_, h);
     }
     acquire_status await_resume() noexcept {
-      switch (fast_) {
-        case detail::sem_fast::acquired: return acquire_status::ok;
-        case detail::sem_fast::too_large: return acquire_status::too_large;
-        case detail::sem_fast::expired: return acquire_status::timeout;
-        case detail::sem_fast::waits: break;
-      }
+      if (fast_ != detail::sem_fast::waits) return fast_status(fast_);
       return w_.sem->end_wait(w_);
     }
 
-   private:
+   protected:
     detail::sem_waiter w_;
     detail::sem_fast fast_ = detail::sem_fast::waits;
+  };
+
+  // co_await sem.acquire(ctx, n).
+  class [[nodiscard]] acquire_ctx_awaiter : public acquire_awaiter {
+   public:
+    acquire_ctx_awaiter(semaphore* s, std::int64_t n, const context& ctx) noexcept
+        : acquire_awaiter(s, n, detail::kNever), watch_(ctx, &semaphore::on_cancel, &w_) {
+      w_.watch = &watch_;
+    }
+    ~acquire_ctx_awaiter() {
+      if (w_.parked) {  // torn down while parked: unhook before watch_ goes
+        w_.parked = false;
+        w_.sem->abandon(w_);
+      }
+    }
+
+   private:
+    detail::ctx_watch watch_;
   };
 
   // co_await sem.acquire(n): waits (FIFO) until n permits are free.
@@ -136,6 +161,11 @@ class semaphore {
   }
   acquire_awaiter acquire_until(std::int64_t n, std::chrono::steady_clock::time_point t) noexcept {
     return acquire_awaiter(this, n, detail::to_nanos(t));
+  }
+  // x/sync's Acquire(ctx, n): ok, too_large, or canceled when ctx is done
+  // first (at once if it already is). ctx must outlive the co_await.
+  acquire_ctx_awaiter acquire(const context& ctx, std::int64_t n = 1) noexcept {
+    return acquire_ctx_awaiter(this, n, ctx);
   }
 
   // Takes n permits if they are free and nobody is queued.
@@ -155,6 +185,7 @@ class semaphore {
                                         std::chrono::steady_clock::time_point t) noexcept {
     return blocking_acquire_until_ns(n, detail::to_nanos(t));
   }
+  acquire_status blocking_acquire(const context& ctx, std::int64_t n = 1) noexcept;
 
   // Permits currently held (racy snapshot, for tests and metrics).
   std::int64_t held() const noexcept;
@@ -164,10 +195,13 @@ class semaphore {
   bool begin_wait(detail::sem_waiter& w, std::coroutine_handle<> h) noexcept;
   acquire_status end_wait(detail::sem_waiter& w) noexcept;
   acquire_status blocking_acquire_until_ns(std::int64_t n, detail::nanos deadline) noexcept;
+  acquire_status blocking_wait(detail::sem_waiter& w) noexcept;
+  static acquire_status fast_status(detail::sem_fast f) noexcept;
+  static void on_cancel(detail::ctx_hook* h) noexcept;
   void abandon(detail::sem_waiter& w) noexcept;
   // Removes a waiter that gives up (deadline, context); wakes it and any
   // waiters that its departure lets in. Takes mu_.
-  static void cancel_waiter(detail::sem_waiter* w) noexcept;
+  static void cancel_waiter(detail::sem_waiter* w, detail::sem_waiter::why why) noexcept;
   static void on_deadline(detail::timer_node* t) noexcept;
   void admit_locked(detail::wait_node** chain) noexcept GORO_REQUIRES(mu_);
 

@@ -4,6 +4,7 @@
 //   for (...) wg.go(worker, args...);   // add(1) + go + done() when it returns
 //   co_await wg.wait();                 // from a goroutine
 //   wg.blocking_wait();                 // from a plain thread
+//   if (auto ec = co_await wg.wait(ctx)) ...   // ctx.err() if ctx is done first
 //
 // A counter going negative is misuse and aborts with a clear message (Go panics).
 // Thread-safety: every member may be called concurrently.
@@ -19,6 +20,7 @@
 #include <coroutine>
 #include <cstdint>
 
+#include "goro/detail/context_node.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/detail/wait_queue.hpp"
 #include "goro/runtime.hpp"
@@ -97,6 +99,82 @@ class wait_group {
   // co_await wg.wait(): parks the goroutine until the counter is zero.
   [[nodiscard]] awaiter wait() noexcept { return awaiter(this); }
 
+  // A wait that a context can cut short. A counter found at zero wins over a
+  // done context (the wait is over); otherwise ctx.err() once ctx is done.
+  class ctx_wait {
+   public:
+    ctx_wait(wait_group* g, const context& ctx) noexcept : wg_(g), watch_(ctx, &on_cancel, this) {}
+    ctx_wait(const ctx_wait&) = delete;
+    // Torn down while parked (runtime shutdown): unhook, then unqueue.
+    ~ctx_wait() {
+      if (!parked_) return;
+      watch_.detach();
+      if (!node_.notified.load(std::memory_order_acquire)) {
+        detail::lock_guard l(wg_->mu_);
+        if (node_.linked) wg_->waiters_.erase(&node_);
+      }
+    }
+    bool await_ready() noexcept { return wg_->settled_at_zero() || (early_ = watch_.err()); }
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+      return begin(detail::waker_for(h, "wait_group.wait (context)"));
+    }
+    std::error_code await_resume() noexcept { return end(); }
+    std::error_code blocking() noexcept {
+      if (await_ready()) return end();
+      if (begin(detail::thread_waker())) detail::park_until_notified(node_);
+      return end();
+    }
+
+   private:
+    // True: queued (park); false: the wait is already over.
+    bool begin(detail::waker w) noexcept {
+      if (!watch_.attach()) {  // before mu_ (lock order: context node mu -> mu_)
+        early_ = watch_.err();
+        return false;
+      }
+      detail::lock_guard l(wg_->mu_);
+      if (canceled_) return false;
+      decided_ = true;
+      if (wg_->count() == 0) return false;
+      node_.w = w;
+      wg_->waiters_.push_back(&node_);
+      parked_ = true;
+      return true;  // published: nothing of *this is touched after the unlock
+    }
+    std::error_code end() noexcept {
+      parked_ = false;
+      if (early_) return early_;
+      watch_.detach();  // waits out a running hook
+      return canceled_ ? watch_.err() : std::error_code{};
+    }
+    // The context's hook, under its node lock.
+    static void on_cancel(detail::ctx_hook* h) noexcept {
+      auto* self = static_cast<ctx_wait*>(h->ctx);
+      bool wake = false;
+      {
+        detail::lock_guard l(self->wg_->mu_);
+        if (self->node_.linked) {
+          self->wg_->waiters_.erase(&self->node_);
+          self->canceled_ = wake = true;
+        } else if (!self->decided_) {
+          self->canceled_ = true;  // not queued yet: begin() sees this
+        }
+      }
+      if (wake) detail::wake_one(&self->node_);
+    }
+
+    wait_group* wg_;
+    detail::wait_node node_;
+    detail::ctx_watch watch_;
+    std::error_code early_;  // ctx was done before we queued
+    bool decided_ = false;   // under mu_: queued, or found the counter at zero
+    bool canceled_ = false;  // under mu_: the hook removed us, or fired before we queued
+    bool parked_ = false;
+  };
+  // co_await wg.wait(ctx): {} when the counter is zero, ctx.err() if ctx is
+  // done first (at once if it already is and the counter is not zero).
+  [[nodiscard]] ctx_wait wait(const context& ctx) noexcept { return ctx_wait(this, ctx); }
+
   // Blocks the calling thread until the counter is zero.
   void blocking_wait() noexcept {
     GORO_ASSERT(detail::current_goroutine() == nullptr,
@@ -110,6 +188,13 @@ class wait_group {
       waiters_.push_back(&node);
     }
     detail::park_until_notified(node);
+  }
+  // The same, cut short when ctx is done: {} or ctx.err().
+  std::error_code blocking_wait(const context& ctx) noexcept {
+    GORO_ASSERT(detail::current_goroutine() == nullptr,
+                "goro::wait_group::blocking_wait() blocks the thread; inside a goroutine use "
+                "co_await wg.wait(ctx)");
+    return ctx_wait(this, ctx).blocking();
   }
 
  private:
