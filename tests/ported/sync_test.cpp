@@ -4,7 +4,7 @@
 // Each TEST_P is named after the Go test it ports and runs under 1, 2 and 8
 // workers (Go's GOMAXPROCS loops become the fixture's worker counts). Go's
 // `go f()` is goro::go / spawn, its channels are goro channels, its contexts
-// with timeouts are acquire_for. Where Go sleeps to let something block, the
+// are goro contexts (sem.acquire(ctx, n)). Where Go sleeps to let something block, the
 // port uses wait_parked (ported_util.hpp); where Go sleeps as "work" inside
 // a loop, the port yields (same interleavings, no wall-clock cost), except
 // TestMutexFairness, whose sleep under the lock is the point of the test.
@@ -504,9 +504,9 @@ TEST_P(Sync, TestWeightedTryAcquire) {
 TEST_P(Sync, TestWeightedAcquire) {
   rt().run([]() -> goro::task<> {
     goro::semaphore sem(2);
-    // Go: Acquire with a context.WithTimeout(ctx, 10ms).
     auto tryAcquire = [&sem](std::int64_t n) -> goro::task<bool> {
-      auto st = co_await sem.acquire_for(n, 10ms);
+      auto [ctx, cancel] = goro::with_timeout(goro::background(), 10ms);
+      auto st = co_await sem.acquire(ctx, n);
       co_return st == goro::acquire_status::ok;
     };
     std::vector<bool> tries;
@@ -578,9 +578,11 @@ TEST_P(Sync, TestAllocCancelDoesntStarve) {
     goro::semaphore sem(10);
     // Block off a portion of the semaphore so that Acquire(_, 10) can eventually succeed.
     (void)co_await sem.acquire(1);
-    // In the background, Acquire(_, 10); Go cancels its context, here its
-    // deadline passes (long enough for the loop below to see it block).
-    auto big = goro::spawn([&sem]() -> goro::task<> { (void)co_await sem.acquire_for(10, 50ms); });
+    // In the background, Acquire(_, 10).
+    auto [ctx, cancel] = goro::with_cancel(goro::background());
+    auto big = goro::spawn([&sem](goro::context c) -> goro::task<> {
+      (void)co_await sem.acquire(c, 10);
+    }, ctx);
     // Wait until the Acquire(_, 10) call blocks.
     while (sem.try_acquire(1)) {
       sem.release(1);
@@ -589,6 +591,7 @@ TEST_P(Sync, TestAllocCancelDoesntStarve) {
     EXPECT_TRUE(co_await wait_parked(r, big.id()));
     // Now try to grab a read lock, and simultaneously unblock the Acquire(_, 10) call.
     // Both Acquire calls should unblock and return, in either order.
+    goro::go([](goro::cancel_func f) { f(); }, std::move(cancel));
     auto st = co_await sem.acquire(1);
     EXPECT_EQ(st, goro::acquire_status::ok) << "Acquire(_, 1) failed unexpectedly";
     sem.release(1);
