@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "goro/runtime.hpp"
+#include "runtime_impl.hpp"
 
 namespace goro::detail {
 namespace {
@@ -63,5 +64,16 @@ blocking_pool& pool() {
 }  // namespace
 
 void submit_blocking(blocking_job* job) { pool().submit(job); }
+
+runtime_impl* blocking_begin() noexcept {
+  runtime_impl* rt = current_runtime();
+  GORO_ASSERT(rt != nullptr, "goro::spawn_blocking must be co_awaited inside a goroutine");
+  rt->blocking_jobs.fetch_add(1, std::memory_order_relaxed);
+  return rt;
+}
+
+void blocking_end(runtime_impl* rt) noexcept {
+  rt->blocking_jobs.fetch_sub(1, std::memory_order_release);  // last touch of rt
+}
 
 }  // namespace goro::detail

@@ -210,6 +210,9 @@ struct runtime_impl {
   // waits for them, since they touch the runtime after publishing a goroutine
   // that may already have run to completion.
   std::atomic<int> external_ops{0};
+  // spawn_blocking jobs of this runtime's goroutines still running on the
+  // blocking pool: ~runtime waits for them (runtime.hpp, blocking_begin).
+  std::atomic<int> blocking_jobs{0};
 
   // Timer sleeper: at most one idle worker sleeps until the earliest timer.
   std::atomic<worker*> timer_sleeper{nullptr};

@@ -10,9 +10,11 @@
 //  * after a goroutine's resume() returns, the worker never touches it: it may
 //    already be running elsewhere or be freed.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <thread>
 #include <typeinfo>
 
 #include "runtime_impl.hpp"
@@ -327,6 +329,11 @@ void runtime_impl::stop_and_join() {
   for (worker* w : workers) w->park.unpark();
   for (worker* w : workers)
     if (w->thread.joinable()) w->thread.join();
+  // A job still running writes into its goroutine's frame and wakes it; the
+  // frames are destroyed next, so wait for the jobs (their wakes only queue
+  // the goroutines now). It can be long: a job is user code.
+  while (blocking_jobs.load(std::memory_order_acquire) != 0)
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
   while (external_ops.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 

@@ -459,11 +459,38 @@ class runtime {
   detail::runtime_impl* impl_;
 };
 
-// Runs f(args...) on the default runtime and blocks until it returns.
+// Runs f(args...) on the default runtime and blocks until it returns. One
+// overload per argument count (up to 4; run_at for more) so that the spawn
+// site defaults to the caller's location, as for runtime::run.
+template <class F>
+auto run(F&& f, detail::source_loc loc = detail::source_loc::current()) {
+  return runtime::default_runtime().run_at(loc, std::forward<F>(f));
+}
+template <class F, class A0>
+auto run(F&& f, A0&& a0, detail::source_loc loc = detail::source_loc::current()) {
+  return runtime::default_runtime().run_at(loc, std::forward<F>(f), std::forward<A0>(a0));
+}
+template <class F, class A0, class A1>
+auto run(F&& f, A0&& a0, A1&& a1, detail::source_loc loc = detail::source_loc::current()) {
+  return runtime::default_runtime().run_at(loc, std::forward<F>(f), std::forward<A0>(a0),
+                                           std::forward<A1>(a1));
+}
+template <class F, class A0, class A1, class A2>
+auto run(F&& f, A0&& a0, A1&& a1, A2&& a2, detail::source_loc loc = detail::source_loc::current()) {
+  return runtime::default_runtime().run_at(loc, std::forward<F>(f), std::forward<A0>(a0),
+                                           std::forward<A1>(a1), std::forward<A2>(a2));
+}
+template <class F, class A0, class A1, class A2, class A3>
+auto run(F&& f, A0&& a0, A1&& a1, A2&& a2, A3&& a3,
+         detail::source_loc loc = detail::source_loc::current()) {
+  return runtime::default_runtime().run_at(loc, std::forward<F>(f), std::forward<A0>(a0),
+                                           std::forward<A1>(a1), std::forward<A2>(a2),
+                                           std::forward<A3>(a3));
+}
+// More arguments, or a spawn site of your own.
 template <class F, class... A>
-auto run(F&& f, A&&... a) {
-  return runtime::default_runtime().run_at(detail::source_loc::current(), std::forward<F>(f),
-                                           std::forward<A>(a)...);
+auto run_at(detail::source_loc loc, F&& f, A&&... a) {
+  return runtime::default_runtime().run_at(loc, std::forward<F>(f), std::forward<A>(a)...);
 }
 
 // ---- yield, this_goroutine -------------------------------------------------
@@ -503,6 +530,13 @@ struct blocking_job {
 // Runs job on the blocking pool (threads are added on demand up to the limit
 // and exit after a while idle).
 void submit_blocking(blocking_job* job);
+// Bracket one job of a goroutine of the current runtime: ~runtime waits until
+// every job begun on it has ended, so that a goroutine parked in
+// spawn_blocking is not destroyed (with the awaiter the job writes into)
+// while its job still runs. blocking_end is the job's last touch of the
+// runtime, after its wake.
+runtime_impl* blocking_begin() noexcept;
+void blocking_end(runtime_impl* rt) noexcept;
 
 template <class F>
 struct blocking_awaiter : blocking_job {
@@ -511,6 +545,7 @@ struct blocking_awaiter : blocking_job {
   std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>> value;
   std::exception_ptr error;
   waker w;
+  runtime_impl* rt = nullptr;
 
   explicit blocking_awaiter(F f) : fn(std::move(f)) { run = &execute; }
   static void execute(blocking_job* j) {
@@ -524,12 +559,20 @@ struct blocking_awaiter : blocking_job {
       self->error = std::current_exception();
     }
     waker w = self->w;
-    w.wake();  // last: the awaiter lives in the parked goroutine's frame
+    runtime_impl* rt = self->rt;
+    w.wake();  // the awaiter lives in the parked goroutine's frame: not touched after this
+    blocking_end(rt);
   }
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
     w = waker_for(h, "spawn_blocking");
-    submit_blocking(this);
+    rt = blocking_begin();
+    try {
+      submit_blocking(this);
+    } catch (...) {  // no thread could be started: nothing was queued
+      blocking_end(rt);
+      throw;
+    }
   }
   R await_resume() {
     if (error) std::rethrow_exception(error);
@@ -540,7 +583,10 @@ struct blocking_awaiter : blocking_job {
 
 // co_await spawn_blocking(f): runs f() on the blocking thread pool (file I/O,
 // DNS, legacy APIs) while this goroutine is parked, and yields f's result or
-// rethrows its exception. f is moved into the awaiter.
+// rethrows its exception. f is moved into the awaiter. A runtime's destructor
+// waits for the spawn_blocking calls of its goroutines that are still
+// running (f cannot be interrupted; like tokio's runtime drop), then
+// destroys those goroutines as it does every goroutine still alive.
 template <class F>
 auto spawn_blocking(F&& f) {
   return detail::blocking_awaiter<std::decay_t<F>>(std::forward<F>(f));

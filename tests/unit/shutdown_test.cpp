@@ -431,10 +431,10 @@ TEST(SpawnLocation, GoAndSpawnRecordTheCaller) {
   goro_test::expect_no_leaks(rt);
 }
 
-// Known bug: runtime::go/spawn/run take the location inside runtime.hpp (a
-// member template cannot put a defaulted source location after its argument
-// pack), so goroutines started through a runtime object are all reported as
-// started in runtime.hpp.
+// runtime::go/spawn/run (and the free goro::run) cannot put a defaulted
+// source location after an argument pack, so they have one overload per
+// argument count; these check that the caller's line, not runtime.hpp's, is
+// what gets recorded.
 TEST(SpawnLocation, RuntimeMembersRecordTheCaller) {
   goro::runtime rt(goro::runtime_options{});
   goro::wait_group release, parked;
@@ -457,6 +457,17 @@ TEST(SpawnLocation, RuntimeMembersRecordTheCaller) {
   });
   EXPECT_TRUE(ends_with_this_file(run_at.c_str())) << "rt.run's goroutine started at " << run_at;
   goro_test::expect_no_leaks(rt);
+}
+
+TEST(SpawnLocation, FreeRunRecordsTheCaller) {
+  const int line = __LINE__ + 1;
+  std::string at = goro::run([](int tag) {
+    for (const auto& g : goro::runtime::default_runtime().goroutines())
+      if (g.id == goro::this_goroutine::id())
+        return std::string(g.file) + ":" + std::to_string(g.line + tag);
+    return std::string("<self not found>");
+  }, 0);
+  EXPECT_TRUE(ends_with(at, "shutdown_test.cpp:" + std::to_string(line))) << "goro::run's goroutine started at " << at;
 }
 
 }  // namespace
