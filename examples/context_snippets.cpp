@@ -832,11 +832,11 @@ goro::task<std::string> ctx_wait_group_body() {
   auto release = goro::make_chan<void>();
   wg.go([](goro::receiver<void> r) -> goro::task<> { (void)co_await r.recv(); }, release);
   auto [ctx, cancel] = goro::with_timeout(goro::background(), 2ms);
-  std::error_code ec = co_await wg.wait(ctx);  // the worker is still busy
+  std::error_code ec = co_await wg.wait(ctx);  // the worker is still busy: deadline_exceeded
   CHECK(ec == goro::deadline_exceeded);
   release.close();
   co_await wg.wait();  // the group outlives its goroutines: wait for real
-  std::error_code zero = co_await wg.wait(ctx);  // counter 0 wins over a done ctx
+  std::error_code zero = co_await wg.wait(ctx);  // counter 0 wins over a done ctx: {}
   CHECK(!zero);
   co_return "wait(ctx) -> " + ec.message() + "; at zero -> {} even with ctx done";
 }
