@@ -387,10 +387,10 @@ std::string context_values() {
 }
 
 // =================================================================================
-// 5. Patterns with a context
+// 6. Patterns with a context
 // =================================================================================
 
-// §5.1 worker pool, items sent with send(ctx, v) (002 ProcessWithWorkerPool)
+// §6.1 worker pool, items sent with send(ctx, v) (002 ProcessWithWorkerPool)
 goro::error process_one(const Item& item) {
   if (item.id == 13) return goro::error::of(std::runtime_error("item 13 failed"));
   return {};
@@ -438,7 +438,7 @@ goro::task<std::string> worker_pool_002_body() {
 }
 std::string worker_pool_002() { return goro::run(worker_pool_002_body); }
 
-// §5.2 worker pool returning a results channel (003 Pattern 1)
+// §6.2 worker pool returning a results channel (003 Pattern 1)
 goro::receiver<Result> worker_pool(goro::context ctx, int num_workers, goro::receiver<Job> jobs) {
   auto results = goro::make_chan<Result>();
   goro::go(
@@ -483,7 +483,7 @@ goro::task<std::string> worker_pool_003_body() {
 }
 std::string worker_pool_003() { return goro::run(worker_pool_003_body); }
 
-// §5.3 pipeline stages (003 Pattern 2; 002 generate/process; 004 Pipeline)
+// §6.3 pipeline stages (003 Pattern 2; 002 generate/process; 004 Pipeline)
 goro::receiver<int> generate(goro::context ctx, std::vector<int> nums) {
   auto out = goro::make_chan<int>();
   goro::go(
@@ -523,7 +523,7 @@ goro::task<std::string> pipeline_body() {
 }  // cancel() here
 std::string pipeline() { return goro::run(pipeline_body); }
 
-// §5.4 fan-out / fan-in with merge (003 Pattern 3)
+// §6.4 fan-out / fan-in with merge (003 Pattern 3)
 goro::receiver<int> merge(goro::context ctx, std::vector<goro::receiver<int>> cs) {
   auto out = goro::make_chan<int>();
   goro::go(
@@ -557,7 +557,7 @@ goro::task<std::string> fan_out_fan_in_body() {
 }
 std::string fan_out_fan_in() { return goro::run(fan_out_fan_in_body); }
 
-// §5.5 fan-out/fan-in, one goroutine per item (002 fanOutFanIn)
+// §6.5 fan-out/fan-in, one goroutine per item (002 fanOutFanIn)
 goro::task<std::variant<std::vector<Result>, goro::error>> fan_out_fan_in_items(goro::context ctx,
                                                                                std::vector<Item> items) {
   auto result_chan = goro::make_chan<Result>(items.size());
@@ -597,7 +597,7 @@ goro::task<std::string> fan_out_fan_in_002_body() {
 }
 std::string fan_out_fan_in_002() { return goro::run(fan_out_fan_in_002_body); }
 
-// §5.6 RateLimiter.Wait(ctx) (002 Rate Limiting)
+// §6.6 RateLimiter.Wait(ctx) (002 Rate Limiting)
 class rate_limiter {
  public:
   explicit rate_limiter(int per_second) : tokens_(goro::make_chan<void>(per_second)) {
@@ -639,7 +639,7 @@ goro::task<std::string> rate_limiter_body() {
 }
 std::string rate_limiter_wait() { return goro::run(rate_limiter_body); }
 
-// §5.7 retry with exponential backoff (002 retryWithBackoff)
+// §6.7 retry with exponential backoff (002 retryWithBackoff)
 goro::task<goro::error> retry_with_backoff(goro::context ctx, std::function<goro::error()> operation) {
   const int max_retries = 5;
   const auto base_delay = 1ms;  // the seed waits 1 s, 2 s, 4 s...
@@ -668,7 +668,7 @@ goro::task<std::string> retry_body() {
 }
 std::string retry_backoff() { return goro::run(retry_body); }
 
-// §5.8 no leak: the sender gives up when the context is done (002 noLeak; 003 pitfall 1)
+// §6.8 no leak: the sender gives up when the context is done (002 noLeak; 003 pitfall 1)
 goro::task<std::string> no_leak_body() {
   auto [ctx, cancel] = goro::with_cancel(goro::background());
   auto ch = goro::make_chan<int>();  // nobody will receive
@@ -680,7 +680,7 @@ goro::task<std::string> no_leak_body() {
 }
 std::string no_leak() { return goro::run(no_leak_body); }
 
-// §5.9 graceful shutdown: cancel the workers, then wait with a deadline (003 Pattern 6)
+// §6.9 graceful shutdown: cancel the workers, then wait with a deadline (003 Pattern 6)
 class server {
  public:
   void start(const goro::context& ctx) {
@@ -718,7 +718,7 @@ goro::task<std::string> graceful_shutdown_body() {
 }
 std::string graceful_shutdown() { return goro::run(graceful_shutdown_body); }
 
-// §5.10 testing with context cancellation (002)
+// §6.10 testing with context cancellation (002)
 struct test_service {
   goro::task<goro::error> process(goro::context ctx) {
     goro::ticker ticker(1ms);
@@ -744,10 +744,10 @@ goro::task<std::string> testing_body() {
 std::string testing_with_cancellation() { return goro::run(testing_body); }
 
 // =================================================================================
-// 6. Beyond the seeds: causes, after_func, without_cancel
+// 7. Beyond the seeds: causes, after_func, without_cancel
 // =================================================================================
 
-// §6.1 with_cancel_cause / cause
+// §7.1 with_cancel_cause / cause
 goro::task<std::string> cause_body() {
   auto [ctx, cancel] = goro::with_cancel_cause(goro::background());
   auto [child, child_cancel] = goro::with_timeout(ctx, 1h);
@@ -759,7 +759,7 @@ goro::task<std::string> cause_body() {
 }
 std::string cancel_cause() { return goro::run(cause_body); }
 
-// §6.2 after_func and without_cancel
+// §7.2 after_func and without_cancel
 goro::task<std::string> after_func_body() {
   auto [ctx, cancel] = goro::with_cancel(goro::with_value(goro::background(), key_request_id, "r-9"));
   auto cleaned = goro::make_chan<std::string>(1);
