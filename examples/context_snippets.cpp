@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -386,10 +387,10 @@ std::string context_values() {
 }
 
 // =================================================================================
-// 5. Patterns with a context
+// 6. Patterns with a context
 // =================================================================================
 
-// §5.1 worker pool, items sent with send(ctx, v) (002 ProcessWithWorkerPool)
+// §6.1 worker pool, items sent with send(ctx, v) (002 ProcessWithWorkerPool)
 goro::error process_one(const Item& item) {
   if (item.id == 13) return goro::error::of(std::runtime_error("item 13 failed"));
   return {};
@@ -437,7 +438,7 @@ goro::task<std::string> worker_pool_002_body() {
 }
 std::string worker_pool_002() { return goro::run(worker_pool_002_body); }
 
-// §5.2 worker pool returning a results channel (003 Pattern 1)
+// §6.2 worker pool returning a results channel (003 Pattern 1)
 goro::receiver<Result> worker_pool(goro::context ctx, int num_workers, goro::receiver<Job> jobs) {
   auto results = goro::make_chan<Result>();
   goro::go(
@@ -482,7 +483,7 @@ goro::task<std::string> worker_pool_003_body() {
 }
 std::string worker_pool_003() { return goro::run(worker_pool_003_body); }
 
-// §5.3 pipeline stages (003 Pattern 2; 002 generate/process; 004 Pipeline)
+// §6.3 pipeline stages (003 Pattern 2; 002 generate/process; 004 Pipeline)
 goro::receiver<int> generate(goro::context ctx, std::vector<int> nums) {
   auto out = goro::make_chan<int>();
   goro::go(
@@ -522,7 +523,7 @@ goro::task<std::string> pipeline_body() {
 }  // cancel() here
 std::string pipeline() { return goro::run(pipeline_body); }
 
-// §5.4 fan-out / fan-in with merge (003 Pattern 3)
+// §6.4 fan-out / fan-in with merge (003 Pattern 3)
 goro::receiver<int> merge(goro::context ctx, std::vector<goro::receiver<int>> cs) {
   auto out = goro::make_chan<int>();
   goro::go(
@@ -556,7 +557,7 @@ goro::task<std::string> fan_out_fan_in_body() {
 }
 std::string fan_out_fan_in() { return goro::run(fan_out_fan_in_body); }
 
-// §5.5 fan-out/fan-in, one goroutine per item (002 fanOutFanIn)
+// §6.5 fan-out/fan-in, one goroutine per item (002 fanOutFanIn)
 goro::task<std::variant<std::vector<Result>, goro::error>> fan_out_fan_in_items(goro::context ctx,
                                                                                std::vector<Item> items) {
   auto result_chan = goro::make_chan<Result>(items.size());
@@ -596,7 +597,7 @@ goro::task<std::string> fan_out_fan_in_002_body() {
 }
 std::string fan_out_fan_in_002() { return goro::run(fan_out_fan_in_002_body); }
 
-// §5.6 RateLimiter.Wait(ctx) (002 Rate Limiting)
+// §6.6 RateLimiter.Wait(ctx) (002 Rate Limiting)
 class rate_limiter {
  public:
   explicit rate_limiter(int per_second) : tokens_(goro::make_chan<void>(per_second)) {
@@ -638,7 +639,7 @@ goro::task<std::string> rate_limiter_body() {
 }
 std::string rate_limiter_wait() { return goro::run(rate_limiter_body); }
 
-// §5.7 retry with exponential backoff (002 retryWithBackoff)
+// §6.7 retry with exponential backoff (002 retryWithBackoff)
 goro::task<goro::error> retry_with_backoff(goro::context ctx, std::function<goro::error()> operation) {
   const int max_retries = 5;
   const auto base_delay = 1ms;  // the seed waits 1 s, 2 s, 4 s...
@@ -667,7 +668,7 @@ goro::task<std::string> retry_body() {
 }
 std::string retry_backoff() { return goro::run(retry_body); }
 
-// §5.8 no leak: the sender gives up when the context is done (002 noLeak; 003 pitfall 1)
+// §6.8 no leak: the sender gives up when the context is done (002 noLeak; 003 pitfall 1)
 goro::task<std::string> no_leak_body() {
   auto [ctx, cancel] = goro::with_cancel(goro::background());
   auto ch = goro::make_chan<int>();  // nobody will receive
@@ -679,7 +680,7 @@ goro::task<std::string> no_leak_body() {
 }
 std::string no_leak() { return goro::run(no_leak_body); }
 
-// §5.9 graceful shutdown: cancel the workers, then wait with a deadline (003 Pattern 6)
+// §6.9 graceful shutdown: cancel the workers, then wait with a deadline (003 Pattern 6)
 class server {
  public:
   void start(const goro::context& ctx) {
@@ -688,13 +689,8 @@ class server {
   // Waits for the workers, at most `timeout`; true if they all stopped.
   goro::task<bool> shutdown(std::chrono::nanoseconds timeout) {
     auto [ctx, cancel] = goro::with_timeout(goro::background(), timeout);
-    auto done = goro::make_chan<void>();
-    goro::go([](goro::wait_group* wg, goro::sender<void> done) -> goro::task<> {
-      co_await wg->wait();
-      done.close();
-    }, &wg_, goro::sender<void>(done));
-    auto r = co_await done.recv(ctx);  // "Clean shutdown completed" or "Shutdown timed out"
-    co_return r.status != goro::recv_status::canceled;
+    std::error_code ec = co_await wg_.wait(ctx);  // the seed's done channel + select, in one wait
+    co_return !ec;  // "Clean shutdown completed" or "Shutdown timed out" (deadline_exceeded)
   }
   int stopped() const { return stopped_.load(); }
 
@@ -722,7 +718,7 @@ goro::task<std::string> graceful_shutdown_body() {
 }
 std::string graceful_shutdown() { return goro::run(graceful_shutdown_body); }
 
-// §5.10 testing with context cancellation (002)
+// §6.10 testing with context cancellation (002)
 struct test_service {
   goro::task<goro::error> process(goro::context ctx) {
     goro::ticker ticker(1ms);
@@ -748,10 +744,10 @@ goro::task<std::string> testing_body() {
 std::string testing_with_cancellation() { return goro::run(testing_body); }
 
 // =================================================================================
-// 6. Beyond the seeds: causes, after_func, without_cancel
+// 7. Beyond the seeds: causes, after_func, without_cancel
 // =================================================================================
 
-// §6.1 with_cancel_cause / cause
+// §7.1 with_cancel_cause / cause
 goro::task<std::string> cause_body() {
   auto [ctx, cancel] = goro::with_cancel_cause(goro::background());
   auto [child, child_cancel] = goro::with_timeout(ctx, 1h);
@@ -763,7 +759,7 @@ goro::task<std::string> cause_body() {
 }
 std::string cancel_cause() { return goro::run(cause_body); }
 
-// §6.2 after_func and without_cancel
+// §7.2 after_func and without_cancel
 goro::task<std::string> after_func_body() {
   auto [ctx, cancel] = goro::with_cancel(goro::with_value(goro::background(), key_request_id, "r-9"));
   auto cleaned = goro::make_chan<std::string>(1);
@@ -779,6 +775,127 @@ goro::task<std::string> after_func_body() {
   co_return "after_func: " + *what + "; without_cancel keeps request_id, not the cancel";
 }
 std::string after_func_and_without_cancel() { return goro::run(after_func_body); }
+
+// =================================================================================
+// 8. Context-aware waits
+// =================================================================================
+
+// §8.1 channels: recv(ctx), send(ctx, v)
+goro::task<std::string> ctx_channels_body() {
+  auto ch = goro::make_chan<int>();  // nobody sends, nobody receives
+  auto [ctx, cancel] = goro::with_timeout(goro::background(), 2ms);
+  auto r = co_await ch.recv(ctx);  // select { case v := <-ch: case <-ctx.Done(): }
+  CHECK(r.status == goro::recv_status::canceled && ctx.err() == goro::deadline_exceeded);
+  auto s = co_await ch.send(ctx, 1);  // ctx is done: canceled at once
+  CHECK(s == goro::send_status::canceled);
+  co_return "recv(ctx) -> canceled (deadline_exceeded), send(ctx, v) -> canceled";
+}
+std::string ctx_channels() { return goro::run(ctx_channels_body); }
+
+// §8.2 sleep_for(ctx, d)
+goro::task<std::string> ctx_sleep_body() {
+  auto [ctx, cancel] = goro::with_timeout(goro::background(), 2ms);
+  std::error_code ec = co_await goro::sleep_for(ctx, 1h);  // cut short by the deadline
+  CHECK(ec == goro::deadline_exceeded);
+  std::error_code full = co_await goro::sleep_for(goro::background(), 1ms);  // never cut short
+  CHECK(!full);
+  co_return "sleep_for(ctx, 1h) -> " + ec.message();
+}
+std::string ctx_sleep() { return goro::run(ctx_sleep_body); }
+
+// §8.3 semaphore: acquire(ctx, n)
+goro::task<goro::error> with_permit(goro::context ctx, goro::semaphore& sem, int& used) {
+  goro::acquire_status st = co_await sem.acquire(ctx, 1);
+  if (st == goro::acquire_status::canceled) co_return ctx.err();  // Acquire(ctx, 1) != nil
+  ++used;
+  sem.release(1);
+  co_return goro::error{};
+}
+goro::task<std::string> ctx_semaphore_body() {
+  goro::semaphore sem(1);
+  int used = 0;
+  goro::error ok = co_await with_permit(goro::background(), sem, used);
+  CHECK(!ok && used == 1);
+  (void)co_await sem.acquire(1);  // now somebody holds the only permit
+  auto [ctx, cancel] = goro::with_timeout(goro::background(), 2ms);
+  goro::error err = co_await with_permit(ctx, sem, used);
+  CHECK(err == goro::deadline_exceeded && used == 1);
+  sem.release(1);
+  CHECK(sem.held() == 0);  // the waiter that gave up left no trace
+  co_return "with_permit: ok, then " + err.message() + " while the permit was held";
+}
+std::string ctx_semaphore() { return goro::run(ctx_semaphore_body); }
+
+// §8.4 wait_group: wait(ctx)
+goro::task<std::string> ctx_wait_group_body() {
+  goro::wait_group wg;
+  auto release = goro::make_chan<void>();
+  wg.go([](goro::receiver<void> r) -> goro::task<> { (void)co_await r.recv(); }, release);
+  auto [ctx, cancel] = goro::with_timeout(goro::background(), 2ms);
+  std::error_code ec = co_await wg.wait(ctx);  // the worker is still busy: deadline_exceeded
+  CHECK(ec == goro::deadline_exceeded);
+  release.close();
+  co_await wg.wait();  // the group outlives its goroutines: wait for real
+  std::error_code zero = co_await wg.wait(ctx);  // counter 0 wins over a done ctx: {}
+  CHECK(!zero);
+  co_return "wait(ctx) -> " + ec.message() + "; at zero -> {} even with ctx done";
+}
+std::string ctx_wait_group() { return goro::run(ctx_wait_group_body); }
+
+// §8.5 mutex: lock(ctx)
+goro::task<goro::error> add_one(goro::context ctx, goro::mutex& mu, int& shared) {
+  std::error_code ec = co_await mu.lock(ctx);
+  if (ec) co_return ec;  // not locked: nothing to unlock
+  goro::unique_guard<goro::mutex> g(mu);  // adopts the held mutex; unlocks at scope end
+  ++shared;
+  co_return goro::error{};
+}
+goro::task<std::string> ctx_mutex_body() {
+  goro::mutex mu;
+  int shared = 0;
+  goro::error ok = co_await add_one(goro::background(), mu, shared);
+  CHECK(!ok && shared == 1);
+  co_await mu.lock();  // somebody else holds it
+  auto [ctx, cancel] = goro::with_timeout(goro::background(), 2ms);
+  goro::error err = co_await add_one(ctx, mu, shared);
+  CHECK(err == goro::deadline_exceeded && shared == 1);
+  mu.unlock();
+  CHECK(mu.try_lock());  // free again: the waiter that gave up left no trace
+  mu.unlock();
+  co_return "add_one: ok, then " + err.message() + " while the mutex was held";
+}
+std::string ctx_mutex() { return goro::run(ctx_mutex_body); }
+
+// §8.6 the blocking_ forms on a plain thread
+goro::task<std::string> ctx_blocking_body() {
+  goro::semaphore sem(1);
+  goro::wait_group wg;
+  goro::mutex mu;
+  auto ch = goro::make_chan<int>();
+  (void)co_await sem.acquire(1);  // make every wait below block
+  wg.add(1);
+  co_await mu.lock();
+  bool all_canceled = false;
+  std::thread t([&] {
+    auto [ctx, cancel] = goro::with_timeout(goro::background(), 2ms);
+    goro::acquire_status st = sem.blocking_acquire(ctx, 1);  // canceled
+    std::error_code e1 = wg.blocking_wait(ctx);              // deadline_exceeded
+    std::error_code e2 = mu.blocking_lock(ctx);              // deadline_exceeded (not held)
+    auto r = ch.blocking_recv(ctx);                          // recv_status::canceled
+    goro::send_status s = ch.blocking_send(ctx, 1);          // send_status::canceled
+    std::error_code e3 = goro::blocking_sleep_for(ctx, 1h);  // deadline_exceeded, at once
+    all_canceled = st == goro::acquire_status::canceled && e1 == goro::deadline_exceeded &&
+                   e2 == goro::deadline_exceeded && r.status == goro::recv_status::canceled &&
+                   s == goro::send_status::canceled && e3 == goro::deadline_exceeded;
+  });
+  co_await goro::spawn_blocking([&] { t.join(); });
+  CHECK(all_canceled);
+  sem.release(1);
+  wg.done();
+  mu.unlock();
+  co_return "blocking_acquire/wait/lock/recv/send/sleep_for(ctx) on a thread -> all canceled";
+}
+std::string ctx_blocking() { return goro::run(ctx_blocking_body); }
 
 // ---- the table main() runs ---------------------------------------------------------
 
@@ -809,6 +926,12 @@ const snippet kSnippets[] = {
     {"testing_with_cancellation", testing_with_cancellation},
     {"cancel_cause", cancel_cause},
     {"after_func_and_without_cancel", after_func_and_without_cancel},
+    {"ctx_channels", ctx_channels},
+    {"ctx_sleep", ctx_sleep},
+    {"ctx_semaphore", ctx_semaphore},
+    {"ctx_wait_group", ctx_wait_group},
+    {"ctx_mutex", ctx_mutex},
+    {"ctx_blocking", ctx_blocking},
 };
 
 }  // namespace

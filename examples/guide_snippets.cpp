@@ -188,17 +188,17 @@ class service {
  public:
   explicit service(goro::sender<int> progress) : progress_(std::move(progress)) {}
 
-  void start(goro::receiver<void> done, std::chrono::nanoseconds every) {
+  void start(goro::context ctx, std::chrono::nanoseconds every) {
     goro::go(
-        [](service* s, goro::receiver<void> done, std::chrono::nanoseconds every) -> goro::task<> {
+        [](service* s, goro::context ctx, std::chrono::nanoseconds every) -> goro::task<> {
           goro::ticker ticker(every);  // stopped by its destructor: `defer ticker.Stop()`
           for (;;) {
-            auto r = co_await goro::select(goro::recv(done), goro::recv(ticker.c()));
+            auto r = co_await goro::select(goro::recv(ctx.done()), goro::recv(ticker.c()));
             if (r.index() == 0) co_return;  // "worker stopping"
             s->do_periodic_work();
           }
         },
-        this, done, every);
+        this, std::move(ctx), every);
   }
 
  private:
@@ -209,45 +209,45 @@ class service {
 
 goro::task<std::string> lifecycle_body() {
   auto progress = goro::make_chan<int>(16);
-  auto done = goro::make_chan<void>();
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
   service s(progress);
-  s.start(done, 1ms);  // the guide shows time.Minute; 1 ms keeps this quick
+  s.start(ctx, 1ms);  // the guide shows time.Minute; 1 ms keeps this quick
   int seen = 0;
   while (seen < 3) seen = *co_await progress.recv();
-  done.close();  // Go: cancel(); the worker returns
-  co_return "periodic work ran " + str(seen) + "x, then stopped on close(done)";
+  cancel();  // the worker returns
+  co_return "periodic work ran " + str(seen) + "x, then stopped on cancel()";
 }
 std::string lifecycle_ticker_stop() { return goro::run(lifecycle_body); }
 
 // §1.4 runWorkers(ctx, n): busy workers that check for cancellation (003)
 void do_work_id(int /*id*/, std::atomic<long>* work) { work->fetch_add(1, std::memory_order_relaxed); }
 
-goro::task<> run_workers(goro::receiver<void> done, int n, std::atomic<long>* work) {
+goro::task<> run_workers(goro::context ctx, int n, std::atomic<long>* work) {
   goro::wait_group wg;
   for (int i = 0; i < n; ++i) {
     wg.go(
-        [](goro::receiver<void> done, int id, std::atomic<long>* work) -> goro::task<> {
+        [](goro::context ctx, int id, std::atomic<long>* work) -> goro::task<> {
           for (;;) {
-            auto r = co_await goro::select(goro::recv(done), goro::default_case);
+            auto r = co_await goro::select(goro::recv(ctx.done()), goro::default_case);
             if (r.index() == 0) co_return;  // clean exit
             do_work_id(id, work);
           }
         },
-        done, i, work);
+        ctx, i, work);
   }
   co_await wg.wait();
 }
 
 goro::task<std::string> run_workers_body() {
   std::atomic<long> work{0};
-  auto done = goro::make_chan<void>();
-  auto h = goro::spawn(run_workers, done, 10, &work);  // go runWorkers(ctx, 10)
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto h = goro::spawn(run_workers, ctx, 10, &work);  // go runWorkers(ctx, 10)
   // Ten goroutines never block, yet this one still gets a worker: an
   // awaited operation that completes at once spends the run budget and yields.
   while (work.load() < 10'000) co_await goro::yield();
-  done.close();  // cancel(): stop all workers
+  cancel();  // stop all workers
   co_await std::move(h);
-  co_return "10 busy workers did >= 10000 units, all stopped by close(done)";
+  co_return "10 busy workers did >= 10000 units, all stopped by cancel()";
 }
 std::string run_workers_until_done() { return goro::run(run_workers_body); }
 
@@ -527,31 +527,36 @@ struct fetch_error {
 };
 using fetch_result = std::variant<std::string, fetch_error>;
 
-goro::task<fetch_result> fetch(std::string url) {  // stand-in for network I/O
-  if (url.find("slow") != std::string::npos) co_await goro::sleep_for(20ms);
+goro::task<fetch_result> fetch(goro::context ctx, std::string url) {  // stand-in for network I/O
+  if (url.find("slow") != std::string::npos) {
+    std::error_code ec = co_await goro::sleep_for(ctx, 20ms);  // cut short by ctx's deadline
+    if (ec) co_return fetch_error{ec.message()};
+  }
   if (url.find("bad") != std::string::npos) co_return fetch_error{"404 " + url};
   co_return "<html>" + url + "</html>";
 }
 
-goro::task<fetch_result> fetch_with_timeout(std::string url, std::chrono::nanoseconds limit) {
+goro::task<fetch_result> fetch_with_timeout(goro::context parent, std::string url,
+                                            std::chrono::nanoseconds limit) {
+  auto [ctx, cancel] = goro::with_timeout(parent, limit);  // no defer: cancel runs on return
   auto result_chan = goro::make_chan<std::string>(1);  // buffered: the fetcher never blocks
   auto err_chan = goro::make_chan<fetch_error>(1);
 
   goro::go(
-      [](std::string url, goro::sender<std::string> results,
+      [](goro::context ctx, std::string url, goro::sender<std::string> results,
          goro::sender<fetch_error> errs) -> goro::task<> {
-        fetch_result r = co_await fetch(url);
+        fetch_result r = co_await fetch(ctx, url);  // the deadline reaches fetch too
         if (auto* e = std::get_if<fetch_error>(&r)) {
           (void)co_await errs.send(std::move(*e));
           co_return;
         }
         (void)co_await results.send(std::get<std::string>(std::move(r)));
       },
-      url, result_chan, err_chan);
+      ctx, url, result_chan, err_chan);
 
-  auto r = co_await goro::select(goro::timeout(limit), goro::recv(err_chan), goro::recv(result_chan));
+  auto r = co_await goro::select(goro::recv(ctx.done()), goro::recv(err_chan), goro::recv(result_chan));
   switch (r.index()) {
-    case 0: co_return fetch_error{"deadline exceeded"};
+    case 0: co_return fetch_error{ctx.err().message()};  // "context deadline exceeded"
     case 1: co_return std::move(*r.get<1>());
     default: co_return std::move(*r.get<2>());
   }
@@ -571,12 +576,12 @@ goro::task<std::string> timeouts_body() {
   goro::send_status s = co_await ch.send_for(5, 1ms);
   CHECK(s == goro::send_status::timeout);
 
-  auto ok = co_await fetch_with_timeout("https://example.com", 1s);
-  auto bad = co_await fetch_with_timeout("https://example.com/bad", 1s);
-  auto slow = co_await fetch_with_timeout("https://example.com/slow", 2ms);
+  auto ok = co_await fetch_with_timeout(goro::background(), "https://example.com", 1s);
+  auto bad = co_await fetch_with_timeout(goro::background(), "https://example.com/bad", 1s);
+  auto slow = co_await fetch_with_timeout(goro::background(), "https://example.com/slow", 2ms);
   CHECK(std::get<std::string>(ok) == "<html>https://example.com</html>");
   CHECK(std::get<fetch_error>(bad).what == "404 https://example.com/bad");
-  CHECK(std::get<fetch_error>(slow).what == "deadline exceeded");
+  CHECK(std::get<fetch_error>(slow).what == "context deadline exceeded");
   co_return "after/timeout/recv_for/send_for; fetchWithTimeout ok, error, deadline";
 }
 std::string timeouts() { return goro::run(timeouts_body); }
@@ -1054,11 +1059,53 @@ goro::task<std::string> query(std::vector<conn> conns, std::string q) {
   auto first = co_await ch.recv();
   co_return std::move(*first);
 }
+// The same race, with the losers cancelled.
+struct ctx_conn {
+  std::string name;
+  int hops;
+  std::atomic<int>* gave_up;
+  // Gives up (nullopt) once ctx is done: checks between steps.
+  goro::task<std::optional<std::string>> do_query(goro::context ctx, std::string q) const {
+    for (int i = 0; i < hops; ++i) {
+      if (ctx.err()) {
+        gave_up->fetch_add(1);
+        co_return std::nullopt;
+      }
+      co_await goro::yield();
+    }
+    co_return name + ":" + q;
+  }
+};
+
+goro::task<std::string> query_ctx(goro::context parent, std::vector<ctx_conn> conns, std::string q) {
+  auto [ctx, cancel] = goro::with_cancel(parent);  // cancelled when query_ctx returns
+  auto ch = goro::make_chan<std::string>(1);
+  for (const ctx_conn& c : conns) {
+    goro::go(
+        [](goro::context ctx, ctx_conn c, std::string q, goro::sender<std::string> ch) -> goro::task<> {
+          std::optional<std::string> r = co_await c.do_query(ctx, q);
+          if (r) (void)ch.try_send(std::move(*r));
+        },
+        ctx, c, q, ch);
+  }
+  auto first = co_await ch.recv();
+  co_return std::move(*first);  // ~cancel: the losers see ctx.err() and stop
+}
+
 goro::task<std::string> query_racing_body() {
   std::vector<conn> conns{{"a", 50}, {"b", 0}, {"c", 100}};
   std::string r = co_await query(conns, "select 1");
   CHECK(r == "a:select 1" || r == "b:select 1" || r == "c:select 1");
-  co_return "winner " + r + "; the losers' try_send dropped their results";
+
+  std::atomic<int> gave_up{0};
+  std::vector<ctx_conn> slow{{"x", 1'000'000, &gave_up}, {"y", 0, &gave_up}, {"z", 1'000'000, &gave_up}};
+  std::string r2 = co_await query_ctx(goro::background(), slow, "select 2");
+  CHECK(r2 == "y:select 2");
+  auto [limit, stop] = goro::with_timeout(goro::background(), 2s);  // x and z stop early:
+  while (gave_up.load() < 2 && !limit.err()) co_await goro::yield();  // long before 10^6 hops
+  CHECK(gave_up.load() == 2);
+  co_return "winner " + r + "; the losers' try_send dropped their results; with a context, " + r2 +
+            " won and the 2 losers gave up";
 }
 std::string query_racing() { return goro::run(query_racing_body); }
 
@@ -1209,15 +1256,9 @@ class server {
   // From a plain thread (main). True: clean shutdown; false: timed out.
   bool shutdown(std::chrono::nanoseconds timeout) {
     shutdown_.close();
-    auto done = goro::make_chan<void>();
-    goro::go(
-        [](goro::wait_group* wg, goro::sender<void> done) -> goro::task<> {
-          co_await wg->wait();
-          done.close();
-        },
-        &wg_, done);
-    auto r = goro::blocking_select(goro::recv(done), goro::timeout(timeout));
-    return r.index() == 0;
+    auto [ctx, cancel] = goro::with_timeout(goro::background(), timeout);
+    std::error_code ec = wg_.blocking_wait(ctx);  // the seed's done channel + select, in one wait
+    return !ec;  // {}: clean; deadline_exceeded: timed out
   }
   int stopped() const { return stopped_.load(); }
 

@@ -86,14 +86,21 @@ goro::task<std::string> mutex_forms_body() {
     mu.unlock();
   }
 
+  auto [ctx, cancel] = goro::with_timeout(goro::background(), 1min);
+  std::error_code ec = co_await mu.lock(ctx);  // not in Go: gives up when ctx is done
+  if (!ec) {  // {}: held; ctx.err(): not held
+    ++shared;
+    mu.unlock();
+  }
+
   std::thread t([&] {  // a plain thread blocks instead of parking
     mu.blocking_lock();
     ++shared;
     mu.unlock();
   });
   co_await goro::spawn_blocking([&] { t.join(); });
-  CHECK(shared == 3);
-  co_return "lock, try_lock, blocking_lock -> 3";
+  CHECK(shared == 4);
+  co_return "lock, try_lock, lock(ctx), blocking_lock -> 4";
 }
 std::string mutex_forms() { return goro::run(mutex_forms_body); }
 
@@ -180,6 +187,28 @@ goro::task<std::string> lock_too_long_body() {
 }
 std::string lock_too_long() { return goro::run(lock_too_long_body); }
 
+// §2.3 seed 002 "Testing Goroutines": TestConcurrentAccess on the cache of §2.1.
+goro::task<> test_concurrent_access() {
+  Cache cache;
+  goro::wait_group wg;
+  for (int i = 0; i < 100; ++i) {
+    wg.go([](Cache* cache, int id) -> goro::task<> {
+      std::string key = "key-" + std::to_string(id);
+      Item item{key, id};  // named: GCC 12 and aggregate temporaries in co_await
+      co_await cache->set(key, std::move(item));
+      std::optional<Item> value = co_await cache->get(key);
+      CHECK(value.has_value());   // require.True(t, ok)
+      CHECK(value->price == id);  // require.Equal(t, id, value)
+    }, &cache, i);
+  }
+  co_await wg.wait();
+}
+goro::task<std::string> concurrent_access_body() {
+  co_await test_concurrent_access();
+  co_return "100 goroutines set then get their own key";
+}
+std::string concurrent_access() { return goro::run(concurrent_access_body); }
+
 // =================================================================================
 // 3. WaitGroup
 // =================================================================================
@@ -204,7 +233,17 @@ goro::task<std::string> wait_group_body() {
   for (const Item& item : items) wg.go(process, item);
   co_await wg.wait();
   CHECK(g_processed.load() == 40);
-  co_return "add/go/done x20, then wg.go x20 -> 40";
+
+  // Waiting with a deadline: wait(ctx) is {} at zero, ctx.err() if ctx is done first.
+  for (const Item& item : items) wg.go(process, item);
+  auto [ctx, cancel] = goro::with_timeout(goro::background(), 5s);
+  std::error_code ec = co_await wg.wait(ctx);
+  if (ec) {
+    // timed out: the goroutines still run and still use wg; report, then wait anyway
+    co_await wg.wait();
+  }
+  CHECK(!ec && g_processed.load() == 60);
+  co_return "add/go/done x20, wg.go x20, wg.go x20 + wait(ctx) -> 60";
 }
 std::string wait_group_snippet() { return goro::run(wait_group_body); }
 
@@ -363,12 +402,18 @@ class RateLimitedWorker {
  public:
   explicit RateLimitedWorker(std::int64_t max_concurrent) : sem_(max_concurrent) {}
 
-  goro::task<std::vector<std::string>> run(std::vector<std::function<std::optional<std::string>()>> tasks) {
+  goro::task<std::vector<std::string>> run(goro::context ctx,
+                                             std::vector<std::function<std::optional<std::string>()>> tasks) {
     goro::wait_group wg;
     goro::mutex mu;
     std::vector<std::string> errors;
+    std::error_code canceled;
     for (auto& task : tasks) {
-      (void)co_await sem_.acquire(1);  // acquire_status::ok (too_large only if 1 > size)
+      goro::acquire_status st = co_await sem_.acquire(ctx, 1);
+      if (st != goro::acquire_status::ok) {  // canceled (too_large only if 1 > size)
+        canceled = ctx.err();
+        break;
+      }
       wg.go([&](std::function<std::optional<std::string>()> t) -> goro::task<> {
         struct release_on_exit {  // defer w.sem.Release(1)
           goro::semaphore& s;
@@ -383,7 +428,8 @@ class RateLimitedWorker {
         }
       }, task);
     }
-    co_await wg.wait();
+    co_await wg.wait();  // on every path: the goroutines use wg, mu and errors
+    if (canceled) co_return std::vector<std::string>{canceled.message()};  // return []error{err}
     co_return errors;
   }
   int running_max() const { return running_max_.load(); }
@@ -401,9 +447,13 @@ goro::task<std::string> semaphore_worker_body() {
       if (i % 4 == 0) return "task " + std::to_string(i) + " failed";
       return std::nullopt;
     });
-  auto errors = co_await w.run(tasks);
+  auto errors = co_await w.run(goro::background(), tasks);
   CHECK(errors.size() == 3 && w.running_max() <= 3);
-  co_return "12 tasks, at most 3 at once -> 3 errors";
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  cancel();
+  auto stopped = co_await w.run(ctx, tasks);  // Acquire(ctx, 1) fails: nothing starts
+  CHECK(stopped.size() == 1 && stopped[0] == "context canceled");
+  co_return "12 tasks, at most 3 at once -> 3 errors; cancelled ctx -> context canceled";
 }
 std::string semaphore_worker() { return goro::run(semaphore_worker_body); }
 
@@ -464,6 +514,7 @@ const snippet kSnippets[] = {
     {"mutex_forms", mutex_forms},
     {"rw_cache", rw_cache},
     {"lock_too_long", lock_too_long},
+    {"concurrent_access", concurrent_access},
     {"wait_group", wait_group_snippet},
     {"once_singleton", once_singleton},
     {"once_value", once_value_snippet},
