@@ -11,6 +11,11 @@
 //	                                     Done() of its own WithCancel child of
 //	                                     ctx; cancel() must cancel the 100k
 //	                                     children; ns per goroutine
+//	context/cancel_fanout_100k_warm      cancel_fanout_100k again, three times
+//	                                     after the cases above; the median. The
+//	                                     first case of the program runs on fresh
+//	                                     memory; this one on recycled goroutines
+//	                                     and stacks, as a long-running server would
 //	context/with_cancel                  WithCancel(Background()) + cancel, ns/op
 //	context/with_cancel_child            WithCancel(parent) + cancel where parent is
 //	                                     a live WithCancel context, ns/op
@@ -27,6 +32,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 )
@@ -49,7 +55,7 @@ const (
 	waitChild
 )
 
-func fanOut(name string, kind waitKind) {
+func fanOut(kind waitKind) time.Duration {
 	runtime.GC()
 	ctx, cancel := context.WithCancel(context.Background())
 	var started, woken sync.WaitGroup
@@ -89,7 +95,20 @@ func fanOut(name string, kind waitKind) {
 	t0 := time.Now()
 	cancel()
 	woken.Wait()
-	report(name, time.Since(t0), fan, "ns/g")
+	return time.Since(t0)
+}
+
+func fanOutCase(name string, kind waitKind) {
+	report(name, fanOut(kind), fan, "ns/g")
+}
+
+func fanOutWarm() {
+	var d [3]time.Duration
+	for i := range d {
+		d[i] = fanOut(waitRecv)
+	}
+	sort.Slice(d[:], func(i, j int) bool { return d[i] < d[j] })
+	report("context/cancel_fanout_100k_warm", d[1], fan, "ns/g")
 }
 
 func withCancel() {
@@ -147,9 +166,10 @@ func withValueDepth10() {
 
 func main() {
 	runtime.GOMAXPROCS(2)
-	fanOut("context/cancel_fanout_100k", waitRecv)
-	fanOut("context/cancel_fanout_100k_select", waitSelect)
-	fanOut("context/cancel_fanout_100k_children", waitChild)
+	fanOutCase("context/cancel_fanout_100k", waitRecv)
+	fanOutCase("context/cancel_fanout_100k_select", waitSelect)
+	fanOutCase("context/cancel_fanout_100k_children", waitChild)
+	fanOutWarm()
 	withCancel()
 	withCancelChild()
 	withTimeout()
