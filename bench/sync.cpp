@@ -29,7 +29,7 @@ namespace {
 using clk = std::chrono::steady_clock;
 constexpr int kG = 8;
 constexpr long kSeqOps = 20'000'000;  // single-goroutine cases
-constexpr long kPerG = 250'000;       // per goroutine, 8-goroutine cases
+constexpr long kPerG = 1'000'000;     // per goroutine, 8-goroutine cases
 
 void report(const char* name, clk::duration d, long ops) {
   std::printf("BENCH %s %.2f ns/op\n", name,

@@ -36,7 +36,7 @@ import (
 const (
 	g      = 8
 	seqOps = 20_000_000 // single-goroutine cases
-	perG   = 250_000    // per goroutine, 8-goroutine cases
+	perG   = 1_000_000  // per goroutine, 8-goroutine cases
 )
 
 func report(name string, d time.Duration, ops int) {
