@@ -43,13 +43,18 @@ godir=$root/build/bench-go
 log() { echo "run.sh: $*" >&2; }
 
 # --- toolchains and builds ---------------------------------------------------
-if ! command -v go >/dev/null; then
-  log "go not found, installing golang-go"
+# bench/go/go.mod replaces golang.org/x/sync with the Debian package's copy
+# (the Go side builds offline, GOPROXY=off).
+pkgs=()
+command -v go >/dev/null || pkgs+=(golang-go)
+[ -f /usr/share/gocode/src/golang.org/x/sync/go.mod ] || pkgs+=(golang-golang-x-sync-dev)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  log "installing ${pkgs[*]}"
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo=sudo
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y golang-go >&2 ||
-    { $sudo apt-get update >&2 && $sudo apt-get install -y golang-go >&2; }
+  $sudo apt-get install -y "${pkgs[@]}" >&2 ||
+    { $sudo apt-get update >&2 && $sudo apt-get install -y "${pkgs[@]}" >&2; }
 fi
 
 if [ $build = 1 ]; then
