@@ -14,7 +14,18 @@
 // Lock order: mu_ is a leaf. Wake-ups happen after mu_ is released.
 #include "goro/sync/rw_mutex.hpp"
 
+#include "goro/runtime.hpp"
+
 namespace goro {
+
+// Out of run budget: yield first, then lock (see lock_awaiter::await_ready).
+task<> rw_mutex::yield_then_lock(bool shared) {
+  co_await goro::yield();  // the run budget is fresh afterwards: no second yield
+  if (shared)
+    co_await lock_shared();
+  else
+    co_await lock();
+}
 
 // Under mu_: takes the lock if it is free for this kind of party (false:
 // acquired, do not park), else queues `n` (true: park). `h` is the parking

@@ -97,8 +97,13 @@ goroutine* runtime_impl::local_next(worker* w) noexcept {
 void runtime_impl::schedule_new(goroutine* g) noexcept {
   worker* w = tl_worker;
   if (w != nullptr && w->rt == this) {
+    // Nothing else runnable here: this worker takes g straight back, so
+    // waking an idle worker would only make it steal g — a futex wake and a
+    // migration per budget yield of a lone goroutine (a mutex lock/unlock
+    // loop paid ~2 us every 128 locks for it; bench/RESULTS.md, sync).
+    const bool alone = w->q.empty() && w->runnext.load(std::memory_order_relaxed) == nullptr;
     local_push(w, g);
-    notify_work();
+    if (!alone) notify_work();
   } else {
     inject(g);
   }

@@ -47,6 +47,7 @@
 #include <coroutine>
 #include <cstdint>
 
+#include "goro/detail/child_task.hpp"
 #include "goro/detail/goroutine.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/detail/wait_queue.hpp"
@@ -77,12 +78,23 @@ class rw_mutex {
     }
     bool await_ready() noexcept {
       awaited_ = true;
-      acquired_ = Shared ? m_->try_lock_shared() : m_->try_lock();
-      return acquired_ && !detail::budget_spent();
+      // Out of run budget: yield *before* taking the lock, never while
+      // holding it (a goroutine queued with a read lock held makes a waiting
+      // writer, and every reader queued behind that writer, wait a whole
+      // run-queue turn).
+      if (detail::budget_spent()) {
+        yield_first_ = true;
+        return false;
+      }
+      return Shared ? m_->try_lock_shared() : m_->try_lock();
     }
     // Hand-off design: one park at most, and the woken waiter owns the lock.
-    bool await_suspend(std::coroutine_handle<> h) noexcept {
-      if (acquired_) return detail::completed_or_yield(h);  // out of budget: yield holding it
+    // After a yield, the lock is taken by a child task (yield, then lock).
+    bool await_suspend(std::coroutine_handle<> h) {
+      if (yield_first_) {
+        slow_ = m_->yield_then_lock(Shared);
+        return detail::start_child(slow_, h);
+      }
       return m_->enqueue_or_acquire(node_, Shared, h, &parked_);
     }
     void await_resume() noexcept { parked_ = false; }
@@ -92,8 +104,9 @@ class rw_mutex {
 
    private:
     detail::wait_node node_;
+    task<> slow_;
     bool awaited_ = false;
-    bool acquired_ = false;
+    bool yield_first_ = false;
     bool parked_ = false;  // set under mu_ when node_ is queued
   };
   template <bool Shared>
@@ -178,6 +191,7 @@ class rw_mutex {
   static constexpr std::uint64_t kWriterWait = 1ull << 33;
   static constexpr std::uint64_t kReaderWait = 1ull << 34;
 
+  task<> yield_then_lock(bool shared);
   bool enqueue_or_acquire(detail::wait_node& n, bool shared, std::coroutine_handle<> h,
                           bool* parked) noexcept;
   void blocking_acquire(bool shared) noexcept;
