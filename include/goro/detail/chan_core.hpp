@@ -43,6 +43,7 @@
 #include <cstdint>
 
 #include "goro/detail/goroutine.hpp"
+#include "goro/detail/intrusive_list.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/detail/timer.hpp"
 
@@ -110,35 +111,19 @@ struct chan_waiter {
   bool linked = false;   // in a queue; guarded by that channel's lock
 };
 
-class waiter_queue {
+// A channel's send or receive queue: the shared intrusive FIFO plus Go's
+// dequeue-with-selectDone.
+class waiter_queue : public intrusive_list<chan_waiter> {
  public:
-  bool empty() const noexcept { return head_ == nullptr; }
-  void push(chan_waiter* n) noexcept {
-    n->next = nullptr;
-    n->prev = tail_;
-    if (tail_) tail_->next = n; else head_ = n;
-    tail_ = n;
-    n->linked = true;
-  }
-  void erase(chan_waiter* n) noexcept {
-    if (n->prev) n->prev->next = n->next; else head_ = n->next;
-    if (n->next) n->next->prev = n->prev; else tail_ = n->prev;
-    n->prev = n->next = nullptr;
-    n->linked = false;
-  }
   // Removes waiters from the front until one can be claimed (Go's dequeue
   // with selectDone); returns it, or null.
   chan_waiter* dequeue_claimed() noexcept {
-    while (chan_waiter* n = head_) {
+    while (chan_waiter* n = front()) {
       erase(n);
       if (n->tok->claim(n->index)) return n;
     }
     return nullptr;
   }
-
- private:
-  chan_waiter* head_ = nullptr;
-  chan_waiter* tail_ = nullptr;
 };
 
 class chan_base {

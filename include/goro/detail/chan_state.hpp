@@ -72,8 +72,8 @@ class chan_state : public chan_base {
     if (closed_) return op_result::closed;
     return op_result::blocked;
   }
-  void enqueue_recv(chan_waiter* n) noexcept GORO_REQUIRES(mu) { recvq_.push(n); }
-  void enqueue_send(chan_waiter* n) noexcept GORO_REQUIRES(mu) { sendq_.push(n); }
+  void enqueue_recv(chan_waiter* n) noexcept GORO_REQUIRES(mu) { recvq_.push_back(n); }
+  void enqueue_send(chan_waiter* n) noexcept GORO_REQUIRES(mu) { sendq_.push_back(n); }
   // Takes mu.
   void cancel_recv(chan_waiter* n) noexcept {
     lock_guard l(mu);

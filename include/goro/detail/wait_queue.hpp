@@ -1,4 +1,4 @@
-// goro/detail/wait_queue.hpp — the one intrusive wait queue.
+// goro/detail/wait_queue.hpp — the wait node and queue of the sync primitives.
 //
 // Used by every primitive whose waiters are not channel operations
 // (wait_group, mutex, rw_mutex, once, cond, semaphore, context). A wait_node
@@ -11,6 +11,7 @@
 #pragma once
 
 #include "goro/detail/goroutine.hpp"
+#include "goro/detail/intrusive_list.hpp"
 
 namespace goro::detail {
 
@@ -25,49 +26,7 @@ struct wait_node {
 };
 
 // FIFO of wait nodes; every method requires the owner's lock.
-class wait_queue {
- public:
-  bool empty() const noexcept { return head_ == nullptr; }
-  void push_back(wait_node* n) noexcept {
-    n->next = nullptr;
-    n->prev = tail_;
-    if (tail_) tail_->next = n; else head_ = n;
-    tail_ = n;
-    n->linked = true;
-  }
-  // LIFO insertion: a mutex waiter that was woken and lost the race goes back
-  // to the head (Go's semacquire with lifo=true).
-  void push_front(wait_node* n) noexcept {
-    n->prev = nullptr;
-    n->next = head_;
-    if (head_) head_->prev = n; else tail_ = n;
-    head_ = n;
-    n->linked = true;
-  }
-  wait_node* pop_front() noexcept {
-    wait_node* n = head_;
-    if (n) erase(n);
-    return n;
-  }
-  void erase(wait_node* n) noexcept {
-    if (n->prev) n->prev->next = n->next; else head_ = n->next;
-    if (n->next) n->next->prev = n->prev; else tail_ = n->prev;
-    n->prev = n->next = nullptr;
-    n->linked = false;
-  }
-  wait_node* front() const noexcept { return head_; }
-  // Detaches the whole queue as a singly linked chain (via next).
-  wait_node* take_all() noexcept {
-    wait_node* h = head_;
-    for (wait_node* n = h; n; n = n->next) n->linked = false;
-    head_ = tail_ = nullptr;
-    return h;
-  }
-
- private:
-  wait_node* head_ = nullptr;
-  wait_node* tail_ = nullptr;
-};
+using wait_queue = intrusive_list<wait_node>;
 
 // Wakes one node that was unlinked under the owner's lock; call it after that
 // lock is released. Whatever the waiter must learn (granted, handed off) is
