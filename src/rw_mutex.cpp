@@ -31,9 +31,13 @@ task<> rw_mutex::yield_then_lock(bool shared) {
 // acquired, do not park), else queues `n` (true: park). `h` is the parking
 // goroutine's frame, or null for a plain thread; *parked is set before mu_
 // is released, and nothing of the caller is touched afterwards.
-bool rw_mutex::enqueue_or_acquire(detail::wait_node& n, bool shared, std::coroutine_handle<> h,
-                                  bool* parked) noexcept {
+rw_mutex::enq rw_mutex::enqueue(detail::wait_node& n, bool shared, std::coroutine_handle<> h,
+                                bool* parked, detail::rw_ctx_waiter* cw) noexcept {
   detail::lock_guard l(mu_);
+  if (cw != nullptr) {
+    if (cw->canceled) return enq::canceled;  // the hook fired before we got here
+    cw->decided = true;
+  }
   std::uint64_t s = state_.load(std::memory_order_relaxed);
   for (;;) {
     if (shared) {
@@ -41,7 +45,7 @@ bool rw_mutex::enqueue_or_acquire(detail::wait_node& n, bool shared, std::corout
         GORO_ASSERT((s & kReaderMask) != kReaderMask, "goro::rw_mutex: too many readers");
         if (state_.compare_exchange_weak(s, s + kReader, std::memory_order_acquire,
                                          std::memory_order_relaxed))
-          return false;
+          return enq::acquired;
         continue;
       }
       if (state_.compare_exchange_weak(s, s | kReaderWait, std::memory_order_relaxed)) break;
@@ -49,7 +53,7 @@ bool rw_mutex::enqueue_or_acquire(detail::wait_node& n, bool shared, std::corout
       if (s == 0) {
         if (state_.compare_exchange_weak(s, kWriter, std::memory_order_acquire,
                                          std::memory_order_relaxed))
-          return false;
+          return enq::acquired;
         continue;
       }
       if (state_.compare_exchange_weak(s, s | kWriterWait, std::memory_order_relaxed)) break;
@@ -65,7 +69,7 @@ bool rw_mutex::enqueue_or_acquire(detail::wait_node& n, bool shared, std::corout
     writers_.push_back(&n);
   }
   *parked = true;
-  return true;
+  return enq::parked;
 }
 
 void rw_mutex::blocking_acquire(bool shared) noexcept {
@@ -174,21 +178,82 @@ void rw_mutex::abandon(detail::wait_node& n, bool shared) noexcept {
   {
     detail::lock_guard l(mu_);
     if (!n.linked) return;
-    if (shared) {
-      readers_.erase(&n);
-      --queued_readers_;
-      if (readers_.empty()) state_.fetch_and(~kReaderWait, std::memory_order_acq_rel);
-      return;
-    }
-    writers_.erase(&n);
-    if (!writers_.empty()) return;
-    std::uint64_t s = state_.fetch_and(~kWriterWait, std::memory_order_acq_rel) & ~kWriterWait;
-    // Readers queued behind the writer that left, with only readers holding
-    // the lock: nothing will admit them but us.
-    while (!(s & kWriter) && !readers_.empty() && (chain = admit_readers_locked(s)) == nullptr) {
+    leave_queue_locked(n, shared, &chain);
+  }
+  detail::wake_chain(chain);
+}
+
+void rw_mutex::leave_queue_locked(detail::wait_node& n, bool shared,
+                                  detail::wait_node** chain) noexcept {
+  if (shared) {
+    readers_.erase(&n);
+    --queued_readers_;
+    if (readers_.empty()) state_.fetch_and(~kReaderWait, std::memory_order_acq_rel);
+    return;
+  }
+  writers_.erase(&n);
+  if (!writers_.empty()) return;
+  std::uint64_t s = state_.fetch_and(~kWriterWait, std::memory_order_acq_rel) & ~kWriterWait;
+  // Readers queued behind the writer that left, with only readers holding
+  // the lock: nothing will admit them but us.
+  while (!(s & kWriter) && !readers_.empty() && (*chain = admit_readers_locked(s)) == nullptr) {
+  }
+}
+
+// ---- context-aware waits (lock(ctx), lock_shared(ctx)) ------------------------------
+//
+// The hook (under the context's node lock; order: context node mu -> mu_)
+// takes a queued waiter out as abandon() does and wakes it; a waiter not yet
+// queued learns it in enqueue(). A waiter dequeued by an unlock owns the
+// lock (hand-off) and keeps it.
+
+void rw_mutex::on_cancel(detail::ctx_hook* h) noexcept {
+  auto* w = static_cast<detail::rw_ctx_waiter*>(h->ctx);
+  rw_mutex* m = w->m;
+  detail::wait_node* chain = nullptr;
+  bool wake = false;
+  {
+    detail::lock_guard l(m->mu_);
+    if (w->node.linked) {
+      m->leave_queue_locked(w->node, w->shared, &chain);
+      w->canceled = wake = true;
+    } else if (!w->decided) {
+      w->canceled = true;
     }
   }
   detail::wake_chain(chain);
+  if (wake) detail::wake_one(&w->node);
+}
+
+bool rw_mutex::begin_ctx_wait(detail::rw_ctx_waiter& w, detail::ctx_watch& watch,
+                              std::coroutine_handle<> h, bool* parked,
+                              std::error_code* early) noexcept {
+  if (!watch.attach()) {  // before mu_: it may fire at once
+    *early = watch.err();
+    return false;
+  }
+  return enqueue(w.node, w.shared, h, parked, &w) == enq::parked;
+}
+
+std::error_code rw_mutex::end_ctx_wait(detail::rw_ctx_waiter& w, detail::ctx_watch& watch,
+                                       std::error_code early) noexcept {
+  if (early) return early;
+  watch.detach();  // waits out a running hook
+  return w.canceled ? watch.err() : std::error_code{};
+}
+
+std::error_code rw_mutex::blocking_acquire_ctx(bool shared, const context& ctx) noexcept {
+  GORO_ASSERT(detail::current_goroutine() == nullptr,
+              "goro::rw_mutex::blocking_lock()/blocking_lock_shared() blocks the thread; "
+              "inside a goroutine use co_await");
+  detail::rw_ctx_waiter w(this, shared);
+  detail::ctx_watch watch(ctx, &rw_mutex::on_cancel, &w);
+  if (std::error_code e = watch.err()) return e;
+  if (shared ? try_lock_shared() : try_lock()) return {};
+  std::error_code early;
+  bool parked = false;
+  if (begin_ctx_wait(w, watch, {}, &parked, &early)) detail::park_until_notified(w.node);
+  return end_ctx_wait(w, watch, early);
 }
 
 }  // namespace goro

@@ -324,4 +324,136 @@ TEST_P(MutexCtx, CancelRacingUnlockCountsExactly) {
   mu.unlock();
 }
 
+class RWMutexCtx : public RuntimeTest {};
+GORO_INSTANTIATE_WORKERS(RWMutexCtx);
+
+TEST_P(RWMutexCtx, DoneContextFailsAtOnceEvenWhenFree) {
+  goro::rw_mutex mu;
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  cancel();
+  rt().run([&, &ctx = ctx]() -> goro::task<> {
+    EXPECT_EQ(co_await mu.lock(ctx), goro::canceled);
+    EXPECT_EQ(co_await mu.lock_shared(ctx), goro::canceled);
+    EXPECT_TRUE(mu.try_lock());
+    mu.unlock();
+  });
+  EXPECT_EQ(mu.blocking_lock(ctx), goro::canceled);
+  EXPECT_EQ(mu.blocking_lock_shared(ctx), goro::canceled);
+}
+
+TEST_P(RWMutexCtx, LiveContextLocksBothSides) {
+  goro::rw_mutex mu;
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  rt().run([&, &ctx = ctx]() -> goro::task<> {
+    EXPECT_FALSE(co_await mu.lock_shared(ctx));
+    EXPECT_FALSE(co_await mu.lock_shared(ctx));
+    EXPECT_FALSE(mu.try_lock());
+    mu.unlock_shared();
+    mu.unlock_shared();
+    EXPECT_FALSE(co_await mu.lock(ctx));
+    EXPECT_FALSE(mu.try_lock_shared());
+    mu.unlock();
+  });
+  EXPECT_FALSE(mu.blocking_lock(ctx));
+  mu.unlock();
+}
+
+TEST_P(RWMutexCtx, CancelledWriterLetsTheReadersBehindItIn) {
+  // A reader holds the lock; a writer queues with a context (new readers
+  // now queue behind it: writer preference); cancelling the writer must
+  // admit the queued reader at once, with the first reader still inside.
+  goro::rw_mutex mu;
+  goro::runtime& r = rt();
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  rt().run([&, &ctx = ctx, &cancel = cancel]() -> goro::task<> {
+    co_await mu.lock_shared();
+    auto w = goro::spawn([&]() -> goro::task<std::error_code> { co_return co_await mu.lock(ctx); });
+    EXPECT_TRUE(co_await wait_parked(r, w.id()));
+    EXPECT_FALSE(mu.try_lock_shared());  // the waiting writer holds new readers back
+    auto rd = goro::spawn([&]() -> goro::task<> {
+      co_await mu.lock_shared();
+      mu.unlock_shared();
+    });
+    EXPECT_TRUE(co_await wait_parked(r, rd.id()));
+    cancel();
+    EXPECT_EQ(co_await std::move(w), goro::canceled);
+    co_await std::move(rd);  // admitted although the first reader still holds it
+    mu.unlock_shared();
+    EXPECT_TRUE(mu.try_lock());
+    mu.unlock();
+  });
+}
+
+TEST_P(RWMutexCtx, CancelledReaderLeavesNoTrace) {
+  goro::rw_mutex mu;
+  goro::runtime& r = rt();
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  rt().run([&, &ctx = ctx, &cancel = cancel]() -> goro::task<> {
+    co_await mu.lock();
+    auto rd = goro::spawn([&]() -> goro::task<std::error_code> { co_return co_await mu.lock_shared(ctx); });
+    EXPECT_TRUE(co_await wait_parked(r, rd.id()));
+    cancel();
+    EXPECT_EQ(co_await std::move(rd), goro::canceled);
+    mu.unlock();
+    EXPECT_TRUE(mu.try_lock());  // no reader was left holding it
+    mu.unlock();
+  });
+}
+
+TEST_P(RWMutexCtx, DeadlineFromAPlainThread) {
+  goro::rw_mutex mu;
+  mu.blocking_lock();
+  auto [ctx, cancel] = goro::with_timeout(goro::background(), 1ms);
+  std::error_code a, b;
+  std::thread t([&, &ctx = ctx] {
+    a = mu.blocking_lock_shared(ctx);
+    b = mu.blocking_lock(ctx);
+  });
+  t.join();
+  EXPECT_EQ(a, goro::deadline_exceeded);
+  EXPECT_EQ(b, goro::deadline_exceeded);
+  mu.unlock();
+}
+
+TEST_P(RWMutexCtx, CancelsRacingUnlocksKeepTheInvariant) {
+  // Readers and writers lock with short-lived contexts cancelled at random
+  // moments; never a writer together with anybody; nobody left queued.
+  goro::rw_mutex mu;
+  std::atomic<int> readers{0}, writers{0}, bad{0};
+  const int per = scaled(1500);
+  rt().run([&]() -> goro::task<> {
+    goro::wait_group wg;
+    for (int g = 0; g < 6; ++g) {
+      wg.go([&](int id) -> goro::task<> {
+        for (int i = 0; i < per; ++i) {
+          auto [c, cancel] = goro::with_cancel(goro::background());
+          goro::go([](goro::cancel_func f, int n) -> goro::task<> {
+            for (int k = 0; k < n; ++k) co_await goro::yield();
+            f();
+          }, std::move(cancel), (id + i) % 3);
+          const bool write = (i + id) % 4 == 0;
+          std::error_code ec = write ? co_await mu.lock(c) : co_await mu.lock_shared(c);
+          if (ec) continue;
+          if (write) {
+            if (writers.fetch_add(1) != 0 || readers.load() != 0) bad.fetch_add(1);
+            co_await goro::yield();
+            writers.fetch_sub(1);
+            mu.unlock();
+          } else {
+            readers.fetch_add(1);
+            if (writers.load() != 0) bad.fetch_add(1);
+            co_await goro::yield();
+            readers.fetch_sub(1);
+            mu.unlock_shared();
+          }
+        }
+      }, g);
+    }
+    co_await wg.wait();
+  });
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_TRUE(mu.try_lock());
+  mu.unlock();
+}
+
 }  // namespace

@@ -48,12 +48,28 @@
 #include <cstdint>
 
 #include "goro/detail/child_task.hpp"
+#include "goro/detail/context_node.hpp"
 #include "goro/detail/goroutine.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/detail/wait_queue.hpp"
 #include "goro/sync/guard.hpp"
 
 namespace goro {
+
+class rw_mutex;
+namespace detail {
+// One context-aware lock()/lock_shared() wait (rw_mutex::lock(ctx)).
+struct rw_ctx_waiter {
+  rw_ctx_waiter(rw_mutex* mu, bool sh) noexcept : m(mu), shared(sh) {}
+  rw_mutex* m;
+  bool shared;
+  wait_node node;
+  // Under the mutex's mu_: queued (or found the lock free), and whether the
+  // context's hook took it out or fired before it queued.
+  bool decided = false;
+  bool canceled = false;
+};
+}  // namespace detail
 
 class rw_mutex {
  public:
@@ -120,8 +136,47 @@ class rw_mutex {
     }
   };
 
+  // co_await mu.lock(ctx) / lock_shared(ctx): {} once held, or ctx.err()
+  // (not held) when ctx is done first — at once if it already is. A waiter
+  // the lock was handed to while the cancel was in flight keeps it ({}).
+  // ctx must outlive the co_await.
+  template <bool Shared>
+  class [[nodiscard]] lock_ctx_awaiter {
+   public:
+    lock_ctx_awaiter(rw_mutex* m, const context& ctx) noexcept
+        : w_(m, Shared), watch_(ctx, &rw_mutex::on_cancel, &w_) {}
+    lock_ctx_awaiter(const lock_ctx_awaiter&) = delete;
+    lock_ctx_awaiter& operator=(const lock_ctx_awaiter&) = delete;
+    ~lock_ctx_awaiter() {
+      if (!parked_) return;  // torn down while parked (runtime shutdown):
+      watch_.detach();       // unhook first, then leave (or give back)
+      w_.m->abandon(w_.node, Shared);
+    }
+    bool await_ready() noexcept {
+      if ((early_ = watch_.err())) return true;
+      return Shared ? w_.m->try_lock_shared() : w_.m->try_lock();
+    }
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+      return w_.m->begin_ctx_wait(w_, watch_, h, &parked_, &early_);
+    }
+    std::error_code await_resume() noexcept {
+      parked_ = false;
+      return w_.m->end_ctx_wait(w_, watch_, early_);
+    }
+
+   private:
+    detail::rw_ctx_waiter w_;
+    detail::ctx_watch watch_;
+    std::error_code early_;
+    bool parked_ = false;
+  };
+
   // ---- write side ----
   lock_awaiter<false> lock() noexcept { return lock_awaiter<false>(this); }
+  lock_ctx_awaiter<false> lock(const context& ctx) noexcept { return {this, ctx}; }
+  [[nodiscard]] std::error_code blocking_lock(const context& ctx) noexcept {
+    return blocking_acquire_ctx(false, ctx);
+  }
   scoped_lock_awaiter<false> scoped_lock() noexcept { return scoped_lock_awaiter<false>(this); }
   [[nodiscard]] bool try_lock() noexcept {
     std::uint64_t s = 0;
@@ -146,6 +201,10 @@ class rw_mutex {
 
   // ---- read side ----
   lock_awaiter<true> lock_shared() noexcept { return lock_awaiter<true>(this); }
+  lock_ctx_awaiter<true> lock_shared(const context& ctx) noexcept { return {this, ctx}; }
+  [[nodiscard]] std::error_code blocking_lock_shared(const context& ctx) noexcept {
+    return blocking_acquire_ctx(true, ctx);
+  }
   scoped_lock_awaiter<true> scoped_lock_shared() noexcept {
     return scoped_lock_awaiter<true>(this);
   }
@@ -192,8 +251,24 @@ class rw_mutex {
   static constexpr std::uint64_t kReaderWait = 1ull << 34;
 
   task<> yield_then_lock(bool shared);
+  enum class enq : std::uint8_t { acquired, parked, canceled };
+  // `cw`: a context-aware waiter, whose hook may have fired before it queues.
+  enq enqueue(detail::wait_node& n, bool shared, std::coroutine_handle<> h, bool* parked,
+              detail::rw_ctx_waiter* cw) noexcept;
   bool enqueue_or_acquire(detail::wait_node& n, bool shared, std::coroutine_handle<> h,
-                          bool* parked) noexcept;
+                          bool* parked) noexcept {
+    return enqueue(n, shared, h, parked, nullptr) == enq::parked;
+  }
+  bool begin_ctx_wait(detail::rw_ctx_waiter& w, detail::ctx_watch& watch, std::coroutine_handle<> h,
+                      bool* parked, std::error_code* early) noexcept;
+  std::error_code end_ctx_wait(detail::rw_ctx_waiter& w, detail::ctx_watch& watch,
+                               std::error_code early) noexcept;
+  std::error_code blocking_acquire_ctx(bool shared, const context& ctx) noexcept;
+  static void on_cancel(detail::ctx_hook* h) noexcept;
+  // Under mu_: takes a queued waiter out, and admits the readers that
+  // queued behind a writer that was the last one waiting.
+  void leave_queue_locked(detail::wait_node& n, bool shared, detail::wait_node** chain) noexcept
+      GORO_REQUIRES(mu_);
   void blocking_acquire(bool shared) noexcept;
   void abandon(detail::wait_node& n, bool shared) noexcept;
   void unlock_slow(std::uint64_t s) noexcept;
