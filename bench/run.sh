@@ -52,6 +52,13 @@ if ! command -v go >/dev/null; then
     { $sudo apt-get update >&2 && $sudo apt-get install -y golang-go >&2; }
 fi
 
+# The Go twins build offline: bench/go/go.mod replaces golang.org/x/sync
+# with Debian's copy.
+if [ ! -d /usr/share/gocode/src/golang.org/x/sync ]; then
+  log "golang.org/x/sync not found, installing golang-golang-x-sync-dev"
+  "$root/scripts/bootstrap.sh" bench >&2
+fi
+
 if [ $build = 1 ]; then
   log "building the C++ benchmarks (cmake --preset release)"
   (cd "$root" && cmake --preset release && cmake --build --preset release -j) >&2

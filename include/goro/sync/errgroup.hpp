@@ -270,6 +270,9 @@ class errgroup {
 
   // The same from a plain thread.
   error blocking_wait() {
+    GORO_ASSERT(detail::current_goroutine() == nullptr,
+                "goro::errgroup::blocking_wait() blocks the thread; inside a goroutine use "
+                "co_await g.wait()");
     wg_.blocking_wait();
     return finish_wait();
   }
