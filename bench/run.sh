@@ -59,7 +59,7 @@ fi
 
 if [ $build = 1 ]; then
   log "building the C++ benchmarks (cmake --preset release)"
-  (cd "$root" && cmake --preset release && cmake --build --preset release -j) >&2
+  (cd "$root" && cmake --preset release && cmake --build --preset release -j "$(nproc)") >&2
 fi
 
 log "building the Go twins into build/bench-go/"

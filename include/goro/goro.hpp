@@ -11,6 +11,8 @@
 #include "goro/sync/once.hpp"
 #include "goro/sync/cond.hpp"
 #include "goro/sync/semaphore.hpp"
+#include "goro/sync/errgroup.hpp"
+#include "goro/sync/singleflight.hpp"
 #include "goro/chan.hpp"
 #include "goro/select.hpp"
 #include "goro/timer.hpp"

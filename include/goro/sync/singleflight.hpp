@@ -1,0 +1,348 @@
+// goro/sync/singleflight.hpp — golang.org/x/sync/singleflight: duplicate
+// call suppression. Concurrent calls with the same key share one execution
+// of f and its result.
+//
+//   goro::singleflight::group<std::string, user> g;       // Go: var g singleflight.Group
+//   auto r = co_await g.call(key, [&] { return load(key); });   // g.Do(key, fn)
+//   use(r.value, r.shared);                               // v, _, shared
+//   goro::receiver<goro::singleflight::result<user>> ch = g.call_chan(key, f);  // g.DoChan
+//   g.forget(key);                                        // g.Forget(key)
+//   auto r = g.blocking_call(key, f);                     // from a plain thread
+//
+// f returns V, or std::pair<V, goro::error> (Go's `return v, err`), or an
+// awaitable of either (a coroutine returning task<V>...). The result is
+// result<V>{value, err, shared}.
+//
+// Semantics (x/sync's):
+//  * The first call for a key (the leader) runs f in its own goroutine (or
+//    thread); calls for the same key that come while it runs (duplicates)
+//    park until it finishes and receive a copy of the same value and error,
+//    with shared = true. The leader's shared is true when it had duplicates.
+//  * When f returns, the key is forgotten: the next call runs f again
+//    (singleflight does not cache).
+//  * forget(key): later calls for key run f anew instead of joining the call
+//    in flight (which still completes for its own callers).
+//  * call_chan(key, f) runs f in a new goroutine when it leads, and returns a
+//    channel (capacity 1, never closed) that receives the result.
+//  * An exception escaping f propagates to every caller: call() rethrows it
+//    in the leader and in each duplicate (Go re-panics in every Do caller).
+//    call_chan delivers it instead, as the result's err (an error holding the
+//    exception_ptr; r.err.throw_if_error() rethrows it) and a
+//    default-constructed value — Go crashes the program here, because a
+//    channel cannot carry a panic.
+//  * Go's runtime.Goexit has no C++ counterpart.
+//
+// Differences from Go: keys and values are typed (K hashable with Hash and
+// KeyEqual, V copyable: every caller gets its own copy; share big values
+// through std::shared_ptr<const T>). Duplicates park their goroutine (or
+// block their plain thread), never the worker thread.
+//
+// Thread-safety: every member may be called concurrently from goroutines and
+// plain threads. Lifetime: the group must outlive the calls in flight.
+// Memory: f's completion happens-before every caller receives its result.
+//
+// Locking: mu_ (a std::mutex: it runs user code — K's hash, equality, copy —
+// and allocates, so not a spinlock) guards the map, and each call's dups,
+// done flag, waiter queue and channels. Waiters are woken, and channels sent
+// to, after mu_ is released. A call's value and error are written by its
+// leader before it publishes done under mu_, and only read afterwards.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "goro/chan.hpp"
+#include "goro/detail/goroutine.hpp"
+#include "goro/detail/wait_queue.hpp"
+#include "goro/error.hpp"
+#include "goro/runtime.hpp"
+#include "goro/task.hpp"
+
+namespace goro::singleflight {
+
+// What a call returns (Go: v, err, shared; DoChan's Result).
+template <class V>
+struct result {
+  V value{};
+  error err;            // f's error (nil when f returned a plain V)
+  bool shared = false;  // the value went to more than one caller
+};
+
+namespace detail {
+template <class F>
+struct fn_result {
+  using raw = std::invoke_result_t<F&>;
+  using type = raw;
+};
+template <class F>
+  requires awaitable<std::invoke_result_t<F&>>
+struct fn_result<F> {
+  using raw = std::invoke_result_t<F&>;
+  using type = await_result_t<raw>;
+};
+// f returns V or std::pair<V, error> (after co_await).
+template <class F, class V>
+concept fn_of = std::is_same_v<std::remove_cvref_t<typename fn_result<F>::type>, V> ||
+                std::is_same_v<std::remove_cvref_t<typename fn_result<F>::type>,
+                               std::pair<V, error>> ||
+                std::is_convertible_v<typename fn_result<F>::type, V>;
+}  // namespace detail
+
+template <class K, class V, class Hash = std::hash<K>, class KeyEqual = std::equal_to<K>>
+class group {
+ public:
+  using key_type = K;
+  using value_type = V;
+  using result_type = result<V>;
+
+  group() = default;
+  group(const group&) = delete;
+  group& operator=(const group&) = delete;
+
+  // co_await g.call(key, f): runs f unless a call for key is in flight, in
+  // which case it waits for that one; yields its result<V>, or rethrows f's
+  // exception. (A task: lazy, nothing happens until it is awaited.)
+  //
+  // GCC 12 miscompiles a lambda temporary whose captures have destructors
+  // inside a co_await expression (the captures are built at one address and
+  // the closure is read from another: heap corruption; PR 100611 family,
+  // DESIGN §11). With GCC, such an f must be a named lambda:
+  //   auto load = [key] { return fetch(key); };
+  //   auto r = co_await g.call(key, load);
+  // Reference captures ([&], [this]) and plain functions are fine inline.
+  template <class F>
+    requires detail::fn_of<std::decay_t<F>, V>
+  task<result<V>> call(K key, F&& f) {
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 14
+    static_assert(std::is_lvalue_reference_v<F> ||
+                      std::is_trivially_destructible_v<std::remove_cvref_t<F>>,
+                  "goro::singleflight::group::call: GCC 12 miscompiles a lambda temporary with "
+                  "non-trivial captures inside co_await; name the lambda first "
+                  "(auto f = [..] {..}; co_await g.call(key, f);)");
+#endif
+    return call_impl(std::move(key), std::decay_t<F>(std::forward<F>(f)));
+  }
+
+  // The same from a plain thread (f must not return an awaitable); a
+  // duplicate blocks the thread.
+  template <class F>
+    requires detail::fn_of<std::decay_t<F>, V>
+  result<V> blocking_call(const K& key, F&& f) {
+    static_assert(!awaitable<typename detail::fn_result<std::decay_t<F>>::raw>,
+                  "goro::singleflight::group::blocking_call: f returns an awaitable; use "
+                  "co_await g.call(key, f)");
+    GORO_ASSERT(goro::detail::current_goroutine() == nullptr,
+                "goro::singleflight::group::blocking_call() blocks the thread; inside a "
+                "goroutine use co_await g.call(key, f)");
+    std::shared_ptr<flight> c;
+    if (!join(key, c, {})) {
+      goro::detail::wait_node node;
+      if (park_or_done(c.get(), node, {})) goro::detail::park_until_notified(node);
+      return c->shared_result();
+    }
+    try {
+      store(c.get(), std::invoke(f));
+    } catch (...) {
+      c->ex = std::current_exception();
+    }
+    return finish(key, c);
+  }
+
+  // Like call, but f runs in a new goroutine when this call leads; the
+  // result arrives on the returned channel (capacity 1, never closed). An
+  // exception of f arrives as result.err.
+  template <class F>
+    requires detail::fn_of<std::decay_t<F>, V>
+  receiver<result<V>> call_chan(const K& key, F&& f,
+                                goro::detail::source_loc loc = goro::detail::source_loc::current()) {
+    static_assert(std::is_default_constructible_v<V>,
+                  "goro::singleflight::group::call_chan needs a default-constructible V "
+                  "(the value of a result whose f threw)");
+    chan<result<V>> ch = make_chan<result<V>>(1);
+    std::shared_ptr<flight> c;
+    if (join(key, c, ch)) {
+      goro::detail::launch(goro::detail::runtime_for_spawn(), loc, /*detached=*/true,
+                           &group::chan_leader<std::decay_t<F>>, this, key, std::move(c),
+                           std::forward<F>(f));
+    }
+    return ch;
+  }
+
+  // Later calls for key run f anew instead of joining the call in flight.
+  void forget(const K& key) {
+    std::lock_guard<std::mutex> l(mu_);
+    m_.erase(key);
+  }
+
+ private:
+  template <class F>
+  task<result<V>> call_impl(K key, F f) {
+    std::shared_ptr<flight> c;
+    const bool leader = join(key, c, {});
+    if (!leader) {
+      wait_awaiter w(this, c.get());
+      co_await w;
+      co_return c->shared_result();
+    }
+    // Named local: keep co_await out of full-expressions (GCC PR 100611).
+    task<> run = run_f(c.get(), std::move(f));
+    co_await std::move(run);
+    co_return finish(key, c);
+  }
+
+  // One call in flight (Go's singleflight.call).
+  struct flight {
+    // Written by the leader before done is published (under mu_); read-only after.
+    std::optional<V> value;
+    error err;
+    std::exception_ptr ex;
+    // Guarded by the group's mu_.
+    int dups = 0;
+    bool done = false;
+    goro::detail::wait_queue waiters;
+    std::vector<chan<result<V>>> chans;
+
+    result<V> shared_result() const {
+      if (ex) std::rethrow_exception(ex);
+      return result<V>{*value, err, true};
+    }
+  };
+
+  // Under mu_: joins the flight for key (false; c = it) or starts one (true).
+  // ch, if valid, is registered for the result.
+  bool join(const K& key, std::shared_ptr<flight>& c, const chan<result<V>>& ch) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = m_.find(key);
+    if (it != m_.end()) {
+      c = it->second;
+      ++c->dups;
+      if (ch) c->chans.push_back(ch);
+      return false;
+    }
+    c = std::make_shared<flight>();
+    if (ch) c->chans.push_back(ch);
+    m_.emplace(key, c);
+    return true;
+  }
+
+  // Under mu_: queues node on c (true: wait for the wake) unless c is done.
+  // h is the parking goroutine, or null for a plain thread. *parked is set
+  // before mu_ is released: nothing of the caller is touched afterwards.
+  bool park_or_done(flight* c, goro::detail::wait_node& node, std::coroutine_handle<> h,
+                    bool* parked = nullptr) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (c->done) return false;
+    node.w = h ? goro::detail::waker_for(h, "singleflight") : goro::detail::thread_waker();
+    c->waiters.push_back(&node);
+    if (parked) *parked = true;
+    return true;
+  }
+
+  // A duplicate's wait for the leader, inside a goroutine.
+  struct wait_awaiter {
+    group* g;
+    flight* c;
+    goro::detail::wait_node node;
+    bool parked = false;
+    wait_awaiter(group* gr, flight* fl) noexcept : g(gr), c(fl) {}
+    wait_awaiter(const wait_awaiter&) = delete;
+    // Torn down while parked (runtime shutdown): leave the queue.
+    ~wait_awaiter() {
+      if (parked && !node.notified.load(std::memory_order_acquire)) {
+        std::lock_guard<std::mutex> l(g->mu_);
+        if (node.linked) c->waiters.erase(&node);
+      }
+    }
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) {
+      return g->park_or_done(c, node, h, &parked);
+    }
+    void await_resume() const noexcept {}
+  };
+
+  template <class R>
+  static void store(flight* c, R&& r) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<R>, std::pair<V, error>>) {
+      c->value.emplace(std::forward<R>(r).first);
+      c->err = std::forward<R>(r).second;
+    } else {
+      c->value.emplace(std::forward<R>(r));
+    }
+  }
+
+  // Runs f and stores its outcome in c (never throws f's exception).
+  template <class F>
+  static task<> run_f(flight* c, F f) {
+    using raw = typename detail::fn_result<F>::raw;
+    using R = typename detail::fn_result<F>::type;
+    try {
+      if constexpr (awaitable<raw>) {
+        raw t = std::invoke(f);
+        R r = co_await std::move(t);
+        store(c, std::move(r));
+      } else {
+        store(c, std::invoke(f));
+      }
+    } catch (...) {
+      c->ex = std::current_exception();
+    }
+  }
+
+  // The leader is done: publish, forget the key (unless forgotten or
+  // replaced), wake the duplicates, feed the channels; returns the leader's
+  // own result (rethrows f's exception).
+  result<V> finish(const K& key, const std::shared_ptr<flight>& c) {
+    goro::detail::wait_node* chain = nullptr;
+    std::vector<chan<result<V>>> chans;
+    bool shared = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      c->done = true;
+      auto it = m_.find(key);
+      if (it != m_.end() && it->second == c) m_.erase(it);
+      chain = c->waiters.take_all();
+      chans.swap(c->chans);
+      shared = c->dups > 0;
+    }
+    goro::detail::wake_chain(chain);
+    for (auto& ch : chans) {
+      result<V> r;
+      if (c->ex) {
+        r.err = error(c->ex);
+      } else {
+        r.value = *c->value;
+        r.err = c->err;
+      }
+      r.shared = shared;
+      (void)ch.try_send(std::move(r));  // capacity 1, one send: never full
+    }
+    if (c->ex) std::rethrow_exception(c->ex);
+    // Nobody else can read the value once done is published with no dups.
+    if (!shared) return result<V>{std::move(*c->value), c->err, false};
+    return result<V>{*c->value, c->err, true};
+  }
+
+  // The goroutine call_chan starts when it leads.
+  template <class F>
+  static task<> chan_leader(group* g, K key, std::shared_ptr<flight> c, F f) {
+    task<> run = run_f(c.get(), std::move(f));
+    co_await std::move(run);
+    try {
+      (void)g->finish(key, c);
+    } catch (...) {  // f's exception: already delivered on the channels
+    }
+  }
+
+  std::mutex mu_;
+  std::unordered_map<K, std::shared_ptr<flight>, Hash, KeyEqual> m_;  // guarded by mu_
+};
+
+}  // namespace goro::singleflight

@@ -1,0 +1,124 @@
+// Death tests: misuse of goro::errgroup must abort with a clear message
+// (Go: "errgroup: modify limit while N goroutines in the group are still
+// active"; cases where Go would hang forever or use freed memory).
+#include <string>
+
+#include <goro/sync/errgroup.hpp>
+
+#include "goro_test.hpp"
+
+namespace {
+
+class ErrgroupDeath : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+goro::runtime_options two_workers() {
+  goro::runtime_options o;
+  o.workers = 2;
+  return o;
+}
+
+// Go's SetLimit panic.
+TEST_F(ErrgroupDeath, SetLimitWhileGoroutinesAreActive) {
+  EXPECT_DEATH(
+      {
+        goro::runtime rt(two_workers());
+        rt.run([]() -> goro::task<> {
+          goro::errgroup g;
+          g.set_limit(2);
+          auto release = goro::make_chan<void>();
+          g.go([release]() -> goro::task<> { (void)co_await release.recv(); });
+          g.set_limit(3);
+          release.close();
+          (void)co_await g.wait();
+        });
+      },
+      "goro::errgroup::set_limit: the limit was changed while goroutines of the group are "
+      "still active");
+}
+
+TEST_F(ErrgroupDeath, RemovingTheLimitWhileGoroutinesAreActive) {
+  EXPECT_DEATH(
+      {
+        goro::runtime rt(two_workers());
+        rt.run([]() -> goro::task<> {
+          goro::errgroup g;
+          g.set_limit(2);
+          auto release = goro::make_chan<void>();
+          g.go([release]() -> goro::task<> { (void)co_await release.recv(); });
+          g.set_limit(-1);
+          release.close();
+          (void)co_await g.wait();
+        });
+      },
+      "goro::errgroup::set_limit");
+}
+
+TEST_F(ErrgroupDeath, DestroyedWhileGoroutinesRun) {
+  EXPECT_DEATH(
+      {
+        goro::runtime rt(two_workers());
+        auto release = goro::make_chan<void>();
+        rt.run([release]() -> goro::task<> {
+          goro::errgroup g;
+          g.go([release]() -> goro::task<> { (void)co_await release.recv(); });
+          co_return;  // no wait(): the group dies with a goroutine running
+        });
+      },
+      "goro::errgroup destroyed while goroutines of the group are still running");
+}
+
+TEST_F(ErrgroupDeath, ReadyWithLimitZero) {
+  EXPECT_DEATH(
+      {
+        goro::runtime rt(two_workers());
+        rt.run([]() -> goro::task<> {
+          goro::errgroup g;
+          g.set_limit(0);
+          co_await g.ready();
+        });
+      },
+      "goro::errgroup::ready: the limit is 0, so the group never has room");
+}
+
+TEST_F(ErrgroupDeath, BlockingGoWithLimitZero) {
+  EXPECT_DEATH(
+      {
+        goro::errgroup g;
+        g.set_limit(0);
+        g.blocking_go([] {});
+      },
+      "goro::errgroup::blocking_go: the limit is 0");
+}
+
+TEST_F(ErrgroupDeath, BlockingGoInsideAGoroutine) {
+  EXPECT_DEATH(
+      {
+        goro::runtime rt(two_workers());
+        rt.run([]() -> goro::task<> {
+          goro::errgroup g;
+          g.blocking_go([] {});
+          goro::error e = co_await g.wait();
+          (void)e;
+        });
+      },
+      "goro::errgroup::blocking_go\\(\\) blocks the thread");
+}
+
+TEST_F(ErrgroupDeath, BlockingWaitInsideAGoroutine) {
+  EXPECT_DEATH(
+      {
+        goro::runtime rt(two_workers());
+        rt.run([]() -> goro::task<> {
+          goro::errgroup g;
+          g.go([] {});
+          (void)g.blocking_wait();
+          co_return;
+        });
+      },
+      "blocking_wait\\(\\) blocks the thread");
+}
+
+}  // namespace
