@@ -505,7 +505,9 @@ TEST_P(Sync, TestWeightedAcquire) {
   rt().run([]() -> goro::task<> {
     goro::semaphore sem(2);
     auto tryAcquire = [&sem](std::int64_t n) -> goro::task<bool> {
-      auto [ctx, cancel] = goro::with_timeout(goro::background(), 10ms);
+      auto ctx_cancel = goro::with_timeout(goro::background(), 10ms);
+      auto& ctx = ctx_cancel.ctx;
+      auto& cancel = ctx_cancel.cancel;
       auto st = co_await sem.acquire(ctx, n);
       co_return st == goro::acquire_status::ok;
     };
@@ -579,7 +581,9 @@ TEST_P(Sync, TestAllocCancelDoesntStarve) {
     // Block off a portion of the semaphore so that Acquire(_, 10) can eventually succeed.
     (void)co_await sem.acquire(1);
     // In the background, Acquire(_, 10).
-    auto [ctx, cancel] = goro::with_cancel(goro::background());
+    auto ctx_cancel = goro::with_cancel(goro::background());
+    auto& ctx = ctx_cancel.ctx;
+    auto& cancel = ctx_cancel.cancel;
     auto big = goro::spawn([&sem](goro::context c) -> goro::task<> {
       (void)co_await sem.acquire(c, 10);
     }, ctx);

@@ -46,7 +46,9 @@ TEST_P(SyncContextStress, MutexLockCtxRacingCancels) {
       wg.go([&](int seed) -> goro::task<> {
         std::minstd_rand rng(static_cast<unsigned>(seed));
         for (int i = 0; i < per; ++i) {
-          auto [ctx, cancel] = goro::with_cancel(goro::background());
+          auto ctx_cancel = goro::with_cancel(goro::background());
+          auto& ctx = ctx_cancel.ctx;
+          auto& cancel = ctx_cancel.cancel;
           goro::go(cancel_later, std::move(cancel), static_cast<unsigned>(rng() % 4));
           std::error_code ec = co_await mu.lock(ctx);
           if (ec) {
@@ -95,7 +97,9 @@ TEST_P(SyncContextStress, SemaphoreAcquireCtxRacingCancels) {
         std::minstd_rand rng(static_cast<unsigned>(seed));
         for (int i = 0; i < per; ++i) {
           const std::int64_t n = 1 + static_cast<std::int64_t>(rng() % 3);
-          auto [ctx, cancel] = goro::with_cancel(goro::background());
+          auto ctx_cancel = goro::with_cancel(goro::background());
+          auto& ctx = ctx_cancel.ctx;
+          auto& cancel = ctx_cancel.cancel;
           goro::go(cancel_later, std::move(cancel), static_cast<unsigned>(rng() % 4));
           goro::acquire_status st = co_await sem.acquire(ctx, n);
           if (st != goro::acquire_status::ok) {

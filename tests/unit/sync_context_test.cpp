@@ -27,7 +27,9 @@ GORO_INSTANTIATE_WORKERS(SemaphoreCtx);
 
 TEST_P(SemaphoreCtx, DoneContextFailsAtOnceEvenWithFreePermits) {
   goro::semaphore sem(2);
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   cancel();
   rt().run([&]() -> goro::task<> {
     EXPECT_EQ(co_await sem.acquire(ctx, 1), goro::acquire_status::canceled);
@@ -39,7 +41,9 @@ TEST_P(SemaphoreCtx, DoneContextFailsAtOnceEvenWithFreePermits) {
 
 TEST_P(SemaphoreCtx, LiveAndBackgroundContextsAcquire) {
   goro::semaphore sem(2);
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   rt().run([&]() -> goro::task<> {
     EXPECT_EQ(co_await sem.acquire(ctx, 1), goro::acquire_status::ok);
     EXPECT_EQ(co_await sem.acquire(goro::background(), 1), goro::acquire_status::ok);
@@ -51,8 +55,10 @@ TEST_P(SemaphoreCtx, LiveAndBackgroundContextsAcquire) {
 TEST_P(SemaphoreCtx, CancelWhileQueuedReturnsCanceledAndLeavesNoTrace) {
   goro::semaphore sem(1);
   goro::runtime& r = rt();
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
-  rt().run([&, &ctx = ctx, &cancel = cancel]() -> goro::task<> {
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
+  rt().run([&]() -> goro::task<> {
     EXPECT_EQ(co_await sem.acquire(), goro::acquire_status::ok);
     auto h = goro::spawn(
         [&]() -> goro::task<goro::acquire_status> { co_return co_await sem.acquire(ctx, 1); });
@@ -69,8 +75,10 @@ TEST_P(SemaphoreCtx, CancelWhileQueuedReturnsCanceledAndLeavesNoTrace) {
 
 TEST_P(SemaphoreCtx, DeadlineWhileQueued) {
   goro::semaphore sem(1);
-  auto [ctx, cancel] = goro::with_timeout(goro::background(), 2ms);
-  rt().run([&, &ctx = ctx]() -> goro::task<> {
+  auto ctx_cancel = goro::with_timeout(goro::background(), 2ms);
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
+  rt().run([&]() -> goro::task<> {
     EXPECT_EQ(co_await sem.acquire(), goro::acquire_status::ok);
     EXPECT_EQ(co_await sem.acquire(ctx, 1), goro::acquire_status::canceled);
     EXPECT_EQ(ctx.err(), goro::deadline_exceeded);
@@ -83,8 +91,10 @@ TEST_P(SemaphoreCtx, CancelledHeadLetsTheOthersIn) {
   // the acquire(1) behind it must then be admitted.
   goro::semaphore sem(10);
   goro::runtime& r = rt();
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
-  rt().run([&, &ctx = ctx, &cancel = cancel]() -> goro::task<> {
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
+  rt().run([&]() -> goro::task<> {
     EXPECT_EQ(co_await sem.acquire(1), goro::acquire_status::ok);
     auto big = goro::spawn(
         [&]() -> goro::task<goro::acquire_status> { co_return co_await sem.acquire(ctx, 10); });
@@ -103,9 +113,11 @@ TEST_P(SemaphoreCtx, CancelledHeadLetsTheOthersIn) {
 TEST_P(SemaphoreCtx, BlockingAcquireFromThreadIsCancelled) {
   goro::semaphore sem(1);
   ASSERT_EQ(sem.blocking_acquire(), goro::acquire_status::ok);
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   std::atomic<int> st{-1};
-  std::thread t([&, &ctx = ctx] { st = static_cast<int>(sem.blocking_acquire(ctx, 1)); });
+  std::thread t([&] { st = static_cast<int>(sem.blocking_acquire(ctx, 1)); });
   // Cancelling before or after the thread queues must both end its wait.
   cancel();
   t.join();
@@ -123,7 +135,9 @@ TEST_P(SemaphoreCtx, CancelRacingReleaseNeverLosesPermits) {
   rt().run([&]() -> goro::task<> {
     for (int i = 0; i < rounds; ++i) {
       EXPECT_EQ(co_await sem.acquire(), goro::acquire_status::ok);
-      auto [ctx, cancel] = goro::with_cancel(goro::background());
+      auto ctx_cancel = goro::with_cancel(goro::background());
+      auto& ctx = ctx_cancel.ctx;
+      auto& cancel = ctx_cancel.cancel;
       auto w = goro::spawn([&sem](goro::context c) -> goro::task<bool> {
         const bool ok = co_await sem.acquire(c, 1) == goro::acquire_status::ok;
         if (ok) sem.release();
@@ -146,9 +160,11 @@ GORO_INSTANTIATE_WORKERS(WaitGroupCtx);
 
 TEST_P(WaitGroupCtx, ZeroCounterWinsOverDoneContext) {
   goro::wait_group wg;
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   cancel();
-  rt().run([&, &ctx = ctx]() -> goro::task<> {
+  rt().run([&]() -> goro::task<> {
     EXPECT_FALSE(co_await wg.wait(ctx));
     wg.add(1);
     EXPECT_EQ(co_await wg.wait(ctx), goro::canceled);
@@ -159,9 +175,11 @@ TEST_P(WaitGroupCtx, ZeroCounterWinsOverDoneContext) {
 
 TEST_P(WaitGroupCtx, WaitsForTheCounter) {
   goro::wait_group wg;
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   std::atomic<int> n{0};
-  rt().run([&, &ctx = ctx]() -> goro::task<> {
+  rt().run([&]() -> goro::task<> {
     for (int i = 0; i < 8; ++i) wg.go([&] { n.fetch_add(1); });
     EXPECT_FALSE(co_await wg.wait(ctx));
     EXPECT_EQ(n.load(), 8);
@@ -172,9 +190,11 @@ TEST_P(WaitGroupCtx, WaitsForTheCounter) {
 TEST_P(WaitGroupCtx, CancelWhileWaiting) {
   goro::wait_group wg;
   goro::runtime& r = rt();
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   wg.add(1);
-  rt().run([&, &ctx = ctx, &cancel = cancel]() -> goro::task<> {
+  rt().run([&]() -> goro::task<> {
     auto a = goro::spawn([&]() -> goro::task<std::error_code> { co_return co_await wg.wait(ctx); });
     auto b = goro::spawn([&]() -> goro::task<> { co_await wg.wait(); });  // no context
     EXPECT_TRUE(co_await wait_parked(r, a.id(), b.id()));
@@ -188,7 +208,9 @@ TEST_P(WaitGroupCtx, CancelWhileWaiting) {
 TEST_P(WaitGroupCtx, DeadlineFromAPlainThread) {
   goro::wait_group wg;
   wg.add(1);
-  auto [ctx, cancel] = goro::with_timeout(goro::background(), 1ms);
+  auto ctx_cancel = goro::with_timeout(goro::background(), 1ms);
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   EXPECT_EQ(wg.blocking_wait(ctx), goro::deadline_exceeded);
   wg.done();
   EXPECT_FALSE(wg.blocking_wait(ctx));
@@ -201,7 +223,9 @@ TEST_P(WaitGroupCtx, CancelRacingRelease) {
     for (int i = 0; i < rounds; ++i) {
       goro::wait_group wg;
       wg.add(1);
-      auto [ctx, cancel] = goro::with_cancel(goro::background());
+      auto ctx_cancel = goro::with_cancel(goro::background());
+      auto& ctx = ctx_cancel.ctx;
+      auto& cancel = ctx_cancel.cancel;
       auto k = goro::spawn([](goro::cancel_func f) -> goro::task<> {
         f();
         co_return;
@@ -231,9 +255,11 @@ GORO_INSTANTIATE_WORKERS(MutexCtx);
 
 TEST_P(MutexCtx, DoneContextFailsAtOnceEvenWhenFree) {
   goro::mutex mu;
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   cancel();
-  rt().run([&, &ctx = ctx]() -> goro::task<> {
+  rt().run([&]() -> goro::task<> {
     EXPECT_EQ(co_await mu.lock(ctx), goro::canceled);
     EXPECT_TRUE(mu.try_lock());  // it was not taken
     mu.unlock();
@@ -245,8 +271,10 @@ TEST_P(MutexCtx, DoneContextFailsAtOnceEvenWhenFree) {
 
 TEST_P(MutexCtx, LiveContextLocks) {
   goro::mutex mu;
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
-  rt().run([&, &ctx = ctx]() -> goro::task<> {
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
+  rt().run([&]() -> goro::task<> {
     EXPECT_FALSE(co_await mu.lock(ctx));
     EXPECT_FALSE(mu.try_lock());
     mu.unlock();
@@ -258,8 +286,10 @@ TEST_P(MutexCtx, LiveContextLocks) {
 TEST_P(MutexCtx, CancelWhileQueuedLeavesTheMutexUsable) {
   goro::mutex mu;
   goro::runtime& r = rt();
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
-  rt().run([&, &ctx = ctx, &cancel = cancel]() -> goro::task<> {
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
+  rt().run([&]() -> goro::task<> {
     co_await mu.lock();
     auto a = goro::spawn([&]() -> goro::task<std::error_code> { co_return co_await mu.lock(ctx); });
     auto b = goro::spawn([&]() -> goro::task<> {  // a plain waiter behind it
@@ -279,9 +309,11 @@ TEST_P(MutexCtx, CancelWhileQueuedLeavesTheMutexUsable) {
 TEST_P(MutexCtx, DeadlineFromAPlainThread) {
   goro::mutex mu;
   mu.blocking_lock();
-  auto [ctx, cancel] = goro::with_timeout(goro::background(), 1ms);
+  auto ctx_cancel = goro::with_timeout(goro::background(), 1ms);
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   std::error_code ec;
-  std::thread t([&, &ctx = ctx] { ec = mu.blocking_lock(ctx); });
+  std::thread t([&] { ec = mu.blocking_lock(ctx); });
   t.join();
   EXPECT_EQ(ec, goro::deadline_exceeded);
   mu.unlock();
@@ -300,7 +332,9 @@ TEST_P(MutexCtx, CancelRacingUnlockCountsExactly) {
   long counter = 0;
   goro::mutex mu;
   rt().run([&]() -> goro::task<> {
-    auto [ctx, cancel] = goro::with_cancel(goro::background());
+    auto ctx_cancel = goro::with_cancel(goro::background());
+    auto& ctx = ctx_cancel.ctx;
+    auto& cancel = ctx_cancel.cancel;
     goro::wait_group wg;
     for (int g = 0; g < n; ++g) {
       wg.go([&](goro::context c) -> goro::task<> {
@@ -329,9 +363,11 @@ GORO_INSTANTIATE_WORKERS(RWMutexCtx);
 
 TEST_P(RWMutexCtx, DoneContextFailsAtOnceEvenWhenFree) {
   goro::rw_mutex mu;
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   cancel();
-  rt().run([&, &ctx = ctx]() -> goro::task<> {
+  rt().run([&]() -> goro::task<> {
     EXPECT_EQ(co_await mu.lock(ctx), goro::canceled);
     EXPECT_EQ(co_await mu.lock_shared(ctx), goro::canceled);
     EXPECT_TRUE(mu.try_lock());
@@ -343,8 +379,10 @@ TEST_P(RWMutexCtx, DoneContextFailsAtOnceEvenWhenFree) {
 
 TEST_P(RWMutexCtx, LiveContextLocksBothSides) {
   goro::rw_mutex mu;
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
-  rt().run([&, &ctx = ctx]() -> goro::task<> {
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
+  rt().run([&]() -> goro::task<> {
     EXPECT_FALSE(co_await mu.lock_shared(ctx));
     EXPECT_FALSE(co_await mu.lock_shared(ctx));
     EXPECT_FALSE(mu.try_lock());
@@ -364,8 +402,10 @@ TEST_P(RWMutexCtx, CancelledWriterLetsTheReadersBehindItIn) {
   // admit the queued reader at once, with the first reader still inside.
   goro::rw_mutex mu;
   goro::runtime& r = rt();
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
-  rt().run([&, &ctx = ctx, &cancel = cancel]() -> goro::task<> {
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
+  rt().run([&]() -> goro::task<> {
     co_await mu.lock_shared();
     auto w = goro::spawn([&]() -> goro::task<std::error_code> { co_return co_await mu.lock(ctx); });
     EXPECT_TRUE(co_await wait_parked(r, w.id()));
@@ -387,8 +427,10 @@ TEST_P(RWMutexCtx, CancelledWriterLetsTheReadersBehindItIn) {
 TEST_P(RWMutexCtx, CancelledReaderLeavesNoTrace) {
   goro::rw_mutex mu;
   goro::runtime& r = rt();
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
-  rt().run([&, &ctx = ctx, &cancel = cancel]() -> goro::task<> {
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
+  rt().run([&]() -> goro::task<> {
     co_await mu.lock();
     auto rd = goro::spawn([&]() -> goro::task<std::error_code> { co_return co_await mu.lock_shared(ctx); });
     EXPECT_TRUE(co_await wait_parked(r, rd.id()));
@@ -403,9 +445,11 @@ TEST_P(RWMutexCtx, CancelledReaderLeavesNoTrace) {
 TEST_P(RWMutexCtx, DeadlineFromAPlainThread) {
   goro::rw_mutex mu;
   mu.blocking_lock();
-  auto [ctx, cancel] = goro::with_timeout(goro::background(), 1ms);
+  auto ctx_cancel = goro::with_timeout(goro::background(), 1ms);
+  auto& ctx = ctx_cancel.ctx;
+  auto& cancel = ctx_cancel.cancel;
   std::error_code a, b;
-  std::thread t([&, &ctx = ctx] {
+  std::thread t([&] {
     a = mu.blocking_lock_shared(ctx);
     b = mu.blocking_lock(ctx);
   });
@@ -426,7 +470,9 @@ TEST_P(RWMutexCtx, CancelsRacingUnlocksKeepTheInvariant) {
     for (int g = 0; g < 6; ++g) {
       wg.go([&](int id) -> goro::task<> {
         for (int i = 0; i < per; ++i) {
-          auto [c, cancel] = goro::with_cancel(goro::background());
+          auto c_cancel = goro::with_cancel(goro::background());
+          auto& c = c_cancel.ctx;
+          auto& cancel = c_cancel.cancel;
           goro::go([](goro::cancel_func f, int n) -> goro::task<> {
             for (int k = 0; k < n; ++k) co_await goro::yield();
             f();
