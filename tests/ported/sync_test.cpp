@@ -507,7 +507,6 @@ TEST_P(Sync, TestWeightedAcquire) {
     auto tryAcquire = [&sem](std::int64_t n) -> goro::task<bool> {
       auto ctx_cancel = goro::with_timeout(goro::background(), 10ms);
       auto& ctx = ctx_cancel.ctx;
-      auto& cancel = ctx_cancel.cancel;
       auto st = co_await sem.acquire(ctx, n);
       co_return st == goro::acquire_status::ok;
     };

@@ -43,7 +43,6 @@ TEST_P(SemaphoreCtx, LiveAndBackgroundContextsAcquire) {
   goro::semaphore sem(2);
   auto ctx_cancel = goro::with_cancel(goro::background());
   auto& ctx = ctx_cancel.ctx;
-  auto& cancel = ctx_cancel.cancel;
   rt().run([&]() -> goro::task<> {
     EXPECT_EQ(co_await sem.acquire(ctx, 1), goro::acquire_status::ok);
     EXPECT_EQ(co_await sem.acquire(goro::background(), 1), goro::acquire_status::ok);
@@ -77,7 +76,6 @@ TEST_P(SemaphoreCtx, DeadlineWhileQueued) {
   goro::semaphore sem(1);
   auto ctx_cancel = goro::with_timeout(goro::background(), 2ms);
   auto& ctx = ctx_cancel.ctx;
-  auto& cancel = ctx_cancel.cancel;
   rt().run([&]() -> goro::task<> {
     EXPECT_EQ(co_await sem.acquire(), goro::acquire_status::ok);
     EXPECT_EQ(co_await sem.acquire(ctx, 1), goro::acquire_status::canceled);
@@ -177,7 +175,6 @@ TEST_P(WaitGroupCtx, WaitsForTheCounter) {
   goro::wait_group wg;
   auto ctx_cancel = goro::with_cancel(goro::background());
   auto& ctx = ctx_cancel.ctx;
-  auto& cancel = ctx_cancel.cancel;
   std::atomic<int> n{0};
   rt().run([&]() -> goro::task<> {
     for (int i = 0; i < 8; ++i) wg.go([&] { n.fetch_add(1); });
@@ -210,7 +207,6 @@ TEST_P(WaitGroupCtx, DeadlineFromAPlainThread) {
   wg.add(1);
   auto ctx_cancel = goro::with_timeout(goro::background(), 1ms);
   auto& ctx = ctx_cancel.ctx;
-  auto& cancel = ctx_cancel.cancel;
   EXPECT_EQ(wg.blocking_wait(ctx), goro::deadline_exceeded);
   wg.done();
   EXPECT_FALSE(wg.blocking_wait(ctx));
@@ -273,7 +269,6 @@ TEST_P(MutexCtx, LiveContextLocks) {
   goro::mutex mu;
   auto ctx_cancel = goro::with_cancel(goro::background());
   auto& ctx = ctx_cancel.ctx;
-  auto& cancel = ctx_cancel.cancel;
   rt().run([&]() -> goro::task<> {
     EXPECT_FALSE(co_await mu.lock(ctx));
     EXPECT_FALSE(mu.try_lock());
@@ -311,7 +306,6 @@ TEST_P(MutexCtx, DeadlineFromAPlainThread) {
   mu.blocking_lock();
   auto ctx_cancel = goro::with_timeout(goro::background(), 1ms);
   auto& ctx = ctx_cancel.ctx;
-  auto& cancel = ctx_cancel.cancel;
   std::error_code ec;
   std::thread t([&] { ec = mu.blocking_lock(ctx); });
   t.join();
@@ -381,7 +375,6 @@ TEST_P(RWMutexCtx, LiveContextLocksBothSides) {
   goro::rw_mutex mu;
   auto ctx_cancel = goro::with_cancel(goro::background());
   auto& ctx = ctx_cancel.ctx;
-  auto& cancel = ctx_cancel.cancel;
   rt().run([&]() -> goro::task<> {
     EXPECT_FALSE(co_await mu.lock_shared(ctx));
     EXPECT_FALSE(co_await mu.lock_shared(ctx));
@@ -447,7 +440,6 @@ TEST_P(RWMutexCtx, DeadlineFromAPlainThread) {
   mu.blocking_lock();
   auto ctx_cancel = goro::with_timeout(goro::background(), 1ms);
   auto& ctx = ctx_cancel.ctx;
-  auto& cancel = ctx_cancel.cancel;
   std::error_code a, b;
   std::thread t([&] {
     a = mu.blocking_lock_shared(ctx);
