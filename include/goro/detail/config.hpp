@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 
 // One assertion vocabulary.
 //  GORO_ASSERT(c, msg)        always checked; misuse of the library lands here and
@@ -72,4 +73,21 @@ struct source_loc {
     return {f, l};
   }
 };
+}  // namespace goro::detail
+
+namespace goro::detail {
+// GCC < 14 miscompiles a lambda *temporary* whose captures have destructors
+// when it is an argument inside a co_await expression (the captures are built
+// at one address and the closure is read from another: heap corruption; GCC
+// PR 100611 family, DESIGN.md §11; reproduced here with once::call and
+// singleflight::call). APIs that take a callable into an awaiter
+// static_assert this, so the bug is a compile error with a fix in the
+// message (name the lambda first) instead of a corrupted heap.
+template <class F>
+inline constexpr bool callable_safe_in_co_await =
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 14
+    std::is_lvalue_reference_v<F> || std::is_trivially_destructible_v<std::remove_cvref_t<F>>;
+#else
+    true;
+#endif
 }  // namespace goro::detail

@@ -128,6 +128,10 @@ class once {
   // co_await once.call(f): runs f if no call has yet; waits for a run in progress.
   template <class F>
   call_awaiter<std::decay_t<F>> call(F&& f) {
+    static_assert(detail::callable_safe_in_co_await<F>,
+                  "goro::once::call: GCC 12 miscompiles a lambda temporary with non-trivial "
+                  "captures inside co_await; name the lambda first "
+                  "(auto f = [..] {..}; co_await once.call(f);)");
     return call_awaiter<std::decay_t<F>>(this, std::forward<F>(f));
   }
 
@@ -175,6 +179,10 @@ class once {
 
   template <class F>
   until_awaiter<std::decay_t<F>> call_until_success(F&& f) {
+    static_assert(detail::callable_safe_in_co_await<F>,
+                  "goro::once::call_until_success: GCC 12 miscompiles a lambda temporary with "
+                  "non-trivial captures inside co_await; name the lambda first "
+                  "(auto f = [..] {..}; co_await once.call_until_success(f);)");
     static_assert(detail::once_success_type<detail::once_result_t<std::decay_t<F>>>,
                   "goro::once::call_until_success: f must return void, bool or "
                   "std::error_code (or an awaitable of one)");

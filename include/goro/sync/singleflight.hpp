@@ -121,13 +121,10 @@ class group {
   template <class F>
     requires detail::fn_of<std::decay_t<F>, V>
   task<result<V>> call(K key, F&& f) {
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 14
-    static_assert(std::is_lvalue_reference_v<F> ||
-                      std::is_trivially_destructible_v<std::remove_cvref_t<F>>,
+    static_assert(goro::detail::callable_safe_in_co_await<F>,
                   "goro::singleflight::group::call: GCC 12 miscompiles a lambda temporary with "
                   "non-trivial captures inside co_await; name the lambda first "
                   "(auto f = [..] {..}; co_await g.call(key, f);)");
-#endif
     return call_impl(std::move(key), std::decay_t<F>(std::forward<F>(f)));
   }
 
