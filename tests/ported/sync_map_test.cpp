@@ -527,7 +527,9 @@ TEST_P(SyncMapPorted, TestConcurrentClear) {
     // Reading data from the map concurrently
     for (int i = 0; i < 10; i++)
       wg.go([&m](int k) -> goro::task<> {
-        if (auto v = m.load(k)) EXPECT_EQ(*v, k * 10);
+        if (auto v = m.load(k)) {
+          EXPECT_EQ(*v, k * 10);
+        }
         co_return;
       }, i);
     // Clearing data from the map concurrently
