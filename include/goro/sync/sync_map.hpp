@@ -34,7 +34,7 @@
 //           reach dirty_->size(), dirty_ is promoted to read_ (O(1): the map
 //           moves, nothing is copied) and dirty_ becomes null.
 //   entry   one per key, shared by read_.m and dirty_; its value word p is
-//           an std::atomic<std::shared_ptr<const V>>:
+//           a shared_ptr<const V> in an atomic slot:
 //             null      deleted; the key may still be in dirty_
 //             expunged  deleted, and the key is not in dirty_ (only read_.m)
 //             else      the value
@@ -50,13 +50,12 @@
 //    without the lock (p: value/null -> value) never writes to a key that a
 //    later promotion would lose.
 //
-// Memory reclamation: read_ is std::atomic<std::shared_ptr<const read_only>>
-// and each value is a std::shared_ptr<const V> in an atomic slot, so a reader
-// that loaded either keeps it alive by its own reference: a concurrent
-// promotion, erase, overwrite or clear never frees what a reader is using.
-// (libstdc++ 12 implements these atomics with a lock bit in the pointer
-// word: a load is a few atomic instructions, never a syscall unless
-// contended on that very word.)
+// Memory reclamation: read_ and each entry's value word are atomic
+// shared_ptr slots (detail::atomic_shared_ptr: a shared_ptr behind a tiny
+// spinlock; libstdc++ 12's std::atomic<std::shared_ptr> has a data race in
+// load(), see that header), so a reader that loaded the snapshot or a value
+// keeps it alive by its own reference: a concurrent promotion, erase,
+// overwrite or clear never frees what a reader is using.
 //
 // Thread-safety: every member may be called concurrently from any thread or
 // goroutine; none of them parks a goroutine. mu_ is a std::mutex held for
@@ -76,6 +75,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "goro/detail/atomic_shared_ptr.hpp"
 #include "goro/detail/config.hpp"
 
 namespace goro {
@@ -107,7 +107,7 @@ class sync_map {
   }
   // As load, without copying V: null if absent.
   [[nodiscard]] value_ptr load_shared(const K& key) const {
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     if (const entry_ptr* e = r->find(key)) return (*e)->load();
     if (!r->amended) return nullptr;
     entry_ptr e = find_slow(key, /*erase_from_dirty=*/false);
@@ -136,12 +136,12 @@ class sync_map {
   }
   std::pair<value_ptr, bool> load_or_store_shared(const K& key, V value) {
     value_ptr nv;  // made on first need, so a hit never allocates
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     if (const entry_ptr* e = r->find(key)) {
       if (auto res = (*e)->try_load_or_store(value, nv)) return *res;
     }
     std::unique_lock lk(mu_);
-    r = read_.load(std::memory_order_acquire);
+    r = read_.load();
     std::pair<value_ptr, bool> res;
     if (const entry_ptr* e = r->find(key)) {
       if ((*e)->unexpunge_locked()) dirty_->insert_or_assign(key, *e);
@@ -165,7 +165,7 @@ class sync_map {
     return std::nullopt;
   }
   value_ptr load_and_delete_shared(const K& key) {
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     if (const entry_ptr* e = r->find(key)) return (*e)->remove();
     if (!r->amended) return nullptr;
     entry_ptr e = find_slow(key, /*erase_from_dirty=*/true);
@@ -181,11 +181,11 @@ class sync_map {
     requires std::equality_comparable<V>
   {
     value_ptr nv;
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nv);
     if (!r->amended) return false;
     std::unique_lock lk(mu_);
-    r = read_.load(std::memory_order_acquire);
+    r = read_.load();
     if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nv);
     if (auto it = dirty_find(key); it != nullptr) {
       bool swapped = (*it)->try_compare_and_swap(old, desired, nv);
@@ -199,7 +199,7 @@ class sync_map {
   bool compare_and_delete(const K& key, const V& old)
     requires std::equality_comparable<V>
   {
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     entry_ptr held;
     entry* e = nullptr;
     if (const entry_ptr* found = r->find(key)) {
@@ -221,10 +221,10 @@ class sync_map {
   // it may promote the dirty map first.
   template <class F>
   void range(F&& f) const {
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     if (r->amended) {
       std::lock_guard lk(mu_);
-      r = read_.load(std::memory_order_acquire);
+      r = read_.load();
       if (r->amended) r = promote_locked();
     }
     for (const auto& [k, e] : *r->m) {
@@ -240,14 +240,14 @@ class sync_map {
 
   // Deletes every entry (Go 1.23's Clear).
   void clear() {
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     if (r->m->empty() && !r->amended) return;
     std::unique_ptr<entry_map> old_dirty;  // destroyed after unlocking
     {
       std::lock_guard lk(mu_);
-      r = read_.load(std::memory_order_acquire);
+      r = read_.load();
       if (!r->m->empty() || r->amended)
-        read_.store(std::make_shared<const read_only>(), std::memory_order_release);
+        read_.store(std::make_shared<const read_only>());
       old_dirty = std::move(dirty_);
       misses_ = 0;
     }
@@ -261,17 +261,17 @@ class sync_map {
     static bool is_expunged(const value_ptr& v) noexcept { return v.get() == expunged_ptr(); }
 
     value_ptr load() const {
-      value_ptr v = p.load(std::memory_order_acquire);
+      value_ptr v = p.load();
       if (!v || is_expunged(v)) return nullptr;
       return v;
     }
 
     // Swaps in nv unless expunged. Returns {previous (null if deleted), ok}.
     std::pair<value_ptr, bool> try_swap(const value_ptr& nv) {
-      value_ptr v = p.load(std::memory_order_acquire);
+      value_ptr v = p.load();
       for (;;) {
         if (is_expunged(v)) return {nullptr, false};
-        if (p.compare_exchange_weak(v, nv, std::memory_order_acq_rel, std::memory_order_acquire))
+        if (p.compare_exchange(v, nv))
           return {std::move(v), true};
       }
     }
@@ -279,43 +279,41 @@ class sync_map {
     // Loads the value if present, else stores (the lazily made) nv.
     // nullopt if expunged (the caller retries under mu_).
     std::optional<std::pair<value_ptr, bool>> try_load_or_store(V& value, value_ptr& nv) {
-      value_ptr v = p.load(std::memory_order_acquire);
+      value_ptr v = p.load();
       for (;;) {
         if (is_expunged(v)) return std::nullopt;
         if (v) return std::pair{std::move(v), true};
         if (!nv) nv = make_value(std::move(value));
-        if (p.compare_exchange_weak(v, nv, std::memory_order_acq_rel, std::memory_order_acquire))
+        if (p.compare_exchange(v, nv))
           return std::pair{nv, false};
       }
     }
 
     // Deletes the value; returns it (null if there was none).
     value_ptr remove() {
-      value_ptr v = p.load(std::memory_order_acquire);
+      value_ptr v = p.load();
       for (;;) {
         if (!v || is_expunged(v)) return nullptr;
-        if (p.compare_exchange_weak(v, value_ptr(), std::memory_order_acq_rel,
-                                    std::memory_order_acquire))
+        if (p.compare_exchange(v, value_ptr()))
           return v;
       }
     }
 
     bool try_compare_and_swap(const V& old, V& desired, value_ptr& nv) {
-      value_ptr v = p.load(std::memory_order_acquire);
+      value_ptr v = p.load();
       for (;;) {
         if (!v || is_expunged(v) || !(*v == old)) return false;
         if (!nv) nv = make_value(std::move(desired));
-        if (p.compare_exchange_weak(v, nv, std::memory_order_acq_rel, std::memory_order_acquire))
+        if (p.compare_exchange(v, nv))
           return true;
       }
     }
 
     bool compare_and_remove(const V& old) {
-      value_ptr v = p.load(std::memory_order_acquire);
+      value_ptr v = p.load();
       for (;;) {
         if (!v || is_expunged(v) || !(*v == old)) return false;
-        if (p.compare_exchange_weak(v, value_ptr(), std::memory_order_acq_rel,
-                                    std::memory_order_acquire))
+        if (p.compare_exchange(v, value_ptr()))
           return true;
       }
     }
@@ -323,10 +321,9 @@ class sync_map {
     // Under mu_, while building dirty_: deleted -> expunged. True if the
     // entry is (now) expunged, so it must be left out of dirty_.
     bool try_expunge_locked() {
-      value_ptr v = p.load(std::memory_order_acquire);
+      value_ptr v = p.load();
       while (!v) {
-        if (p.compare_exchange_weak(v, expunged(), std::memory_order_acq_rel,
-                                    std::memory_order_acquire))
+        if (p.compare_exchange(v, expunged()))
           return true;
       }
       return is_expunged(v);
@@ -336,14 +333,13 @@ class sync_map {
     // must then put the entry back into dirty_).
     bool unexpunge_locked() {
       value_ptr v = expunged();
-      return p.compare_exchange_strong(v, value_ptr(), std::memory_order_acq_rel,
-                                       std::memory_order_acquire);
+      return p.compare_exchange(v, value_ptr());
     }
 
     // Under mu_, on an entry that is not expunged.
-    value_ptr swap_locked(value_ptr nv) { return p.exchange(std::move(nv), std::memory_order_acq_rel); }
+    value_ptr swap_locked(value_ptr nv) { return p.exchange(std::move(nv)); }
 
-    mutable std::atomic<value_ptr> p;
+    detail::atomic_shared_ptr<const V> p;
   };
 
   using entry_ptr = std::shared_ptr<entry>;
@@ -385,7 +381,7 @@ class sync_map {
   // and then in dirty_ (counting a miss), optionally removing it from dirty_.
   entry_ptr find_slow(const K& key, bool erase_from_dirty) const {
     std::lock_guard lk(mu_);
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     if (const entry_ptr* e = r->find(key)) return *e;  // promoted meanwhile
     if (!r->amended) return nullptr;
     entry_ptr found;
@@ -399,14 +395,14 @@ class sync_map {
   }
 
   value_ptr swap_shared(const K& key, value_ptr nv) {
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     if (const entry_ptr* e = r->find(key)) {
       if (auto [prev, ok] = (*e)->try_swap(nv); ok) return prev;
     }
     value_ptr prev;  // released after unlocking
     {
       std::lock_guard lk(mu_);
-      r = read_.load(std::memory_order_acquire);
+      r = read_.load();
       if (const entry_ptr* e = r->find(key)) {
         if ((*e)->unexpunge_locked()) dirty_->insert_or_assign(key, *e);
         prev = (*e)->swap_locked(std::move(nv));
@@ -425,7 +421,7 @@ class sync_map {
     if (!r->amended) {
       dirty_locked();
       // r->m is shared, not copied: it is immutable.
-      read_.store(std::make_shared<const read_only>(r->m, true), std::memory_order_release);
+      read_.store(std::make_shared<const read_only>(r->m, true));
     }
     dirty_->emplace(key, std::make_shared<entry>(std::move(nv)));
   }
@@ -434,7 +430,7 @@ class sync_map {
   // deleted entries (they are left out).
   void dirty_locked() const {
     if (dirty_) return;
-    std::shared_ptr<const read_only> r = read_.load(std::memory_order_acquire);
+    std::shared_ptr<const read_only> r = read_.load();
     auto d = std::make_unique<entry_map>();
     d->reserve(r->m->size());
     for (const auto& [k, e] : *r->m)
@@ -452,14 +448,14 @@ class sync_map {
   std::shared_ptr<const read_only> promote_locked() const {
     auto published = std::make_shared<const read_only>(
         std::shared_ptr<const entry_map>(std::move(dirty_)), false);
-    read_.store(published, std::memory_order_release);
+    read_.store(published);
     misses_ = 0;
     return published;
   }
 
   // Loads may promote, so the state is mutable: the logical contents never
   // change in a const member.
-  mutable std::atomic<std::shared_ptr<const read_only>> read_;  // never null
+  mutable detail::atomic_shared_ptr<const read_only> read_;        // never null
   mutable std::mutex mu_;                                        // guards dirty_, misses_
   mutable std::unique_ptr<entry_map> dirty_;                     // guarded by mu_
   mutable std::size_t misses_ = 0;                               // guarded by mu_
