@@ -3,10 +3,11 @@
 //
 // Each snippet is a function named after its section in the guide (the guide
 // cites the name). The functions hold the snippet as the guide shows it, plus
-// the few lines that check what it did. main() runs them all, checks after
-// each one that every goroutine it started has returned and that no timer is
-// left armed, and prints one line per snippet. Nothing here synchronises with
-// a sleep: sleeps only stand in for slow work.
+// the few lines that check what it did. main() runs them all through run_all()
+// of snippets.hpp (the shared scaffolding), which checks after each one that
+// every goroutine it started has returned and that no timer is left armed, and
+// prints one line per snippet. Nothing here synchronises with a sleep: sleeps
+// only stand in for slow work.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -23,22 +24,18 @@
 
 #include <goro/goro.hpp>
 
+#include "snippets.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
 
 // ---- scaffolding (not part of any snippet) ---------------------------------------
 
-[[noreturn]] void fail(const char* what, int line) {
-  std::fprintf(stderr, "context_snippets:%d: check failed: %s\n", line, what);
-  std::exit(1);
-}
-#define CHECK(c)                  \
-  do {                            \
-    if (!(c)) fail(#c, __LINE__); \
-  } while (0)
+// CHECK, rt() and the snippet table entry come from snippets.hpp.
+using goro_snippets::rt;
+using goro_snippets::snippet;
 
-goro::runtime& rt() { return goro::runtime::default_runtime(); }
 std::string str(long v) { return std::to_string(v); }
 
 struct Item {
@@ -899,10 +896,6 @@ std::string ctx_blocking() { return goro::run(ctx_blocking_body); }
 
 // ---- the table main() runs ---------------------------------------------------------
 
-struct snippet {
-  const char* name;
-  std::string (*run)();
-};
 const snippet kSnippets[] = {
     {"creating_contexts", creating_contexts},
     {"forgot_cancel", forgot_cancel},
@@ -936,21 +929,7 @@ const snippet kSnippets[] = {
 
 }  // namespace
 
+// Also checks that no timer is left armed after a snippet: contexts disarm theirs.
 int main() {
-  auto t0 = std::chrono::steady_clock::now();
-  for (const snippet& s : kSnippets) {
-    std::string what = s.run();
-    if (!rt().wait_no_goroutines(2s)) {  // every snippet leaves no goroutine behind
-      std::fprintf(stderr, "context_snippets: %s leaked %zu goroutine(s)\n", s.name, rt().live_goroutines());
-      return 1;
-    }
-    if (rt().armed_timers() != 0) {  // ...and no armed timer (contexts disarm theirs)
-      std::fprintf(stderr, "context_snippets: %s left %zu timer(s) armed\n", s.name, rt().armed_timers());
-      return 1;
-    }
-    std::printf("ok  %-30s %s\n", s.name, what.c_str());
-  }
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("all %zu snippets passed in %.0f ms\n", std::size(kSnippets), ms);
-  return 0;
+  return goro_snippets::run_all("context_snippets", kSnippets, {.name_width = 30, .check_timers = true});
 }

@@ -3,10 +3,11 @@
 //
 // Each snippet is a function named after its section in the guide (the guide
 // cites the name). The functions hold the snippet exactly as the guide shows
-// it, plus the few lines that check what it did. main() runs them all, checks
-// after each one that every goroutine it started has returned (the leak check
-// tests end with), and prints one line per snippet. Nothing here synchronises
-// with a sleep: the only sleeps simulate slow work in the timeout snippets.
+// it, plus the few lines that check what it did. main() runs them all through
+// run_all() of snippets.hpp (the shared scaffolding), which checks after each
+// one that every goroutine it started has returned (the leak check tests end
+// with), and prints one line per snippet. Nothing here synchronises with a
+// sleep: the only sleeps simulate slow work in the timeout snippets.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -25,22 +26,17 @@
 
 #include <goro/goro.hpp>
 
+#include "snippets.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
 
 // ---- scaffolding (not part of any snippet) ---------------------------------------
 
-[[noreturn]] void fail(const char* what, int line) {
-  std::fprintf(stderr, "guide_snippets:%d: check failed: %s\n", line, what);
-  std::exit(1);
-}
-#define CHECK(c)                 \
-  do {                           \
-    if (!(c)) fail(#c, __LINE__); \
-  } while (0)
-
-goro::runtime& rt() { return goro::runtime::default_runtime(); }
+// CHECK, rt() and the snippet table entry come from snippets.hpp.
+using goro_snippets::rt;
+using goro_snippets::snippet;
 
 std::string str(long v) { return std::to_string(v); }
 
@@ -1349,10 +1345,6 @@ std::string deadlock_unbuffered() { return goro::run(deadlock_body); }
 
 // ---- the table main() runs ---------------------------------------------------------
 
-struct snippet {
-  const char* name;
-  std::string (*run)();
-};
 const snippet kSnippets[] = {
     {"go_launch", go_launch},
     {"go_loop_variable", go_loop_variable},
@@ -1394,18 +1386,4 @@ const snippet kSnippets[] = {
 
 }  // namespace
 
-int main() {
-  auto t0 = std::chrono::steady_clock::now();
-  for (const snippet& s : kSnippets) {
-    std::string what = s.run();
-    if (!rt().wait_no_goroutines(2s)) {  // every snippet leaves no goroutine behind
-      std::fprintf(stderr, "guide_snippets: %s leaked %zu goroutine(s)\n", s.name,
-                   rt().live_goroutines());
-      return 1;
-    }
-    std::printf("ok  %-27s %s\n", s.name, what.c_str());
-  }
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("all %zu snippets passed in %.0f ms\n", std::size(kSnippets), ms);
-  return 0;
-}
+int main() { return goro_snippets::run_all("guide_snippets", kSnippets, {.name_width = 27}); }

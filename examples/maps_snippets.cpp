@@ -3,9 +3,10 @@
 //
 // Each snippet is a function named after its section in the guide (the guide
 // cites the name). The functions hold the snippet as the guide shows it, plus
-// the few lines that check what it did. main() runs them all, checks after
-// each one that every goroutine it started has returned, and prints one line
-// per snippet. Nothing here synchronises with a sleep.
+// the few lines that check what it did. main() runs them all through run_all()
+// of snippets.hpp (the shared scaffolding), which checks after each one that
+// every goroutine it started has returned, and prints one line per snippet.
+// Nothing here synchronises with a sleep.
 #include <any>
 #include <atomic>
 #include <chrono>
@@ -21,22 +22,17 @@
 
 #include <goro/goro.hpp>
 
+#include "snippets.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
 
 // ---- scaffolding (not part of any snippet) ---------------------------------------
 
-[[noreturn]] void fail(const char* what, int line) {
-  std::fprintf(stderr, "maps_snippets:%d: check failed: %s\n", line, what);
-  std::exit(1);
-}
-#define CHECK(c)                  \
-  do {                            \
-    if (!(c)) fail(#c, __LINE__); \
-  } while (0)
-
-goro::runtime& rt() { return goro::runtime::default_runtime(); }
+// CHECK, rt() and the snippet table entry come from snippets.hpp.
+using goro_snippets::rt;
+using goro_snippets::snippet;
 
 void log_line(const std::string&) {}  // stands in for log.Println
 
@@ -302,10 +298,6 @@ std::string pool_sync_pool_example() {
 
 // ---- the table main() runs ---------------------------------------------------------
 
-struct snippet {
-  const char* name;
-  std::string (*run)();
-};
 const snippet kSnippets[] = {
     {"sync_map_basics", sync_map_basics},
     {"sync_map_cache", sync_map_cache},
@@ -322,18 +314,4 @@ const snippet kSnippets[] = {
 
 }  // namespace
 
-int main() {
-  auto t0 = std::chrono::steady_clock::now();
-  for (const snippet& s : kSnippets) {
-    std::string what = s.run();
-    if (!rt().wait_no_goroutines(2s)) {
-      std::fprintf(stderr, "maps_snippets: %s leaked %zu goroutine(s)\n", s.name,
-                   rt().live_goroutines());
-      return 1;
-    }
-    std::printf("ok  %-22s %s\n", s.name, what.c_str());
-  }
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("all %zu snippets passed in %.0f ms\n", std::size(kSnippets), ms);
-  return 0;
-}
+int main() { return goro_snippets::run_all("maps_snippets", kSnippets, {.name_width = 22}); }
