@@ -56,6 +56,12 @@ inline std::string workers_name(const ::testing::TestParamInfo<unsigned>& i) {
   return "w" + std::to_string(i.param);
 }
 
+// A goroutine body for cancel races: yields `yields` times, then cancels.
+inline goro::task<> cancel_after_yields(goro::cancel_func f, unsigned yields) {
+  for (unsigned i = 0; i < yields; ++i) co_await goro::yield();
+  f();
+}
+
 }  // namespace goro_test
 
 #define GORO_INSTANTIATE_WORKERS(Suite) \

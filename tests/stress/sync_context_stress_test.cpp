@@ -29,12 +29,6 @@ class SyncContextStress : public RuntimeTest {
 };
 GORO_INSTANTIATE_WORKERS(SyncContextStress);
 
-// Cancels f after a random number of yields (0..3).
-goro::task<> cancel_later(goro::cancel_func f, unsigned yields) {
-  for (unsigned i = 0; i < yields; ++i) co_await goro::yield();
-  f();
-}
-
 TEST_P(SyncContextStress, MutexLockCtxRacingCancels) {
   goro::mutex mu;
   std::atomic<int> inside{0}, locked{0}, canceled{0};
@@ -49,7 +43,7 @@ TEST_P(SyncContextStress, MutexLockCtxRacingCancels) {
           auto ctx_cancel = goro::with_cancel(goro::background());
           auto& ctx = ctx_cancel.ctx;
           auto& cancel = ctx_cancel.cancel;
-          goro::go(cancel_later, std::move(cancel), static_cast<unsigned>(rng() % 4));
+          goro::go(goro_test::cancel_after_yields, std::move(cancel), static_cast<unsigned>(rng() % 4));
           std::error_code ec = co_await mu.lock(ctx);
           if (ec) {
             canceled.fetch_add(1, std::memory_order_relaxed);
@@ -100,7 +94,7 @@ TEST_P(SyncContextStress, SemaphoreAcquireCtxRacingCancels) {
           auto ctx_cancel = goro::with_cancel(goro::background());
           auto& ctx = ctx_cancel.ctx;
           auto& cancel = ctx_cancel.cancel;
-          goro::go(cancel_later, std::move(cancel), static_cast<unsigned>(rng() % 4));
+          goro::go(goro_test::cancel_after_yields, std::move(cancel), static_cast<unsigned>(rng() % 4));
           goro::acquire_status st = co_await sem.acquire(ctx, n);
           if (st != goro::acquire_status::ok) {
             if (st != goro::acquire_status::canceled) bad.fetch_add(1);

@@ -141,10 +141,7 @@ TEST_P(SemaphoreCtx, CancelRacingReleaseNeverLosesPermits) {
         if (ok) sem.release();
         co_return ok;
       }, ctx);
-      auto k = goro::spawn([](goro::cancel_func f) -> goro::task<> {
-        f();
-        co_return;
-      }, std::move(cancel));
+      auto k = goro::spawn(goro_test::cancel_after_yields, std::move(cancel), 0u);
       sem.release();
       (void)co_await std::move(w);
       co_await std::move(k);
@@ -222,10 +219,7 @@ TEST_P(WaitGroupCtx, CancelRacingRelease) {
       auto ctx_cancel = goro::with_cancel(goro::background());
       auto& ctx = ctx_cancel.ctx;
       auto& cancel = ctx_cancel.cancel;
-      auto k = goro::spawn([](goro::cancel_func f) -> goro::task<> {
-        f();
-        co_return;
-      }, std::move(cancel));
+      auto k = goro::spawn(goro_test::cancel_after_yields, std::move(cancel), 0u);
       auto d = goro::spawn([](goro::wait_group* g) -> goro::task<> {
         g->done();
         co_return;
@@ -341,10 +335,7 @@ TEST_P(MutexCtx, CancelRacingUnlockCountsExactly) {
         }
       }, ctx);
     }
-    wg.go([](goro::cancel_func f) -> goro::task<> {
-      co_await goro::yield();
-      f();
-    }, std::move(cancel));
+    wg.go(goro_test::cancel_after_yields, std::move(cancel), 1u);
     co_await wg.wait();
   });
   EXPECT_EQ(counter, ok.load());
@@ -465,10 +456,8 @@ TEST_P(RWMutexCtx, CancelsRacingUnlocksKeepTheInvariant) {
           auto c_cancel = goro::with_cancel(goro::background());
           auto& c = c_cancel.ctx;
           auto& cancel = c_cancel.cancel;
-          goro::go([](goro::cancel_func f, int n) -> goro::task<> {
-            for (int k = 0; k < n; ++k) co_await goro::yield();
-            f();
-          }, std::move(cancel), (id + i) % 3);
+          goro::go(goro_test::cancel_after_yields, std::move(cancel),
+                   static_cast<unsigned>((id + i) % 3));
           const bool write = (i + id) % 4 == 0;
           std::error_code ec = write ? co_await mu.lock(c) : co_await mu.lock_shared(c);
           if (ec) continue;
