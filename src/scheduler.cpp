@@ -97,13 +97,10 @@ goroutine* runtime_impl::local_next(worker* w) noexcept {
 void runtime_impl::schedule_new(goroutine* g) noexcept {
   worker* w = tl_worker;
   if (w != nullptr && w->rt == this) {
-    // Nothing else runnable here: this worker takes g straight back, so
-    // waking an idle worker would only make it steal g — a futex wake and a
-    // migration per budget yield of a lone goroutine (a mutex lock/unlock
-    // loop paid ~2 us every 128 locks for it; bench/RESULTS.md, sync).
-    const bool alone = w->q.empty() && w->runnext.load(std::memory_order_relaxed) == nullptr;
+    // The parent keeps running: g is spare work, and an idle worker must be
+    // told or g waits for the parent to park (Go's newproc calls wakep).
     local_push(w, g);
-    if (!alone) notify_work();
+    notify_work();
   } else {
     inject(g);
   }
@@ -120,11 +117,11 @@ void runtime_impl::schedule_ready(goroutine* g) noexcept {
   worker* w = tl_worker;
   if (w != nullptr && w->rt == this) {
     // runnext: the woken goroutine runs next on this worker (ping-pong stays
-    // on one core). If the slot was empty this worker will run it as soon as
-    // the current goroutine parks, so nobody else needs waking.
-    goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
-    if (old == nullptr) return;
-    local_push(w, old);
+    // on one core). The waker may keep running for a long time, though, so
+    // an idle worker is told as for any new work (Go's ready calls wakep);
+    // a thief leaves a running worker's runnext alone for a few microseconds
+    // (steal_runnext), so a waker that parks at once still runs g itself.
+    if (goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel)) local_push(w, old);
     notify_work();
   } else {
     inject(g);
@@ -134,8 +131,15 @@ void runtime_impl::schedule_ready(goroutine* g) noexcept {
 void runtime_impl::schedule_yield(goroutine* g) noexcept {
   worker* w = tl_worker;
   if (w != nullptr && w->rt == this) {
+    // The yielding goroutine is suspending, so this worker is about to look
+    // for work: if nothing else is queued here it takes g straight back, and
+    // waking an idle worker would only make it steal g (a futex wake and a
+    // migration per budget yield of a lone goroutine: a mutex lock/unlock
+    // loop paid ~2 us every 128 locks for it; bench/RESULTS.md, sync). This
+    // is the one place where skipping the wake cannot leave work unrun.
+    const bool alone = w->q.empty() && w->runnext.load(std::memory_order_relaxed) == nullptr;
     local_push(w, g);
-    notify_work();
+    if (!alone) notify_work();
   } else {
     inject(g);
   }
@@ -190,6 +194,22 @@ bool runtime_impl::any_work() const noexcept {
 }
 
 namespace {
+constexpr nanos kRunnextGrace = 3'000;  // Go's usleep(3) in runqgrab
+
+// Takes a victim's runnext, but first gives its worker a few microseconds to
+// run it: the usual case is a goroutine that woke g and is about to park, and
+// stealing g then would move a ping-pong pair across cores for nothing.
+goroutine* steal_runnext(worker* v) noexcept {
+  goroutine* seen = v->runnext.load(std::memory_order_relaxed);
+  if (seen == nullptr) return nullptr;
+  const nanos until = now() + kRunnextGrace;
+  do {
+    cpu_relax();
+    if (v->runnext.load(std::memory_order_relaxed) != seen) return nullptr;  // its worker took it
+  } while (now() < until);
+  return v->runnext.exchange(nullptr, std::memory_order_acq_rel);
+}
+
 // Leaves the idle list if still on it. If wakep() took us off, we own the
 // spinning token it handed over.
 void unidle(runtime_impl* rt, worker* w) {
@@ -233,8 +253,8 @@ goroutine* runtime_impl::find_runnable(worker* w) {
           worker* v = workers[(start + i) % nw];
           if (v == w) continue;
           if (goroutine* g = v->q.steal_into(w->q)) return g;
-          if (round == 3 && v->runnext.load(std::memory_order_relaxed) != nullptr)
-            if (goroutine* g = v->runnext.exchange(nullptr, std::memory_order_acq_rel)) return g;
+          if (round == 3)
+            if (goroutine* g = steal_runnext(v)) return g;
         }
         if (run_all_due_timers())
           if (goroutine* g = local_next(w)) return g;
