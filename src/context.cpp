@@ -260,7 +260,10 @@ struct deadline_cancel {
 void timer_ctx_fired(timer_node* tn) noexcept {
   auto* t = static_cast<timer_ctx_node*>(tn->ctx);
   if (!t->timer_ref.exchange(false, std::memory_order_acq_rel)) return;
-  launch(t->rt, source_loc{__FILE__, __LINE__}, /*detached=*/true, deadline_cancel(t));
+  // On the runtime whose timer fired: the one that armed it may be gone
+  // (its armed timers moved to the default runtime, rehome_timers).
+  launch(runtime_for_spawn(), source_loc{__FILE__, __LINE__}, /*detached=*/true,
+         deadline_cancel(t));
 }
 
 template <class Node>
@@ -307,7 +310,6 @@ cancel_node* new_timer_node(ctx_node* parent, nanos deadline, error why) {
   if (parent->deadline < deadline) return new_cancel_node(parent);  // the parent's comes first
   auto* t = new_cancellable<timer_ctx_node>(parent, ctx_kind::timer, &destroy_timer);
   t->deadline = deadline;
-  t->rt = runtime_for_spawn();
   t->deadline_cause = std::move(why);
   t->timer.ctx = t;
   t->timer.fire = &timer_ctx_fired;
@@ -325,7 +327,7 @@ cancel_node* new_timer_node(ctx_node* parent, nanos deadline, error why) {
   {
     lock_guard l(t->mu);
     if (t->state.load(std::memory_order_relaxed) == 0) {
-      timer_arm(&t->timer, deadline, t->rt);  // lock order: node mu -> heap lock
+      timer_arm(&t->timer, deadline);  // lock order: node mu -> heap lock
       armed = true;
     }
   }

@@ -23,14 +23,16 @@ struct block {
 };
 
 struct central_list {
+  constexpr central_list() = default;
   spinlock mu;
   block* head GORO_GUARDED_BY(mu) = nullptr;
   std::size_t count GORO_GUARDED_BY(mu) = 0;
 };
-central_list* central() {
-  static central_list* c = new central_list[kClasses];  // lives for the process
-  return c;
-}
+// Constant-initialised and trivially destructible: usable by any thread at
+// any time (thread caches give blocks back from thread-exit destructors),
+// and nothing to allocate, so refill/give_back (noexcept) cannot throw.
+constinit central_list g_central[kClasses];
+central_list* central() noexcept { return g_central; }
 
 struct thread_cache {
   block* head[kClasses] = {};

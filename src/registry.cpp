@@ -1,6 +1,7 @@
 // registry.cpp — live goroutines per runtime (count, ids, spawn sites), the
 // quiescence wait used by leak checks, uncaught-exception reporting, and
 // teardown of goroutines still alive when a runtime is destroyed.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -44,13 +45,19 @@ goroutine_info info_of(const goroutine* g) {
 }
 }  // namespace
 
-void runtime_impl::registry_add(goroutine* g) noexcept {
+void runtime_impl::registry_add(goroutine* g) {
   g->id = new_goroutine_id();
   worker* w = current_worker();
   g->shard = (w != nullptr && w->rt == this) ? w->index : static_cast<std::uint32_t>(workers.size());
   registry_shard& s = shards[g->shard];
   lock_guard l(s.mu);
   if (s.free.empty()) {
+    // Grow both vectors before changing anything (may throw bad_alloc: the
+    // spawn fails cleanly). `free` never holds more entries than `slots`, so
+    // registry_remove's push (noexcept) never allocates.
+    if (s.slots.size() == s.slots.capacity())
+      s.slots.reserve(std::max<std::size_t>(64, 2 * s.slots.capacity()));
+    if (s.free.capacity() < s.slots.capacity()) s.free.reserve(s.slots.capacity());
     g->slot = static_cast<std::uint32_t>(s.slots.size());
     s.slots.push_back(g);
   } else {
@@ -118,7 +125,11 @@ void runtime_impl::destroy_remaining() {
       if (g == nullptr) continue;
       // Leave the registry before kShutdown is published: from then on a
       // join_handle on another thread may destroy the frame (and g) at once.
+      // The frame keeps this runtime_impl alive until it is destroyed, by
+      // us below or by that handle later (runtime_impl::refs).
       registry_remove(g);
+      refs.fetch_add(1, std::memory_order_relaxed);
+      g->holds_runtime = true;
       std::uint32_t s = g->join_state.load(std::memory_order_acquire);
       waker j;
       for (;;) {
@@ -141,7 +152,7 @@ void runtime_impl::destroy_remaining() {
 
 void registry_remove(goroutine* g) noexcept { g->rt->registry_remove(g); }
 
-void start_goroutine(runtime_impl* rt, goroutine* g) noexcept {
+void start_goroutine(runtime_impl* rt, goroutine* g) {
   g->rt = rt;
   rt->registry_add(g);
   rt->schedule_new(g);

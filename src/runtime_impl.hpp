@@ -205,7 +205,16 @@ struct runtime_impl {
   std::vector<worker*> idle GORO_GUARDED_BY(idle_mu);
   std::atomic<int> n_idle{0};
   std::atomic<int> n_spinning{0};
+  // Set first thing in ~runtime. From then on a wake or yield of one of this
+  // runtime's goroutines queues nothing (schedule_*): nothing will run it,
+  // and ~runtime destroys it or leaves it to its join_handle.
   std::atomic<bool> stopping{false};
+  // One for the runtime object plus one per goroutine frame that ~runtime
+  // left alive (goroutine::holds_runtime); the last release deletes this, so
+  // a frame destroyed after ~runtime can still wake its runtime's goroutines
+  // (no-ops, see `stopping`) without touching freed memory.
+  std::atomic<std::size_t> refs{1};
+  void release() noexcept;
   // Threads other than this runtime's workers inside schedule_*: ~runtime
   // waits for them, since they touch the runtime after publishing a goroutine
   // that may already have run to completion.
@@ -246,13 +255,14 @@ struct runtime_impl {
   void timer_armed(nanos when) noexcept;    // a new earliest deadline may exist
   nanos earliest_timer() const noexcept;
   bool run_all_due_timers() noexcept;       // any heap; true if any fired
-  // Shutdown, after destroy_remaining(): empties every heap and marks its
-  // nodes idle, so that a node whose owner outlives the runtime (a frame kept
-  // by a join_handle, a timer channel) never touches the freed heaps.
-  void disarm_all_timers() noexcept;
+  // Shutdown, after destroy_remaining(): moves every timer still armed (its
+  // owner outlives the runtime: a context deadline, a timer channel, a frame
+  // kept by a join_handle) to the default runtime, which is never destroyed,
+  // so a deadline still expires and a timer channel still fires.
+  void rehome_timers() noexcept;
 
   // Registry.
-  void registry_add(goroutine* g) noexcept;
+  void registry_add(goroutine* g);  // may throw std::bad_alloc
   void registry_remove(goroutine* g) noexcept;
   std::vector<goroutine_info> snapshot() const;
   void destroy_remaining();

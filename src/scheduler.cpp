@@ -54,12 +54,18 @@ void waker::wake() const noexcept {
 }
 
 void ready(goroutine* g) noexcept {
+  // A stopped runtime runs nothing more; its goroutines are destroyed by
+  // ~runtime or, when a join_handle still holds them, by the handle later,
+  // and their destructors may wake others (runtime_impl::refs keeps this
+  // readable until the last such frame is gone).
+  if (g->rt->stopping.load(std::memory_order_relaxed)) return;
   g->wait_reason.store(nullptr, std::memory_order_relaxed);
   g->state.store(g_state::runnable, std::memory_order_relaxed);
   g->rt->schedule_ready(g);
 }
 
 void requeue(goroutine* g) noexcept {
+  if (g->rt->stopping.load(std::memory_order_relaxed)) return;  // as in ready()
   g->state.store(g_state::runnable, std::memory_order_relaxed);
   g->rt->schedule_yield(g);
 }
@@ -336,6 +342,9 @@ runtime_impl::runtime_impl(const runtime_options& o) : opts(o), shards(o.workers
     };
   }
   workers.reserve(opts.workers);
+  // The idle list never allocates in find_runnable (noexcept: an allocation
+  // failure there could only terminate).
+  idle.reserve(opts.workers);
   for (unsigned i = 0; i < opts.workers; ++i) {
     auto* w = new worker;
     w->rt = this;
@@ -366,6 +375,12 @@ runtime_impl::~runtime_impl() {
   for (worker* w : workers) delete w;
 }
 
+void runtime_impl::release() noexcept {
+  if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+void release_runtime(runtime_impl* rt) noexcept { rt->release(); }
+
 }  // namespace goro::detail
 
 // ---- public runtime -----------------------------------------------------------------
@@ -377,8 +392,8 @@ runtime::runtime(runtime_options opts) : impl_(new detail::runtime_impl(opts)) {
 runtime::~runtime() {
   impl_->stop_and_join();
   impl_->destroy_remaining();
-  impl_->disarm_all_timers();
-  delete impl_;
+  impl_->rehome_timers();
+  impl_->release();  // deleted now, or by the last frame a join_handle still holds
 }
 
 unsigned runtime::workers() const noexcept { return static_cast<unsigned>(impl_->workers.size()); }

@@ -1,6 +1,7 @@
 // timers.cpp — per-worker timer heaps and the runtime's timer wake-ups.
 // Contract and node states: goro/detail/timer.hpp. Wake protocol for the
 // timer sleeper: docs/design/timers.md.
+#include <algorithm>
 #include <functional>
 #include <thread>
 
@@ -133,23 +134,57 @@ void timer_arm(timer_node* n, nanos when, runtime_impl* rt) noexcept {
   rt->timer_armed(when);
 }
 
-void runtime_impl::disarm_all_timers() noexcept {
-  for (worker* w : workers) {
-    lock_guard l(w->timers.mu);
-    for (timer_node* n : w->timers.nodes) n->heap.store(nullptr, std::memory_order_release);
-    w->timers.nodes.clear();
-    w->timers.earliest.store(kNever, std::memory_order_seq_cst);
+void runtime_impl::rehome_timers() noexcept {
+  // Workers are joined: nothing of this runtime fires or arms timers any
+  // more, but owners on other threads may disarm concurrently (timer_disarm
+  // follows a node that moves). Lock order: old heap -> home heap; the home
+  // runtime never rehomes, so there is no cycle.
+  if (earliest_timer() == kNever) return;
+  runtime_impl* home = nullptr;
+  try {
+    home = runtime::default_runtime().impl();
+  } catch (...) {
+    // No threads for the default runtime: the timers cannot fire anywhere.
+    // Disarm them (their owners see "already fired" and may free them).
   }
+  nanos first = kNever;
+  for (worker* w : workers) {
+    timer_heap& from = w->timers;
+    lock_guard l(from.mu);
+    if (from.nodes.empty()) continue;
+    timer_heap* to = home != nullptr ? &home->heap_for_arm() : nullptr;
+    for (timer_node* n : from.nodes) {
+      if (to == nullptr) {
+        n->heap.store(nullptr, std::memory_order_release);
+        continue;
+      }
+      lock_guard lt(to->mu);
+      n->heap.store(to, std::memory_order_release);
+      to->push(n);  // out of memory here terminates (docs/HACKING.md)
+      first = std::min(first, n->when);
+    }
+    from.nodes.clear();
+    from.earliest.store(kNever, std::memory_order_seq_cst);
+  }
+  if (home != nullptr && first != kNever) home->timer_armed(first);
 }
 
 bool timer_disarm(timer_node* n) noexcept {
+  // The node may move to another heap while we wait for this one's lock
+  // (rehome_timers, which stores the new heap under the old heap's lock):
+  // follow it.
   timer_heap* h = n->heap.load(std::memory_order_acquire);
-  if (h == nullptr) return false;
-  lock_guard l(h->mu);
-  if (n->heap.load(std::memory_order_relaxed) != h) return false;
-  h->remove(n);
-  n->heap.store(nullptr, std::memory_order_release);
-  return true;
+  while (h != nullptr) {
+    lock_guard l(h->mu);
+    timer_heap* now_in = n->heap.load(std::memory_order_acquire);
+    if (now_in == h) {
+      h->remove(n);
+      n->heap.store(nullptr, std::memory_order_release);
+      return true;
+    }
+    h = now_in;  // fired (null) or moved
+  }
+  return false;
 }
 
 }  // namespace goro::detail

@@ -380,11 +380,12 @@ stop_func after_func(const context& ctx, F f,
   auto* a = new detail::after_func_of<F>(std::move(f));
   a->kind = detail::ctx_kind::after_func;
   a->destroy = [](detail::ctx_node* x) { delete static_cast<detail::after_func_of<F>*>(x); };
-  a->rt = detail::runtime_for_spawn();
   a->loc = loc;
   a->start = [](detail::after_func_node* x) {
     auto* self = static_cast<detail::after_func_of<F>*>(x);
-    detail::launch(self->rt, self->loc, /*detached=*/true, std::move(self->f));
+    // On the canceller's runtime (or the default one), not the registering
+    // one: that may have been destroyed by the time ctx is cancelled.
+    detail::launch(detail::runtime_for_spawn(), self->loc, /*detached=*/true, std::move(self->f));
   };
   // Two references: the stop_func's, and the registration's (which
   // attach_after_func consumes).

@@ -77,7 +77,11 @@ namespace detail {
 inline constexpr std::uint32_t kDone = 1, kWaiter = 2, kDetached = 4, kShutdown = 8;
 
 void registry_remove(goroutine* g) noexcept;
-void start_goroutine(runtime_impl* rt, goroutine* g) noexcept;
+// Registers g and queues it; throws std::bad_alloc (nothing queued) when the
+// registry cannot grow.
+void start_goroutine(runtime_impl* rt, goroutine* g);
+// Drops the reference a frame kept alive by ~runtime holds on its runtime.
+void release_runtime(runtime_impl* rt) noexcept;
 runtime_impl* runtime_for_spawn() noexcept;  // current worker's runtime or the default one
 // Hands an exception nobody will observe to the uncaught handler.
 void report_uncaught(std::exception_ptr e, const goroutine* g) noexcept;
@@ -88,6 +92,7 @@ struct root_promise_base : pooled_frame {
   // A frame destroyed while alive (runtime shutdown) leaves the registry here.
   ~root_promise_base() {
     if (g.registered) registry_remove(&g);
+    if (g.holds_runtime) release_runtime(g.rt);  // last touch of the runtime
   }
   goroutine g;
   std::exception_ptr error;
@@ -220,7 +225,12 @@ auto launch(runtime_impl* rt, source_loc loc, bool detached, F&& f, A&&... a) {
       goroutine_body<R, std::decay_t<F>, std::decay_t<A>...>(std::forward<F>(f),
                                                              std::forward<A>(a)...),
       loc, detached);
-  start_goroutine(rt, &h.promise().g);
+  try {
+    start_goroutine(rt, &h.promise().g);
+  } catch (...) {
+    h.destroy();  // never started: destroys the moved callable and arguments
+    throw;
+  }
   return h;
 }
 
@@ -346,6 +356,22 @@ spawn(F&&, A&&...) -> spawn<F, A...>;
 
 // ---- runtime --------------------------------------------------------------
 
+// Shutdown (~runtime), in order:
+//  1. The workers stop; from now on waking or yielding one of this runtime's
+//     goroutines is a no-op (nothing will run it again).
+//  2. It waits for the spawn_blocking jobs of its goroutines.
+//  3. Goroutines still alive are reported (runtime_options::on_shutdown_alive)
+//     and destroyed, except those a join_handle still holds: that handle
+//     destroys the frame when dropped, and join() throws std::runtime_error.
+//     Such a frame's destructors (a guard's unlock, a channel handle's
+//     release) may wake other goroutines of the runtime: harmless no-ops,
+//     since the runtime's internals live until the last such frame is gone.
+//     A mutex handed to a goroutine that will never run stays locked.
+//  4. Timers still armed (a context deadline, an after() channel, a timer
+//     held outside) move to the default runtime: they fire on time there.
+// Out of memory inside the runtime's noexcept internals (timer heap growth,
+// a goroutine launched by a timer or after_func callback) terminates the
+// process, as Go's runtime does; go/spawn/make_chan throw std::bad_alloc.
 class runtime {
  public:
   explicit runtime(runtime_options opts = {});

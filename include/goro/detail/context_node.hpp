@@ -121,7 +121,6 @@ struct cancel_node : ctx_child {
 
 struct timer_ctx_node final : cancel_node {
   timer_node timer;               // fires timer_ctx_fired (src/context.cpp)
-  runtime_impl* rt = nullptr;     // where the timer is armed and the cancel runs
   error deadline_cause;           // immutable: the cause when the deadline passes
   // True while the armed timer owns a reference to this node. Claimed (set to
   // false) exactly once: by the timer callback, which hands the reference to
@@ -147,7 +146,6 @@ struct after_func_node : ctx_child {
   // Go's once: whoever sets it first either starts f (the context is done)
   // or stops it (stop()).
   std::atomic<bool> claimed{false};
-  runtime_impl* rt = nullptr;                 // where f's goroutine runs
   source_loc loc;                             // where after_func was called
   void (*start)(after_func_node*) = nullptr;  // launches f as a goroutine
 };

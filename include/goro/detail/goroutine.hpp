@@ -60,6 +60,11 @@ struct goroutine {
   std::uint32_t shard = 0;
   std::uint32_t slot = 0;
   bool registered = false;
+  // Set by ~runtime for a frame it leaves alive (a join_handle still holds
+  // it): the frame holds a reference on its runtime_impl, so wakes that its
+  // destruction causes later still find the runtime (stopped, so they are
+  // no-ops). Released when the frame is destroyed.
+  bool holds_runtime = false;
   // The root frame, destroyed at runtime shutdown if the goroutine is still alive.
   std::coroutine_handle<> root;
   // Join protocol (see runtime.hpp): state bits and the joiner's waker,

@@ -1,0 +1,99 @@
+// Regression: out of memory while starting a goroutine terminated the
+// process. The frame pool allocated its central lists lazily inside a
+// noexcept refill (the first failure seen here), and the registry grew its
+// slot vector inside a noexcept path (start_goroutine -> registry_add), so
+// a bad_alloc called std::terminate instead of reaching the caller of
+// go()/spawn(); found by review. Now the central lists are static, the
+// registry grows before it links anything, launch() destroys the unstarted
+// frame and rethrows, and go()/spawn() throw std::bad_alloc with nothing
+// half-done.
+//
+// This binary replaces the global operator new with one that can be told to
+// fail the n-th allocation of the calling thread from now on (its own
+// binary: the replacement is process-wide).
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include <gtest/gtest.h>
+
+#include "goro/goro.hpp"
+
+namespace {
+thread_local long fail_in = 0;  // > 0: the fail_in-th allocation from now fails
+
+void* checked_alloc(std::size_t n, std::size_t align) {
+  if (fail_in > 0 && --fail_in == 0) throw std::bad_alloc();
+  if (n == 0) n = 1;
+  void* p = align > alignof(std::max_align_t)
+                ? std::aligned_alloc(align, (n + align - 1) / align * align)
+                : std::malloc(n);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return checked_alloc(n, 0); }
+void* operator new[](std::size_t n) { return checked_alloc(n, 0); }
+void* operator new(std::size_t n, std::align_val_t a) {
+  return checked_alloc(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  return checked_alloc(n, static_cast<std::size_t>(a));
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace {
+
+struct counted {
+  static inline std::atomic<int> alive{0};
+  counted() { ++alive; }
+  counted(const counted&) { ++alive; }
+  counted(counted&&) noexcept { ++alive; }
+  ~counted() { --alive; }
+};
+
+// Fails each allocation of a spawn in turn (the frame, the registry's
+// growth, ...): every attempt either starts the goroutine or throws
+// bad_alloc having started nothing and leaked nothing.
+TEST(SpawnOutOfMemory, ThrowsBadAllocAndLeavesNothingHalfDone) {
+  int failures = 0;
+  for (long k = 1; k <= 12; ++k) {
+    goro::runtime_options o;
+    o.workers = 2;
+    goro::runtime rt(o);  // fresh: its registry has not grown yet
+    std::atomic<int> ran{0};
+    bool threw = false;
+    {
+      counted arg;
+      fail_in = k;
+      try {
+        auto h = rt.spawn([&ran](counted) -> goro::task<> {
+          ++ran;
+          co_return;
+        }, arg);
+        fail_in = 0;
+        std::move(h).join();
+      } catch (const std::bad_alloc&) {
+        fail_in = 0;
+        threw = true;
+        ++failures;
+      }
+    }
+    EXPECT_TRUE(rt.wait_no_goroutines(std::chrono::seconds(30)));
+    EXPECT_EQ(rt.live_goroutines(), 0u);
+    EXPECT_EQ(ran.load(), threw ? 0 : 1) << "allocation " << k;
+    EXPECT_EQ(counted::alive.load(), 0) << "the failed spawn leaked its argument, allocation " << k;
+  }
+  EXPECT_GT(failures, 0) << "no allocation of spawn was made to fail";
+}
+
+}  // namespace
