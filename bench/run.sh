@@ -3,12 +3,13 @@
 # prints a markdown report: median per case, goro/Go ratio (lower is better
 # for every unit, so a ratio below 1 means goro wins) and geometric means.
 #
-# Usage: bench/run.sh [-r REPS] [-f FILTER] [--no-build]
+# Usage: bench/run.sh [-r REPS] [-f FILTER] [--no-build] [--strict]
 #   -r REPS     runs per program and side (default 5); medians are reported
 #   -f FILTER   extended regex matched against program names
 #               (spawn, sleep, chan, chan_threads, ...); default: all
 #   --no-build  skip configuring/building the C++ side; the Go twins are
 #               always built (cached, takes a second)
+#   --strict    print no table if any run started on a busy machine
 #
 # Pairing: build/release/bench/bench_<name> is run against bench/go/<name>.
 # bench_<base>_threads with no Go twin of its own is run against
@@ -25,12 +26,14 @@ cmdline=$(printf '%q ' "bench/run.sh" "$@")
 reps=5
 filter=.
 build=1
-usage() { sed -n '6,12s/^# \{0,1\}//p' "$0"; }
+strict=0
+usage() { sed -n '6,13s/^# \{0,1\}//p' "$0"; }
 while [ $# -gt 0 ]; do
   case $1 in
     -r) reps=${2:?-r needs a count}; shift 2 ;;
     -f) filter=${2:?-f needs a regex}; shift 2 ;;
     --no-build) build=0; shift ;;
+    --strict) strict=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -122,18 +125,45 @@ for p in "${progs[@]}"; do echo "$p ${twin[$p]}"; done >"$pairs"
 
 errlog=$(mktemp)
 trap 'rm -f "$errlog"' EXIT
-# run SIDE NAME BINARY: appends "SIDE NAME case value unit" lines to $raw.
+# The machine must be quiet: on a loaded 2-core box goro's workers share a
+# core and every cross-core cost disappears from the numbers. Before each
+# run: the 1-minute load average and the other runnable tasks (procs_running
+# in /proc/stat minus this sampler; the least of 3 samples 0.1 s apart, so a
+# passing blip does not count). Busy = load > 0.5 or another task runnable.
+# Cells with a sample taken on a busy machine are marked; --strict refuses
+# to print a table at all then.
+load_now() { cut -d' ' -f1 /proc/loadavg; }
+runnable_now() {
+  local m=999 r i
+  for i in 1 2 3; do
+    r=$(awk '/^procs_running/ { print $2 - 1 }' /proc/stat)
+    [ "$r" -lt "$m" ] && m=$r
+    [ "$i" -lt 3 ] && sleep 0.1
+  done
+  echo "$m"
+}
+busy_runs=0
+max_load=0
+max_runnable=0
+# run SIDE NAME BINARY: appends "SIDE NAME case value unit busy" lines to $raw.
 run() {
-  local start=$SECONDS out rc=0
-  printf 'run.sh: [%d/%d] %s %s ... ' "$rep" "$reps" "$1" "$2" >&2
+  local start=$SECONDS out rc=0 load runnable busy=0
+  load=$(load_now); runnable=$(runnable_now)
+  if awk -v l="$load" -v r="$runnable" 'BEGIN { exit !(l > 0.5 || r > 0) }'; then
+    busy=1; busy_runs=$((busy_runs + 1))
+  fi
+  max_load=$(awk -v a="$max_load" -v b="$load" 'BEGIN { print (b > a ? b : a) }')
+  [ "$runnable" -gt "$max_runnable" ] && max_runnable=$runnable
+  printf 'run.sh: [%d/%d] %s %s (load %s, %s other runnable%s) ... ' "$rep" "$reps" "$1" "$2" \
+    "$load" "$runnable" "$([ $busy = 1 ] && echo ', BUSY')" >&2
   out=$("$3" 2>"$errlog") || rc=$?
   echo "$(( SECONDS - start ))s" >&2
   if [ $rc -ne 0 ]; then
     log "$3 exited with status $rc; its stderr ends with:"
     tail -n 5 "$errlog" >&2
   fi
-  awk -v side="$1" -v prog="$2" '$1 == "BENCH" && NF >= 4 { print side, prog, $2, $3, $4 }' \
-    <<<"$out" >>"$raw"
+  awk -v side="$1" -v prog="$2" -v busy="$busy" \
+    '$1 == "BENCH" && NF >= 4 { print side, prog, $2, $3, $4, busy }' <<<"$out" >>"$raw"
 }
 for ((rep = 1; rep <= reps; rep++)); do
   for t in "${twins[@]}"; do
@@ -144,6 +174,16 @@ for ((rep = 1; rep <= reps; rep++)); do
   done
 done
 log "raw samples in ${raw#"$root"/}"
+total_runs=$((reps * (${#progs[@]} + ${#twins[@]})))
+echo "- load: highest 1-min load average before a run $max_load, most other runnable tasks $max_runnable; $busy_runs of $total_runs runs started on a busy machine (load > 0.5 or another task runnable)"
+echo
+if [ "$busy_runs" -gt 0 ]; then
+  log "$busy_runs of $total_runs runs started on a busy machine: their cells are marked with *"
+  if [ $strict = 1 ]; then
+    echo "Not publishing: the machine was busy (--strict)."
+    exit 1
+  fi
+fi
 
 # --- report ------------------------------------------------------------------
 awk -v reps="$reps" '
@@ -166,7 +206,8 @@ function median(s,    a, n, i, j, x) {
 function cell(side, prog, c,    m) {
   if (!((side, prog, c) in vals)) return "—"
   m = median(vals[side, prog, c])
-  return fmt(m) " " unit[side, prog, c] (N < reps ? " (n=" N ")" : "")
+  return fmt(m) " " unit[side, prog, c] (N < reps ? " (n=" N ")" : "") \
+         (((side, prog, c) in busy) ? " *" : "")
 }
 function addratio(key, r) {
   if (!(key in cnt)) gorder[++ng] = key
@@ -176,6 +217,7 @@ FILENAME == ARGV[1] { order[++np] = $1; twin[$1] = $2; next }
 {
   k = $1 SUBSEP $2 SUBSEP $3
   vals[k] = vals[k] " " $4; unit[k] = $5
+  if ($6 == 1) busy[k] = 1
   if (!(($1, $2, $3) in seen)) { seen[$1, $2, $3]; ncase[$1, $2]++; cases[$1, $2, ncase[$1, $2]] = $3 }
 }
 END {
@@ -208,6 +250,7 @@ END {
       if (!(gc in shown)) print "| " gc " | — | " cell("go", t, gc) " | — |"
     }
   }
+  for (k in busy) { print ""; print "\\* at least one sample taken on a busy machine: not a quiet-machine figure"; break }
   print ""
   print "| geometric mean of goro/Go | cases | goro/Go |"
   print "|---|---:|---:|"
