@@ -106,14 +106,14 @@ limit::limit(double r) noexcept {
     num = m;
     den = i128{1'000'000'000} << -ex;
   }
-  if (num >= den * kMaxNum) {
+  if (num / kMaxNum >= den) {  // num/den >= kMaxNum, without overflowing den * kMaxNum
     num_ = kMaxNum;
     den_ = 1;
     return;
   }
-  // Continued fraction of num/den; stop at the first convergent within half
-  // a double ulp (so 0.1 is 1/10, not the binary fraction it is stored as),
-  // or at the best semiconvergent that fits the bounds.
+  // Continued fraction of num/den; stop at the first convergent that rounds
+  // to r (so 0.1 is 1/10, not the binary fraction it is stored as), or at
+  // the best semiconvergent that fits the bounds.
   const long double x = static_cast<long double>(num) / static_cast<long double>(den);
   i128 h0 = 0, h1 = 1, k0 = 1, k1 = 0;  // convergents h_{-2}/k_{-2}, h_{-1}/k_{-1}
   i128 a = num, b = den;
@@ -144,7 +144,10 @@ limit::limit(double r) noexcept {
     k0 = k1;
     k1 = k2;
     if (rem == 0) break;
-    if (h1 > 0 && std::fabs(static_cast<long double>(h1) / k1 - x) <= x * 0x1p-54L) break;
+    if (h1 > 0 && static_cast<double>(static_cast<long double>(h1) * 1e9L /
+                                      static_cast<long double>(k1)) == r) {
+      break;  // the simplest fraction that is this double
+    }
     a = b;
     b = rem;
   }
@@ -339,7 +342,7 @@ std::error_code limiter::reserve_for_wait(const context& ctx, std::int64_t n, ti
   return {};
 }
 
-task<std::error_code> limiter::wait_n(context ctx, std::int64_t n) {
+task<std::error_code> limiter::wait_impl(context ctx, std::int64_t n) {
   reservation r;
   const nanos now = goro::detail::now();
   std::error_code ec = reserve_for_wait(ctx, n, goro::detail::from_nanos(now), &r);

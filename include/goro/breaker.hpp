@@ -227,13 +227,13 @@ class circuit_breaker {
   // With GCC, a lambda with non-trivial captures must be named first
   // (auto f = [s] {...}; co_await cb.execute(ctx, f);), see HACKING.
   template <class F>
-  auto execute(context ctx, F&& f)
+  auto execute(const context& ctx, F&& f)
       -> task<typename detail::outcome<typename ctx_call<std::decay_t<F>>::cr::type>::type> {
     static_assert(detail::callable_safe_in_co_await<F>,
                   "goro::circuit_breaker::execute(ctx, f): GCC 12 miscompiles a lambda temporary "
                   "with non-trivial captures inside co_await; name the lambda first "
                   "(auto f = [..] {..}; co_await cb.execute(ctx, f);)");
-    return execute_task(std::move(ctx), std::decay_t<F>(std::forward<F>(f)));
+    return execute_task(ctx, std::decay_t<F>(std::forward<F>(f)));  // ctx copied here, not at the call
   }
 
  private:

@@ -239,8 +239,10 @@ class limiter {
   // errc::would_wait_forever, or ctx.err() when ctx is already done; and
   // ctx.err() if ctx is done while waiting (the reservation is cancelled,
   // giving the tokens back to others). Go: WaitN.
-  task<std::error_code> wait_n(context ctx, std::int64_t n);
-  task<std::error_code> wait(context ctx) { return wait_n(std::move(ctx), 1); }
+  // (ctx is copied into the wait inside, not at the call: no temporary with a
+  // destructor in the caller's co_await expression, GCC PR 100611.)
+  task<std::error_code> wait_n(const context& ctx, std::int64_t n) { return wait_impl(ctx, n); }
+  task<std::error_code> wait(const context& ctx) { return wait_impl(ctx, 1); }
   // The same for plain threads: blocks the calling thread.
   std::error_code blocking_wait_n(const context& ctx, std::int64_t n);
   std::error_code blocking_wait(const context& ctx) { return blocking_wait_n(ctx, 1); }
@@ -264,6 +266,7 @@ class limiter {
   using units = __int128;
   static constexpr nanos kFresh = std::numeric_limits<nanos>::min();
 
+  task<std::error_code> wait_impl(context ctx, std::int64_t n);
   units advance(nanos t) const noexcept GORO_REQUIRES(mu_);
   reservation reserve_locked(nanos t, std::int64_t n, nanos max_wait) noexcept GORO_REQUIRES(mu_);
   void cancel_locked(const reservation& r, nanos t) noexcept GORO_REQUIRES(mu_);

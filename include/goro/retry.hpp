@@ -183,7 +183,7 @@ task<typename retry_call<F>::type> retry_task(context ctx, retry_policy p, F f) 
 // temporaries (GCC 12 miscompiles such temporaries inside co_await).
 template <class P, class F>
   requires std::is_same_v<std::remove_cvref_t<P>, retry_policy>
-auto retry(context ctx, P&& policy, F&& f) -> task<typename detail::retry_call<std::decay_t<F>>::type> {
+auto retry(const context& ctx, P&& policy, F&& f) -> task<typename detail::retry_call<std::decay_t<F>>::type> {
   static_assert(detail::callable_safe_in_co_await<F>,
                 "goro::retry: GCC 12 miscompiles a lambda temporary with non-trivial captures "
                 "inside co_await; name the lambda first (auto f = [..] {..}; co_await "
@@ -191,7 +191,7 @@ auto retry(context ctx, P&& policy, F&& f) -> task<typename detail::retry_call<s
   static_assert(detail::callable_safe_in_co_await<P>,
                 "goro::retry: GCC 12 miscompiles a temporary policy inside co_await; name it "
                 "first (goro::retry_policy p; ...; co_await goro::retry(ctx, p, f);)");
-  return detail::retry_task(std::move(ctx), retry_policy(std::forward<P>(policy)),
+  return detail::retry_task(ctx, retry_policy(std::forward<P>(policy)),
                             std::decay_t<F>(std::forward<F>(f)));
 }
 
