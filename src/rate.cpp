@@ -167,7 +167,7 @@ double limit::value() const noexcept {
 // ---- reservation -------------------------------------------------------------------------
 
 duration reservation::delay_from(time_point t) const noexcept {
-  if (!ok_) return inf_duration;
+  if (!ok_ || tta_ == kMaxNanos) return inf_duration;  // kMaxNanos: never (zero limit)
   const i128 d = static_cast<i128>(tta_) - goro::detail::to_nanos(t);
   if (d <= 0) return duration(0);
   return duration(clamp_nanos(d));

@@ -182,7 +182,7 @@ class reservation {
   // Whether the limiter granted the tokens within the maximum wait.
   bool ok() const noexcept { return ok_; }
   // How long the holder must wait from t before acting: 0 = act now;
-  // inf_duration when not ok. Go: DelayFrom.
+  // inf_duration when not ok or when the tokens never come (zero limit). Go: DelayFrom.
   duration delay_from(time_point t) const noexcept;
   duration delay() const noexcept;  // from goro's clock now
   // When the holder may act (meaningless when not ok).

@@ -221,7 +221,9 @@ TEST(CircuitBreaker, SeedTestCircuitBreaker) {
   for (int i = 0; i < 3; ++i) {
     goro::error err = cb.execute([] { return goro::error(std::make_error_code(std::errc::io_error)); });
     EXPECT_TRUE(err) << "attempt " << i;
-    if (i >= 2) EXPECT_EQ(err, goro::breaker_errc::open);
+    if (i >= 2) {
+      EXPECT_EQ(err, goro::breaker_errc::open);
+    }
   }
 }
 

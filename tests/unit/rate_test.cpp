@@ -35,7 +35,8 @@ TEST(RateLimiter, NoDriftOverABillionEvents) {
     // Steps of ~kBurst/2 tokens' worth of time, jittered deterministically.
     const std::int64_t base = static_cast<std::int64_t>(
         static_cast<__int128>(kBurst / 2) * l.den() / l.num());
-    std::int64_t elapsed = 0, granted = 0;
+    ASSERT_TRUE(lim.allow_n(t0, kBurst));  // empty the bucket: from here on nothing is capped
+    std::int64_t elapsed = 0, granted = kBurst;
     std::uint64_t x = 88172645463325252ULL;
     while (granted < 1'000'000'000) {
       x ^= x << 13;

@@ -106,6 +106,7 @@ TEST_P(ResilienceSnippets, RateLimiting) {
 }
 
 TEST_P(ResilienceSnippets, CircuitBreaker) {
+  service_calls = 0;
   goro::breaker_settings s;
   s.name = "service";
   s.ready_to_trip = goro::trip_after_consecutive_failures(5);
