@@ -21,3 +21,6 @@
 #include "goro/timer.hpp"
 #include "goro/error.hpp"
 #include "goro/context.hpp"
+#include "goro/rate.hpp"
+#include "goro/breaker.hpp"
+#include "goro/retry.hpp"
