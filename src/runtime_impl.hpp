@@ -219,9 +219,17 @@ struct runtime_impl {
   // waits for them, since they touch the runtime after publishing a goroutine
   // that may already have run to completion.
   std::atomic<int> external_ops{0};
-  // spawn_blocking jobs of this runtime's goroutines still running on the
-  // blocking pool: ~runtime waits for them (runtime.hpp, blocking_begin).
+  // spawn_blocking jobs of this runtime's goroutines submitted to the
+  // blocking pool and not yet finished (running or waiting at the cap):
+  // ~runtime waits for them (blocking_pool.cpp).
   std::atomic<int> blocking_jobs{0};
+  // Admission to the blocking pool, guarded by the pool's mutex
+  // (blocking_pool.cpp): jobs of this runtime holding a pool thread (at most
+  // opts.max_blocking_threads), and the FIFO of jobs waiting for one of them
+  // to end (non-empty only while blocking_running is at the cap).
+  unsigned blocking_running = 0;
+  blocking_job* blocking_wait_head = nullptr;
+  blocking_job* blocking_wait_tail = nullptr;
 
   // Timer sleeper: at most one idle worker sleeps until the earliest timer.
   std::atomic<worker*> timer_sleeper{nullptr};

@@ -331,6 +331,8 @@ runtime_impl::runtime_impl(const runtime_options& o) : opts(o), shards(o.workers
     throw std::invalid_argument("goro::runtime: workers must be at least 1 (got 0)");
   if (opts.workers > 4096)
     throw std::invalid_argument("goro::runtime: workers must be at most 4096");
+  if (opts.max_blocking_threads == 0)
+    throw std::invalid_argument("goro::runtime: max_blocking_threads must be at least 1 (got 0)");
   if (!opts.on_shutdown_alive) {
     opts.on_shutdown_alive = [](const std::vector<goroutine_info>& alive) {
       std::fprintf(stderr, "goro: runtime destroyed with %zu goroutine(s) still alive:\n",

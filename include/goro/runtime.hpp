@@ -50,7 +50,15 @@ struct goroutine_info {
 struct runtime_options {
   // Worker threads (M:N). Defaults to the number of cores; 0 is rejected.
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
-  // Upper bound on spawn_blocking threads.
+  // At most this many spawn_blocking jobs of this runtime's goroutines run
+  // at once (each on a thread of its own); 0 is rejected. A spawn_blocking
+  // issued at the cap waits, parked, until one of this runtime's running
+  // jobs ends, and such waiting jobs start in submission order (FIFO). So at
+  // the cap a job that waits for a later job of the same runtime deadlocks,
+  // as with any bounded pool (tokio's max_blocking_threads is the same
+  // rule). Below the cap every job gets a thread at once. The threads come
+  // from one process-wide pool (idle ones exit after 10 s), so a process
+  // runs at most the sum of its runtimes' caps at once.
   unsigned max_blocking_threads = 512;
   // Called by ~runtime() with the goroutines still alive, before they are
   // destroyed. Default: print them to stderr.
@@ -548,21 +556,22 @@ uncaught_handler set_uncaught_exception_handler(uncaught_handler h) noexcept;
 
 namespace detail {
 // A unit of work for the elastic blocking pool; intrusive, so submitting
-// allocates nothing. `run` is called once on a pool thread.
+// allocates nothing. `run` is called once on a pool thread; its wake of the
+// goroutine is its last touch of the job (the job lives in that goroutine's
+// frame). `next` and `rt` belong to the pool.
 struct blocking_job {
   void (*run)(blocking_job*) = nullptr;
   blocking_job* next = nullptr;
+  runtime_impl* rt = nullptr;
 };
-// Runs job on the blocking pool (threads are added on demand up to the limit
-// and exit after a while idle).
+// Submits job for the current goroutine's runtime (src/blocking_pool.cpp):
+// it gets a pool thread at once, or waits in the runtime's FIFO when the
+// runtime is at max_blocking_threads. All or nothing: if it returns, the job
+// will run, and ~runtime waits until it has (so that a goroutine parked in
+// spawn_blocking is not destroyed, with the awaiter the job writes into,
+// while its job still runs); if it throws (std::system_error when no thread
+// could be started), nothing of the job is left in the pool.
 void submit_blocking(blocking_job* job);
-// Bracket one job of a goroutine of the current runtime: ~runtime waits until
-// every job begun on it has ended, so that a goroutine parked in
-// spawn_blocking is not destroyed (with the awaiter the job writes into)
-// while its job still runs. blocking_end is the job's last touch of the
-// runtime, after its wake.
-runtime_impl* blocking_begin() noexcept;
-void blocking_end(runtime_impl* rt) noexcept;
 
 template <class F>
 struct blocking_awaiter : blocking_job {
@@ -571,7 +580,6 @@ struct blocking_awaiter : blocking_job {
   std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>> value;
   std::exception_ptr error;
   waker w;
-  runtime_impl* rt = nullptr;
 
   explicit blocking_awaiter(F f) : fn(std::move(f)) { run = &execute; }
   static void execute(blocking_job* j) {
@@ -585,18 +593,15 @@ struct blocking_awaiter : blocking_job {
       self->error = std::current_exception();
     }
     waker w = self->w;
-    runtime_impl* rt = self->rt;
     w.wake();  // the awaiter lives in the parked goroutine's frame: not touched after this
-    blocking_end(rt);
   }
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
     w = waker_for(h, "spawn_blocking");
-    rt = blocking_begin();
     try {
-      submit_blocking(this);
-    } catch (...) {  // no thread could be started: nothing was queued
-      blocking_end(rt);
+      submit_blocking(this);  // after it returns the job may already have woken us
+    } catch (...) {  // no thread could be started and nothing was queued:
+      unmark_parking(w.g);  // the goroutine goes on, with the exception
       throw;
     }
   }
@@ -609,10 +614,14 @@ struct blocking_awaiter : blocking_job {
 
 // co_await spawn_blocking(f): runs f() on the blocking thread pool (file I/O,
 // DNS, legacy APIs) while this goroutine is parked, and yields f's result or
-// rethrows its exception. f is moved into the awaiter. A runtime's destructor
-// waits for the spawn_blocking calls of its goroutines that are still
-// running (f cannot be interrupted; like tokio's runtime drop), then
-// destroys those goroutines as it does every goroutine still alive.
+// rethrows its exception. f is moved into the awaiter. At most
+// runtime_options::max_blocking_threads calls of one runtime run at once;
+// more wait for a slot, in order (see there). Throws std::system_error
+// (without running f) when the pool needs a new thread and the system
+// cannot start one. A runtime's destructor waits for the spawn_blocking
+// calls of its goroutines that are still running or waiting for a slot (f
+// cannot be interrupted; like tokio's runtime drop), then destroys those
+// goroutines as it does every goroutine still alive.
 template <class F>
 auto spawn_blocking(F&& f) {
   return detail::blocking_awaiter<std::decay_t<F>>(std::forward<F>(f));

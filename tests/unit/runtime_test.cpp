@@ -202,6 +202,18 @@ TEST(RuntimeOptions, ZeroWorkersIsRejected) {
   EXPECT_THROW(goro::runtime rt(o), std::invalid_argument);
 }
 
+TEST(RuntimeOptions, ZeroMaxBlockingThreadsIsRejected) {
+  goro::runtime_options o;
+  o.workers = 1;
+  o.max_blocking_threads = 0;
+  try {
+    goro::runtime rt(o);
+    ADD_FAILURE() << "max_blocking_threads = 0 was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("max_blocking_threads"), std::string::npos) << e.what();
+  }
+}
+
 TEST(DefaultRuntime, RunWorks) {
   EXPECT_EQ(goro::run([]() -> goro::task<int> { co_return 3; }), 3);
 }
