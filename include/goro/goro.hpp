@@ -21,3 +21,4 @@
 #include "goro/timer.hpp"
 #include "goro/error.hpp"
 #include "goro/context.hpp"
+#include "goro/rand.hpp"
