@@ -26,7 +26,10 @@ double chi_square(const std::vector<long>& counts) {
   const double total = std::accumulate(counts.begin(), counts.end(), 0.0);
   const double expected = total / static_cast<double>(counts.size());
   double x = 0;
-  for (long c : counts) x += (static_cast<double>(c) - expected) * (static_cast<double>(c) - expected) / expected;
+  for (long c : counts) {
+    const double d = static_cast<double>(c) - expected;
+    x += d * d / expected;
+  }
   return x;
 }
 
@@ -120,7 +123,9 @@ TEST(Rand, ShufflesAreUniform) {
     goro::rand::shuffle(v.begin(), v.end());
     ++by_iter[v];
     std::vector<int> w{0, 1, 2};
-    goro::rand::shuffle(3, [&w](int a, int b) { std::swap(w[static_cast<std::size_t>(a)], w[static_cast<std::size_t>(b)]); });
+    goro::rand::shuffle(3, [&w](int a, int b) {
+      std::swap(w[static_cast<std::size_t>(a)], w[static_cast<std::size_t>(b)]);
+    });
     ++by_swap[w];
     ++by_perm[goro::rand::perm(3)];
   }
