@@ -9,7 +9,7 @@
 // Not ported here:
 //  * ExampleGroup_pipeline (errgroup_example_md5all_test.go) — it walks a
 //    directory tree and needs MD5; the bounded md5all pipeline is a workload
-//    of its own (DESIGN §12, the patterns issue).
+//    of its own (the patterns issue).
 //  * BenchmarkGo — benchmarks live in bench/ (bench/errgroup.cpp and its Go
 //    twin bench/go/errgroup).
 #include <atomic>

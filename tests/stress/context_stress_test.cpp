@@ -1,4 +1,4 @@
-// Stress tests for goro::context (DESIGN §6): cancellation racing the
+// Stress tests for goro::context (docs/design/context.md): cancellation racing the
 // creation of children, children cancelling themselves while their parent
 // cancels them, deadlines firing while contexts are cancelled early, and the
 // lazily created done channel racing cancel.

@@ -1,4 +1,4 @@
-// Stress tests for the runtime (DESIGN §3): spawn/join at a million
+// Stress tests for the runtime (docs/design/scheduler.md): spawn/join at a million
 // goroutines, no lost wake-up while wakes come from every source at once
 // (goroutines, plain threads, the blocking pool, timers), and plain-thread
 // spawns racing goroutine spawns.

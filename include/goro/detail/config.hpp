@@ -60,11 +60,13 @@ inline void cpu_relax() noexcept {
 }  // namespace goro::detail
 
 namespace goro::detail {
-// std::hardware_destructive_interference_size is GCC-only here (DESIGN §11).
+// std::hardware_destructive_interference_size is GCC-only here (Clang 14 with
+// libstdc++ 12 lacks it).
 inline constexpr std::size_t cache_line = 64;
 
 // Where a goroutine was started or where it blocks. std::source_location is
-// missing with Clang 14 + libstdc++ 12 (DESIGN §11), so use the builtins.
+// missing with Clang 14 + libstdc++ 12 (docs/HACKING.md, "Toolchain traps"),
+// so use the builtins.
 struct source_loc {
   const char* file = "";
   int line = 0;
@@ -79,7 +81,7 @@ namespace goro::detail {
 // GCC < 14 miscompiles a lambda *temporary* whose captures have destructors
 // when it is an argument inside a co_await expression (the captures are built
 // at one address and the closure is read from another: heap corruption; GCC
-// PR 100611 family, DESIGN.md §11; reproduced here with once::call and
+// PR 100611 family, docs/guide/compiler-hazards.md §2.2; reproduced here with once::call and
 // singleflight::call). APIs that take a callable into an awaiter
 // static_assert this, so the bug is a compile error with a fix in the
 // message (name the lambda first) instead of a corrupted heap.

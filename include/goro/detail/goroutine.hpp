@@ -13,7 +13,7 @@
 //        +-------------------- ready() ------------------+
 //     running --returns--> dead
 //
-// Parking protocol (DESIGN §11, "publish last"): a primitive that parks the
+// Parking protocol ("publish last", docs/HACKING.md): a primitive that parks the
 // current goroutine first writes `resume_point`, then publishes a waker for it
 // (into a wait queue, a timer, a join state). From the moment it is published,
 // another thread may resume the goroutine, so the parking code must not touch
@@ -74,7 +74,8 @@ struct goroutine {
 };
 
 // The goroutine running on this thread, or null on a plain thread. Not inline:
-// coroutine bodies must not cache thread_local addresses (Clang 14, DESIGN §11).
+// coroutine bodies must not cache thread_local addresses (GCC 12 and Clang 14
+// keep them across co_await; docs/guide/compiler-hazards.md §1).
 GORO_NOINLINE goroutine* current_goroutine() noexcept;
 // The runtime whose worker this thread is, or null.
 GORO_NOINLINE runtime_impl* current_runtime() noexcept;
