@@ -1,5 +1,6 @@
 // retry.cpp — goro::retry's decisions (permanent errors, attempts, delays
 // with full jitter, max_elapsed) and its default random source.
+#include "goro/rand.hpp"
 #include "goro/retry.hpp"
 
 #include <atomic>
@@ -34,18 +35,9 @@ bool is_permanent(const error& e, error* inner) {
 
 namespace detail {
 
-double retry_random() noexcept {
-  // SplitMix64 over one atomic counter: each call takes the next element of
-  // the sequence, from any thread; no thread_local (safe in coroutine bodies).
-  static std::atomic<std::uint64_t> state{
-      static_cast<std::uint64_t>(now()) ^ reinterpret_cast<std::uintptr_t>(&state)};
-  std::uint64_t z = state.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed) +
-                    0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) * 0x1.0p-53;
-}
+// goro::rand: per-thread state reached through a non-inlined call, so it is
+// safe in coroutine bodies and shares no cache line between workers.
+double retry_random() noexcept { return goro::rand::float64(); }
 
 nanos retry_now(const retry_policy& p) { return p.now ? to_nanos(p.now()) : now(); }
 

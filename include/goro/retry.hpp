@@ -30,9 +30,8 @@
 // Determinism for tests: policy.random (a double in [0, 1)), policy.now (the
 // clock max_elapsed is measured on) and policy.sleep (called instead of
 // sleeping; returns {} or an error that stops the loop) may be injected. The
-// default random source is goro's own small generator (detail::retry_random:
-// a SplitMix64 sequence on one atomic word, safe from any thread and from
-// coroutine bodies — no thread_local); goro::rand plugs in there.
+// default random source is goro::rand::float64() (per-thread state reached
+// through a non-inlined call: safe from any thread and in coroutine bodies).
 //
 // Thread-safety: retry calls f, notify, permanent, random, now and sleep
 // from the calling goroutine (or thread) only, one at a time. The policy is
@@ -90,8 +89,7 @@ bool is_permanent(const error& e, error* inner = nullptr);
 
 namespace detail {
 
-// Uniform in [0, 1) from a process-wide SplitMix64 sequence (one atomic
-// fetch_add per call). Where goro::rand will plug in.
+// Uniform in [0, 1): goro::rand::float64().
 double retry_random() noexcept;
 
 // What the loop does after a failed attempt (everything but calling f and
