@@ -85,14 +85,14 @@ if(PROJECT_IS_TOP_LEVEL)
   set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${GORO_DEB_MAINTAINER}")
   set(CPACK_DEBIAN_PACKAGE_SECTION "libdevel")
   set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
-  # Extended description: one line per paragraph line, as dpkg wants it.
-  set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}
- goro gives C++20 programs goroutines (stackless coroutines on an M:N
- work-stealing scheduler), channels, select, timers, context, the sync
- package and the patterns built on them, with Go's semantics.
- .
- This package holds the headers, the library, a CMake package
- (find_package(goro), target goro::goro) and goro.pc for pkg-config.")
+  # The extended description; CPack puts the summary line first and indents.
+  set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+"goro gives C++20 programs goroutines (stackless coroutines on an M:N
+work-stealing scheduler), channels, select, timers, context, the sync
+package and the patterns built on them, with Go's semantics.
+
+This package holds the headers, the library, a CMake package
+(find_package(goro), target goro::goro) and goro.pc for pkg-config.")
   # The headers need a C++20 standard library with coroutines (GCC 12's
   # libstdc++ or newer); a static library carries no shared-library deps.
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6-dev | libc-dev, libstdc++-12-dev | libstdc++-dev")

@@ -87,7 +87,9 @@ check_pkg_config() {  # PREFIX
     n="pkg-config-$(basename "$c")"
     # shellcheck disable=SC2086  # flags are words
     step "$n-build" "$c" "$consumer/main.cpp" -o "$work/$n" $flags
-    run_consumer "$n" "$work/$n"
+    # (for a BUILD_SHARED_LIBS goro: no rpath from pkg-config)
+    LD_LIBRARY_PATH="$(pkg-config --variable=libdir goro)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+      run_consumer "$n" "$work/$n"
   done
 }
 
