@@ -34,9 +34,19 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
   // in the random order. A ready case commits without locking the others,
   // which is what a busy select mostly sees. Each attempt is atomic on its
   // channel, so exactly one case commits and the others are untouched.
+  //
+  // Pass 1 finding nothing proves nothing about any single instant: each
+  // case was seen not ready at a different moment, and a case polled early
+  // may have become ready while a later one stopped being ready (a value
+  // moving from c1 to c2 between the polls of c2 and c1). So the default and
+  // an expired timeout may fire only after pass 2 has polled every case
+  // under every lock. Only when a single case has a channel was its pass-1
+  // poll already such a poll (one lock, one instant).
+  int polled = 0;
   for (int k = 0; k < n; ++k) {
     case_iface* c = s.cases[order[k]];
     if (c->lock == nullptr) continue;
+    ++polled;
     chan_waiter* wake = nullptr;
     c->lock->lock();
     bool fired = c->poll(&wake);
@@ -46,12 +56,15 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
       return order[k];
     }
   }
-  if (s.default_index >= 0) return s.default_index;
-  if (s.timeout_index >= 0 && s.deadline <= now()) return s.timeout_index;
+  if (s.default_index >= 0 && polled <= 1) return s.default_index;
+  // Read the clock before the locked poll: "expired, and nothing ready" must
+  // hold at one instant, the locked poll's (the deadline cannot un-pass).
+  const bool expired = s.timeout_index >= 0 && s.deadline <= now();
+  if (expired && polled == 0) return s.timeout_index;
 
-  // Pass 2: nothing was ready. Lock every channel (so nothing can become
-  // ready unseen), poll again, and if still nothing, enqueue on all.
-  // Lock order: distinct channel locks by increasing address.
+  // Pass 2: lock every channel (so nothing can become ready unseen) and poll
+  // again; if still nothing, take the default or the expired timeout, or
+  // enqueue on all. Lock order: distinct channel locks by increasing address.
   spinlock* locks[kMaxCases];
   int nl = 0;
   for (int i = 0; i < n; ++i) {
@@ -82,7 +95,11 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
       break;
     }
   }
-  if (fired < 0) {
+  if (fired < 0 && s.default_index >= 0) {
+    fired = s.default_index;  // nothing was ready at this instant: enqueue nothing
+  } else if (fired < 0 && expired) {
+    fired = s.timeout_index;
+  } else if (fired < 0) {
     // Enqueue in poll order, not argument order: cases on the same channel
     // then queue in random order, so a parked select does not always commit
     // its first such case (Go seeds lockorder from pollorder for the same

@@ -14,7 +14,8 @@
 // one default_case (makes the select non-blocking) and at most one timeout
 // (a deadline without a channel, so no allocation). When several cases are
 // ready, one is chosen uniformly at random; exactly one case commits and the
-// others leave no trace. The same channel may appear in several cases. A nil
+// others leave no trace. The default (or an expired timeout) fires only if
+// no other case was ready at one instant (all its channels locked), as in Go. The same channel may appear in several cases. A nil
 // channel's case is never ready. Channels are locked in address order.
 // `blocking_select(...)` is the same for plain threads.
 //

@@ -251,7 +251,11 @@ TEST_P(RuntimeChan, TestNonblockRecvRace) {
 //
 // The select acts on the state of the channels at one moment, not over a
 // smeared time window: from the moment the goroutine is created, at least one
-// of c1 and c2 is ready, so it must never take the default case.
+// of c1 and c2 is ready, so it must never take the default case. Each select
+// here runs once, right after its goroutine starts, and rarely lands in the
+// window; the forms that keep a pair ready for a whole test and hit it are
+// tests/regression/select_default_not_atomic_test.cpp and
+// tests/stress/select_atomic_stress_test.cpp.
 template <bool kCloseC2>
 void nonblock_select_race(goro::runtime& rt) {
   const int n = scaled(100000);  // Go: 100000 (1000 with -short)

@@ -199,12 +199,15 @@ struct select_spec {
   nanos deadline = kNever;
 };
 
-// Locks every distinct channel in address order, polls the cases in a
-// uniformly random order and fires the first ready one. Returns its index;
-// else the default's index if there is one; else the timeout's index if the
-// deadline has passed; else enqueues a waiter on every channel (tok->w must
-// be set) and returns -1: the caller then arms the timeout, if any, and parks
-// through tok->suspend().
+// Polls the cases in a uniformly random order, first each under its own lock
+// (pass 1), then all under every distinct channel lock taken in address order
+// (pass 2), and fires the first ready one. Returns its index; else (pass 2
+// found none ready, at one instant) the default's index if there is one; else
+// the timeout's index if the deadline had passed; else enqueues a waiter on
+// every channel (tok->w must be set) and returns -1: the caller then arms the
+// timeout, if any, and parks through tok->suspend(). The default and the
+// timeout never fire on pass 1's evidence alone (docs/design/channels.md, "A
+// non-blocking select is atomic").
 int select_start(const select_spec& s, wait_token* tok) noexcept;
 // After a parked select was completed: removes the losing waiters.
 void select_finish(const select_spec& s, int winner) noexcept;
