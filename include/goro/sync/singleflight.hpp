@@ -155,7 +155,10 @@ class group {
 
   // Like call, but f runs in a new goroutine when this call leads; the
   // result arrives on the returned channel (capacity 1, never closed). An
-  // exception of f arrives as result.err.
+  // exception of f arrives as result.err. If the leader goroutine cannot be
+  // started (copying f threw, or no memory), call_chan throws that
+  // exception, the key is forgotten, and calls that joined the flight in the
+  // meantime receive the exception as f's.
   template <class F>
     requires detail::fn_of<std::decay_t<F>, V>
   receiver<result<V>> call_chan(const K& key, F&& f,
@@ -166,9 +169,19 @@ class group {
     chan<result<V>> ch = make_chan<result<V>>(1);
     std::shared_ptr<flight> c;
     if (join(key, c, ch)) {
-      goro::detail::launch(goro::detail::runtime_for_spawn(), loc, /*detached=*/true,
-                           &group::chan_leader<std::decay_t<F>>, this, key, std::move(c),
-                           std::forward<F>(f));
+      try {
+        // c by copy, not moved: the arguments may be consumed in any order,
+        // so a throwing copy of f could otherwise leave c empty here.
+        goro::detail::launch(goro::detail::runtime_for_spawn(), loc, /*detached=*/true,
+                             &group::chan_leader<std::decay_t<F>>, this, key, c,
+                             std::forward<F>(f));
+      } catch (...) {
+        // No leader runs: finish the flight with the launch's exception, so
+        // the key is free again and duplicates that joined meanwhile get it
+        // (as f's own exception); finish() rethrows it to this caller.
+        c->ex = std::current_exception();
+        (void)finish(key, c);
+      }
     }
     return ch;
   }

@@ -49,10 +49,24 @@ class wait_group {
   void done() noexcept { add(-1); }
   std::int64_t count() const noexcept { return count_.load(std::memory_order_acquire); }
 
-  // Starts f(args...) as a goroutine counted by this group.
+  // Starts f(args...) as a goroutine counted by this group. If the start
+  // throws (copying f or an argument into the goroutine's frame threw, or no
+  // memory for the frame), the count is taken back and the exception
+  // propagates: nothing was started, and wait() is not left waiting for it.
   template <class F, class... A>
   void go(F&& f, A&&... a) {
     add(1);
+    try {
+      start_counted(std::forward<F>(f), std::forward<A>(a)...);
+    } catch (...) {
+      done();
+      throw;
+    }
+  }
+
+ private:
+  template <class F, class... A>
+  void start_counted(F&& f, A&&... a) {
     goro::go(
         [](wait_group* wg, std::decay_t<F> fn, std::decay_t<A>... args) -> task<> {
           struct done_on_exit {
@@ -70,6 +84,7 @@ class wait_group {
         this, std::forward<F>(f), std::forward<A>(a)...);
   }
 
+ public:
   struct awaiter {
     wait_group* wg;
     detail::wait_node node;
