@@ -20,6 +20,9 @@
 // also stop waiting when a goro::context is done (status canceled; include
 // goro/context.hpp to use them). Handles are cheap to copy
 // (one atomic reference count) and safe to use from any thread.
+// Element types: T must be nothrow move constructible and nothrow
+// destructible (values are moved and destroyed under the channel's lock;
+// make_chan static_asserts it). Wrap other types in a std::unique_ptr.
 #pragma once
 
 #include <chrono>
@@ -179,9 +182,9 @@ struct send_awaiter {
   bool parked = false;
   bool sent = false;
 
-  send_awaiter(chan_state<V>* ch, V v) noexcept(std::is_nothrow_move_constructible_v<V>)
+  send_awaiter(chan_state<V>* ch, V v) noexcept
       : c(ch), value(std::move(v)) {}
-  send_awaiter(send_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<V>)
+  send_awaiter(send_awaiter&& o) noexcept
       : c(o.c), value(std::move(o.value)) {}
   ~send_awaiter() {
     if (parked && !tok.completed()) c->cancel_send(&node);
@@ -294,7 +297,7 @@ struct chan_ops {
     return a.result(a.sel.blocking());
   }
 
-  static send_awaiter<V> send(state* s, V v) noexcept(std::is_nothrow_move_constructible_v<V>) {
+  static send_awaiter<V> send(state* s, V v) noexcept {
     return send_awaiter<V>(s, std::move(v));
   }
   static send_timed_awaiter<V> send_until(state* s, V v, nanos d) {
@@ -404,7 +407,7 @@ class sender {
   sender() noexcept = default;  // nil: sends block forever
 
   // co_await s.send(v) -> ok or closed.
-  [[nodiscard]] auto send(value_type v) const noexcept(std::is_nothrow_move_constructible_v<value_type>) {
+  [[nodiscard]] auto send(value_type v) const noexcept {
     return ops::send(s(), std::move(v));
   }
   // Signal channels (chan<void>): send() with no value.
@@ -505,6 +508,9 @@ inline constexpr long long max_chan_capacity = 1LL << 32;
 template <class T>
 chan<T> make_chan(long long capacity = 0) {
   using V = detail::chan_value_t<T>;
+  // Here rather than in the handle classes, so that a type may hold a
+  // chan of itself (T incomplete when the handle is declared).
+  static_assert(detail::chan_element_ok<V>, GORO_CHAN_ELEMENT_RULE);
   if (capacity < 0) throw std::invalid_argument("goro::make_chan: negative capacity");
   if (capacity > max_chan_capacity ||
       static_cast<unsigned long long>(capacity) > std::numeric_limits<std::size_t>::max() / sizeof(V))
