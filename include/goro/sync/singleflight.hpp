@@ -132,13 +132,15 @@ class group {
   // duplicate blocks the thread.
   template <class F>
     requires detail::fn_of<std::decay_t<F>, V>
-  result<V> blocking_call(const K& key, F&& f) {
+  result<V> blocking_call(const K& key, F&& f,
+                          goro::detail::source_loc loc = goro::detail::source_loc::current()) {
     static_assert(!awaitable<typename detail::fn_result<std::decay_t<F>>::raw>,
                   "goro::singleflight::group::blocking_call: f returns an awaitable; use "
                   "co_await g.call(key, f)");
-    GORO_ASSERT(goro::detail::current_goroutine() == nullptr,
-                "goro::singleflight::group::blocking_call() blocks the thread; inside a "
-                "goroutine use co_await g.call(key, f)");
+    goro::detail::assert_blocking_allowed(
+        "goro::singleflight::group::blocking_call() blocks the thread; inside a "
+        "goroutine use co_await g.call(key, f)",
+        loc);
     std::shared_ptr<flight> c;
     if (!join(key, c, {})) {
       goro::detail::wait_node node;
@@ -257,7 +259,7 @@ class group {
   }
 
   // A duplicate's wait for the leader, inside a goroutine.
-  struct wait_awaiter {
+  struct GORO_NODISCARD_AWAITABLE wait_awaiter {
     group* g;
     flight* c;
     goro::detail::wait_node node;
