@@ -47,10 +47,11 @@ task<> cond::wait() {
   co_await relock;
 }
 
-void cond::blocking_wait() noexcept {
-  GORO_ASSERT(detail::current_goroutine() == nullptr,
-              "goro::cond::blocking_wait() blocks the thread; inside a goroutine use "
-              "co_await cv.wait()");
+void cond::blocking_wait(detail::source_loc loc) noexcept {
+  detail::assert_blocking_allowed(
+      "goro::cond::blocking_wait() blocks the thread; inside a goroutine use "
+      "co_await cv.wait()",
+      loc);
   detail::wait_node node;
   {
     detail::lock_guard l(mu_);

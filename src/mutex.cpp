@@ -251,10 +251,11 @@ task<std::error_code> mutex::lock_contended_ctx(const context& ctx, bool yield_f
   co_return std::error_code{};
 }
 
-std::error_code mutex::blocking_lock(const context& ctx) noexcept {
-  GORO_ASSERT(detail::current_goroutine() == nullptr,
-              "goro::mutex::blocking_lock() blocks the thread; inside a goroutine use "
-              "co_await mu.lock(ctx)");
+std::error_code mutex::blocking_lock(const context& ctx, detail::source_loc loc) noexcept {
+  detail::assert_blocking_allowed(
+      "goro::mutex::blocking_lock() blocks the thread; inside a goroutine use "
+      "co_await mu.lock(ctx)",
+      loc);
   if (std::error_code e = detail::context_err(ctx)) return e;
   if (try_lock()) return {};
   lock_state st(this);
@@ -279,10 +280,11 @@ std::error_code mutex::blocking_lock(const context& ctx) noexcept {
   return {};
 }
 
-void mutex::blocking_lock() noexcept {
-  GORO_ASSERT(detail::current_goroutine() == nullptr,
-              "goro::mutex::blocking_lock() blocks the thread; inside a goroutine use "
-              "co_await mu.lock()");
+void mutex::blocking_lock(detail::source_loc loc) noexcept {
+  detail::assert_blocking_allowed(
+      "goro::mutex::blocking_lock() blocks the thread; inside a goroutine use "
+      "co_await mu.lock()",
+      loc);
   if (try_lock()) return;
   lock_state st(this);
   for (;;) {

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "goro/detail/config.hpp"
+#include "goro/detail/goroutine.hpp"
 #include "goro/detail/spinlock.hpp"
+#include "goro/task.hpp"
 
 namespace goro::detail {
 namespace {
@@ -98,6 +100,24 @@ parker& parker::current() noexcept {
   std::fprintf(stderr, "goro: fatal: %s\n  at %s:%d\n", what, file, line);
   std::fflush(stderr);
   std::abort();
+}
+
+// Debug builds: a task destroyed without ever being awaited (task.hpp).
+void report_unstarted_task() noexcept {
+  if (void (*hook)() = unstarted_task_hook.load(std::memory_order_acquire)) {
+    hook();
+    return;
+  }
+  const goroutine* g = current_goroutine();
+  if (g != nullptr)
+    std::fprintf(stderr,
+                 "goro: warning: a goro::task was destroyed without ever being co_awaited "
+                 "(a missing co_await?), in the goroutine started at %s:%d\n",
+                 g->spawned_at.file, g->spawned_at.line);
+  else
+    std::fprintf(stderr,
+                 "goro: warning: a goro::task was destroyed without ever being co_awaited "
+                 "(a missing co_await?), on a plain thread\n");
 }
 
 }  // namespace goro::detail

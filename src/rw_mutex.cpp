@@ -72,10 +72,11 @@ rw_mutex::enq rw_mutex::enqueue(detail::wait_node& n, bool shared, std::coroutin
   return enq::parked;
 }
 
-void rw_mutex::blocking_acquire(bool shared) noexcept {
-  GORO_ASSERT(detail::current_goroutine() == nullptr,
-              "goro::rw_mutex::blocking_lock()/blocking_lock_shared() blocks the thread; "
-              "inside a goroutine use co_await");
+void rw_mutex::blocking_acquire(bool shared, detail::source_loc loc) noexcept {
+  detail::assert_blocking_allowed(
+      "goro::rw_mutex::blocking_lock()/blocking_lock_shared() blocks the thread; "
+      "inside a goroutine use co_await",
+      loc);
   if (shared ? try_lock_shared() : try_lock()) return;
   detail::wait_node n;
   bool parked = false;
@@ -242,10 +243,12 @@ std::error_code rw_mutex::end_ctx_wait(detail::rw_ctx_waiter& w, detail::ctx_wat
   return w.canceled ? watch.err() : std::error_code{};
 }
 
-std::error_code rw_mutex::blocking_acquire_ctx(bool shared, const context& ctx) noexcept {
-  GORO_ASSERT(detail::current_goroutine() == nullptr,
-              "goro::rw_mutex::blocking_lock()/blocking_lock_shared() blocks the thread; "
-              "inside a goroutine use co_await");
+std::error_code rw_mutex::blocking_acquire_ctx(bool shared, const context& ctx,
+                                               detail::source_loc loc) noexcept {
+  detail::assert_blocking_allowed(
+      "goro::rw_mutex::blocking_lock()/blocking_lock_shared() blocks the thread; "
+      "inside a goroutine use co_await",
+      loc);
   detail::rw_ctx_waiter w(this, shared);
   detail::ctx_watch watch(ctx, &rw_mutex::on_cancel, &w);
   if (std::error_code e = watch.err()) return e;

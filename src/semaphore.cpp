@@ -176,11 +176,12 @@ void semaphore::on_cancel(detail::ctx_hook* h) noexcept {
   cancel_waiter(static_cast<detail::sem_waiter*>(h->ctx), detail::sem_waiter::why::canceled);
 }
 
-acquire_status semaphore::blocking_acquire_until_ns(std::int64_t n,
-                                                    detail::nanos deadline) noexcept {
-  GORO_ASSERT(detail::current_goroutine() == nullptr,
-              "goro::semaphore: a blocking_ acquire was called inside a goroutine; use co_await "
-              "(it would block a worker thread)");
+acquire_status semaphore::blocking_acquire_until_ns(std::int64_t n, detail::nanos deadline,
+                                                    detail::source_loc loc) noexcept {
+  detail::assert_blocking_allowed(
+      "goro::semaphore: a blocking_ acquire was called inside a goroutine; use co_await "
+      "(it would block a worker thread)",
+      loc);
   detail::sem_waiter w;
   w.sem = this;
   w.n = n;
@@ -188,10 +189,12 @@ acquire_status semaphore::blocking_acquire_until_ns(std::int64_t n,
   return blocking_wait(w);
 }
 
-acquire_status semaphore::blocking_acquire(const context& ctx, std::int64_t n) noexcept {
-  GORO_ASSERT(detail::current_goroutine() == nullptr,
-              "goro::semaphore: a blocking_ acquire was called inside a goroutine; use co_await "
-              "(it would block a worker thread)");
+acquire_status semaphore::blocking_acquire(const context& ctx, std::int64_t n,
+                                           detail::source_loc loc) noexcept {
+  detail::assert_blocking_allowed(
+      "goro::semaphore: a blocking_ acquire was called inside a goroutine; use co_await "
+      "(it would block a worker thread)",
+      loc);
   detail::sem_waiter w;
   w.sem = this;
   w.n = n;

@@ -20,6 +20,9 @@
 // also stop waiting when a goro::context is done (status canceled; include
 // goro/context.hpp to use them). Handles are cheap to copy
 // (one atomic reference count) and safe to use from any thread.
+// Element types: T must be nothrow move constructible and nothrow
+// destructible (values are moved and destroyed under the channel's lock;
+// make_chan static_asserts it). Wrap other types in a std::unique_ptr.
 #pragma once
 
 #include <chrono>
@@ -110,7 +113,7 @@ class chan_ref {
 // A lone receive: the select protocol with one case, minus the engine
 // (one channel, one lock, no permutation). Also the plain-thread form.
 template <class V>
-struct recv_awaiter {
+struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   chan_state<V>* c;
   std::optional<V> value;
   chan_waiter node;
@@ -150,15 +153,15 @@ struct recv_awaiter {
     return tok.suspend();
   }
   std::optional<V> await_resume() noexcept { return std::move(value); }
-  std::optional<V> blocking() noexcept {
-    assert_not_in_goroutine();
+  std::optional<V> blocking(source_loc loc) noexcept {
+    assert_not_in_goroutine(loc);
     if (c == nullptr) park_thread_forever();
     if (!start([] { return thread_waker(); })) block_thread_on(tok);
     return std::move(value);
   }
 };
 template <class V>
-struct recv_timed_awaiter {
+struct GORO_NODISCARD_AWAITABLE recv_timed_awaiter {
   select_awaiter<recv_case<V>, timeout_case_impl> sel;
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan receive (timed)"); }
@@ -171,7 +174,7 @@ struct recv_timed_awaiter {
 };
 // A lone send (see recv_awaiter).
 template <class V>
-struct send_awaiter {
+struct GORO_NODISCARD_AWAITABLE send_awaiter {
   chan_state<V>* c;
   V value;
   chan_waiter node;
@@ -179,9 +182,9 @@ struct send_awaiter {
   bool parked = false;
   bool sent = false;
 
-  send_awaiter(chan_state<V>* ch, V v) noexcept(std::is_nothrow_move_constructible_v<V>)
+  send_awaiter(chan_state<V>* ch, V v) noexcept
       : c(ch), value(std::move(v)) {}
-  send_awaiter(send_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<V>)
+  send_awaiter(send_awaiter&& o) noexcept
       : c(o.c), value(std::move(o.value)) {}
   ~send_awaiter() {
     if (parked && !tok.completed()) c->cancel_send(&node);
@@ -219,15 +222,15 @@ struct send_awaiter {
     return tok.suspend();
   }
   send_status await_resume() const noexcept { return status(); }
-  send_status blocking() noexcept {
-    assert_not_in_goroutine();
+  send_status blocking(source_loc loc) noexcept {
+    assert_not_in_goroutine(loc);
     if (c == nullptr) park_thread_forever();
     if (!start([] { return thread_waker(); })) block_thread_on(tok);
     return status();
   }
 };
 template <class V>
-struct send_timed_awaiter {
+struct GORO_NODISCARD_AWAITABLE send_timed_awaiter {
   select_awaiter<send_case<V>, timeout_case_impl> sel;
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan send (timed)"); }
@@ -241,7 +244,7 @@ struct send_timed_awaiter {
 // Context-aware forms: a select with the channel's case and ctx.done()'s
 // (case 1), so a done context wins exactly like `case <-ctx.Done():`.
 template <class V>
-struct recv_ctx_awaiter {
+struct GORO_NODISCARD_AWAITABLE recv_ctx_awaiter {
   select_awaiter<recv_case<V>, recv_case<std::monostate>> sel;
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan receive (context)"); }
@@ -253,7 +256,7 @@ struct recv_ctx_awaiter {
   }
 };
 template <class V>
-struct send_ctx_awaiter {
+struct GORO_NODISCARD_AWAITABLE send_ctx_awaiter {
   select_awaiter<send_case<V>, recv_case<std::monostate>> sel;
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan send (context)"); }
@@ -271,8 +274,8 @@ struct chan_ops {
   using V = chan_value_t<T>;
   using state = chan_state<V>;
 
-  static recv_awaiter<V> recv(state* s) noexcept { return recv_awaiter<V>(s); }
-  static recv_timed_awaiter<V> recv_until(state* s, nanos d) noexcept {
+  GORO_NODISCARD_AWAITABLE static recv_awaiter<V> recv(state* s) noexcept { return recv_awaiter<V>(s); }
+  GORO_NODISCARD_AWAITABLE static recv_timed_awaiter<V> recv_until(state* s, nanos d) noexcept {
     return {select_awaiter<recv_case<V>, timeout_case_impl>(recv_case<V>(s, false), timeout_case_impl(d))};
   }
   static recv_result<V> try_recv(state* s) noexcept {
@@ -288,16 +291,18 @@ struct chan_ops {
     if (r == op_result::done) return {recv_status::ok, std::move(out)};
     return {r == op_result::closed ? recv_status::closed : recv_status::empty, std::nullopt};
   }
-  static std::optional<V> blocking_recv(state* s) noexcept { return recv_awaiter<V>(s).blocking(); }
-  static recv_result<V> blocking_recv_until(state* s, nanos d) noexcept {
+  static std::optional<V> blocking_recv(state* s, source_loc loc) noexcept {
+    return recv_awaiter<V>(s).blocking(loc);
+  }
+  static recv_result<V> blocking_recv_until(state* s, nanos d, source_loc loc) noexcept {
     auto a = recv_until(s, d);
-    return a.result(a.sel.blocking());
+    return a.result(a.sel.blocking(loc));
   }
 
-  static send_awaiter<V> send(state* s, V v) noexcept(std::is_nothrow_move_constructible_v<V>) {
+  GORO_NODISCARD_AWAITABLE static send_awaiter<V> send(state* s, V v) noexcept {
     return send_awaiter<V>(s, std::move(v));
   }
-  static send_timed_awaiter<V> send_until(state* s, V v, nanos d) {
+  GORO_NODISCARD_AWAITABLE static send_timed_awaiter<V> send_until(state* s, V v, nanos d) {
     return {select_awaiter<send_case<V>, timeout_case_impl>(send_case<V>(s, std::move(v), false),
                                                             timeout_case_impl(d))};
   }
@@ -313,29 +318,33 @@ struct chan_ops {
     if (r == op_result::done) return send_status::ok;
     return r == op_result::closed ? send_status::closed : send_status::full;
   }
-  static send_status blocking_send(state* s, V v) noexcept { return send_awaiter<V>(s, std::move(v)).blocking(); }
-  static send_status blocking_send_until(state* s, V v, nanos d) noexcept {
+  static send_status blocking_send(state* s, V v, source_loc loc) noexcept {
+    return send_awaiter<V>(s, std::move(v)).blocking(loc);
+  }
+  static send_status blocking_send_until(state* s, V v, nanos d, source_loc loc) noexcept {
     auto a = send_until(s, std::move(v), d);
-    return a.result(a.sel.blocking());
+    return a.result(a.sel.blocking(loc));
   }
 
   // `done` is the context's done channel (null: never done); the awaiter
   // holds its own reference to it.
-  static recv_ctx_awaiter<V> recv_ctx(state* s, chan_state<std::monostate>* done) noexcept {
+  GORO_NODISCARD_AWAITABLE static recv_ctx_awaiter<V> recv_ctx(state* s, chan_state<std::monostate>* done) noexcept {
     return {select_awaiter<recv_case<V>, recv_case<std::monostate>>(
         recv_case<V>(s, false), recv_case<std::monostate>(done, true))};
   }
-  static send_ctx_awaiter<V> send_ctx(state* s, V v, chan_state<std::monostate>* done) {
+  GORO_NODISCARD_AWAITABLE static send_ctx_awaiter<V> send_ctx(state* s, V v, chan_state<std::monostate>* done) {
     return {select_awaiter<send_case<V>, recv_case<std::monostate>>(
         send_case<V>(s, std::move(v), false), recv_case<std::monostate>(done, true))};
   }
-  static recv_result<V> blocking_recv_ctx(state* s, chan_state<std::monostate>* done) noexcept {
+  static recv_result<V> blocking_recv_ctx(state* s, chan_state<std::monostate>* done,
+                                          source_loc loc) noexcept {
     auto a = recv_ctx(s, done);
-    return a.result(a.sel.blocking());
+    return a.result(a.sel.blocking(loc));
   }
-  static send_status blocking_send_ctx(state* s, V v, chan_state<std::monostate>* done) noexcept {
+  static send_status blocking_send_ctx(state* s, V v, chan_state<std::monostate>* done,
+                                       source_loc loc) noexcept {
     auto a = send_ctx(s, std::move(v), done);
-    return a.result(a.sel.blocking());
+    return a.result(a.sel.blocking(loc));
   }
 };
 
@@ -354,29 +363,34 @@ class receiver {
   receiver() noexcept = default;  // nil: receives block forever
 
   // co_await r.recv() -> std::optional<T>; empty <=> closed and drained.
-  [[nodiscard]] auto recv() const noexcept { return ops::recv(s()); }
+  GORO_NODISCARD_AWAITABLE auto recv() const noexcept { return ops::recv(s()); }
   // Never blocks: ok, empty (would block) or closed.
   recv_result<value_type> try_recv() const noexcept { return ops::try_recv(s()); }
   // co_await: ok, closed or timeout.
-  [[nodiscard]] auto recv_for(std::chrono::nanoseconds d) const noexcept {
+  GORO_NODISCARD_AWAITABLE auto recv_for(std::chrono::nanoseconds d) const noexcept {
     return ops::recv_until(s(), detail::deadline_in(d));
   }
-  [[nodiscard]] auto recv_until(std::chrono::steady_clock::time_point t) const noexcept {
+  GORO_NODISCARD_AWAITABLE auto recv_until(std::chrono::steady_clock::time_point t) const noexcept {
     return ops::recv_until(s(), detail::deadline_of(t));
   }
-  // Plain-thread forms (must not be called inside a goroutine).
-  std::optional<value_type> blocking_recv() const noexcept { return ops::blocking_recv(s()); }
-  recv_result<value_type> blocking_recv_for(std::chrono::nanoseconds d) const noexcept {
-    return ops::blocking_recv_until(s(), detail::deadline_in(d));
+  // Plain-thread forms (must not be called inside a goroutine: that aborts,
+  // naming the caller's line; loc is filled in by the compiler).
+  std::optional<value_type> blocking_recv(detail::source_loc loc = detail::source_loc::current()) const noexcept {
+    return ops::blocking_recv(s(), loc);
   }
-  recv_result<value_type> blocking_recv_until(std::chrono::steady_clock::time_point t) const noexcept {
-    return ops::blocking_recv_until(s(), detail::deadline_of(t));
+  recv_result<value_type> blocking_recv_for(std::chrono::nanoseconds d, detail::source_loc loc = detail::source_loc::current()) const noexcept {
+    return ops::blocking_recv_until(s(), detail::deadline_in(d), loc);
+  }
+  recv_result<value_type> blocking_recv_until(std::chrono::steady_clock::time_point t,
+                                              detail::source_loc loc = detail::source_loc::current()) const noexcept {
+    return ops::blocking_recv_until(s(), detail::deadline_of(t), loc);
   }
   // co_await r.recv(ctx): ok, closed, or canceled when ctx is done first
   // (Go: select { case v, ok := <-r: ... case <-ctx.Done(): ... }).
-  [[nodiscard]] auto recv(const context& ctx) const { return ops::recv_ctx(s(), detail::context_done_state(ctx)); }
-  recv_result<value_type> blocking_recv(const context& ctx) const {
-    return ops::blocking_recv_ctx(s(), detail::context_done_state(ctx));
+  GORO_NODISCARD_AWAITABLE auto recv(const context& ctx) const { return ops::recv_ctx(s(), detail::context_done_state(ctx)); }
+  recv_result<value_type> blocking_recv(const context& ctx, detail::source_loc loc = detail::source_loc::current()) const {
+    detail::assert_not_in_goroutine(loc);  // before context_done_state allocates
+    return ops::blocking_recv_ctx(s(), detail::context_done_state(ctx), loc);
   }
 
   std::size_t len() const noexcept { return s() ? s()->len() : 0; }
@@ -404,41 +418,46 @@ class sender {
   sender() noexcept = default;  // nil: sends block forever
 
   // co_await s.send(v) -> ok or closed.
-  [[nodiscard]] auto send(value_type v) const noexcept(std::is_nothrow_move_constructible_v<value_type>) {
+  GORO_NODISCARD_AWAITABLE auto send(value_type v) const noexcept {
     return ops::send(s(), std::move(v));
   }
   // Signal channels (chan<void>): send() with no value.
   template <class U = T>
     requires std::is_void_v<U>
-  [[nodiscard]] auto send() const noexcept {
+  GORO_NODISCARD_AWAITABLE auto send() const noexcept {
     return ops::send(s(), std::monostate{});
   }
   // Never blocks: ok, full (would block) or closed. The value is consumed
   // only when ok; otherwise v keeps it (a leaky free list drops it or retries).
   send_status try_send(value_type& v) const noexcept { return ops::try_send(s(), v); }
   send_status try_send(value_type&& v) const noexcept { return ops::try_send(s(), v); }
-  [[nodiscard]] auto send_for(value_type v, std::chrono::nanoseconds d) const {
+  GORO_NODISCARD_AWAITABLE auto send_for(value_type v, std::chrono::nanoseconds d) const {
     return ops::send_until(s(), std::move(v), detail::deadline_in(d));
   }
-  [[nodiscard]] auto send_until(value_type v, std::chrono::steady_clock::time_point t) const {
+  GORO_NODISCARD_AWAITABLE auto send_until(value_type v, std::chrono::steady_clock::time_point t) const {
     return ops::send_until(s(), std::move(v), detail::deadline_of(t));
   }
-  send_status blocking_send(value_type v) const noexcept { return ops::blocking_send(s(), std::move(v)); }
-  send_status blocking_send_for(value_type v, std::chrono::nanoseconds d) const noexcept {
-    return ops::blocking_send_until(s(), std::move(v), detail::deadline_in(d));
+  // Plain-thread forms (see receiver's).
+  send_status blocking_send(value_type v, detail::source_loc loc = detail::source_loc::current()) const noexcept {
+    return ops::blocking_send(s(), std::move(v), loc);
+  }
+  send_status blocking_send_for(value_type v, std::chrono::nanoseconds d,
+                                detail::source_loc loc = detail::source_loc::current()) const noexcept {
+    return ops::blocking_send_until(s(), std::move(v), detail::deadline_in(d), loc);
   }
   // co_await s.send(ctx, v): ok, closed, or canceled when ctx is done first
   // (the value is then dropped).
-  [[nodiscard]] auto send(const context& ctx, value_type v) const {
+  GORO_NODISCARD_AWAITABLE auto send(const context& ctx, value_type v) const {
     return ops::send_ctx(s(), std::move(v), detail::context_done_state(ctx));
   }
   template <class U = T>
     requires std::is_void_v<U>
-  [[nodiscard]] auto send(const context& ctx) const {
+  GORO_NODISCARD_AWAITABLE auto send(const context& ctx) const {
     return ops::send_ctx(s(), std::monostate{}, detail::context_done_state(ctx));
   }
-  send_status blocking_send(const context& ctx, value_type v) const {
-    return ops::blocking_send_ctx(s(), std::move(v), detail::context_done_state(ctx));
+  send_status blocking_send(const context& ctx, value_type v, detail::source_loc loc = detail::source_loc::current()) const {
+    detail::assert_not_in_goroutine(loc);  // before context_done_state allocates
+    return ops::blocking_send_ctx(s(), std::move(v), detail::context_done_state(ctx), loc);
   }
 
   // Closes the channel. False if it was already closed (or is nil).
@@ -505,6 +524,9 @@ inline constexpr long long max_chan_capacity = 1LL << 32;
 template <class T>
 chan<T> make_chan(long long capacity = 0) {
   using V = detail::chan_value_t<T>;
+  // Here rather than in the handle classes, so that a type may hold a
+  // chan of itself (T incomplete when the handle is declared).
+  static_assert(detail::chan_element_ok<V>, GORO_CHAN_ELEMENT_RULE);
   if (capacity < 0) throw std::invalid_argument("goro::make_chan: negative capacity");
   if (capacity > max_chan_capacity ||
       static_cast<unsigned long long>(capacity) > std::numeric_limits<std::size_t>::max() / sizeof(V))

@@ -399,7 +399,7 @@ stop_func after_func(const context& ctx, F f,
 
 namespace detail {
 // A sleep that the context can cut short: select(recv(done), timeout).
-class ctx_sleep_awaiter {
+class GORO_NODISCARD_AWAITABLE ctx_sleep_awaiter {
  public:
   ctx_sleep_awaiter(const context& ctx, nanos deadline)
       : ctx_(ctx),
@@ -410,9 +410,10 @@ class ctx_sleep_awaiter {
   }
   bool await_suspend(std::coroutine_handle<> h) noexcept { return sel_.suspend(h, "sleep (context)"); }
   std::error_code await_resume() noexcept { return early_ ? early_ : result(sel_.finish()); }
-  std::error_code blocking() noexcept {
+  std::error_code blocking(source_loc loc) noexcept {
+    assert_not_in_goroutine(loc);
     if (await_ready()) return early_;
-    return result(sel_.blocking());
+    return result(sel_.blocking(loc));
   }
 
  private:
@@ -425,18 +426,20 @@ class ctx_sleep_awaiter {
 
 // co_await goro::sleep_for(ctx, d): sleeps for d unless ctx is done first.
 // Returns {} after a full sleep, else ctx.err() (at once if ctx is already done).
-[[nodiscard]] inline detail::ctx_sleep_awaiter sleep_for(const context& ctx, std::chrono::nanoseconds d) {
+GORO_NODISCARD_AWAITABLE inline detail::ctx_sleep_awaiter sleep_for(const context& ctx, std::chrono::nanoseconds d) {
   return detail::ctx_sleep_awaiter(ctx, detail::deadline_after(detail::now(), d));
 }
-[[nodiscard]] inline detail::ctx_sleep_awaiter sleep_until(const context& ctx, clock::time_point t) {
+GORO_NODISCARD_AWAITABLE inline detail::ctx_sleep_awaiter sleep_until(const context& ctx, clock::time_point t) {
   return detail::ctx_sleep_awaiter(ctx, detail::to_nanos(t));
 }
 // The same for plain threads: blocks the calling thread.
-inline std::error_code blocking_sleep_for(const context& ctx, std::chrono::nanoseconds d) {
-  return detail::ctx_sleep_awaiter(ctx, detail::deadline_after(detail::now(), d)).blocking();
+inline std::error_code blocking_sleep_for(const context& ctx, std::chrono::nanoseconds d,
+                                          detail::source_loc loc = detail::source_loc::current()) {
+  return detail::ctx_sleep_awaiter(ctx, detail::deadline_after(detail::now(), d)).blocking(loc);
 }
-inline std::error_code blocking_sleep_until(const context& ctx, clock::time_point t) {
-  return detail::ctx_sleep_awaiter(ctx, detail::to_nanos(t)).blocking();
+inline std::error_code blocking_sleep_until(const context& ctx, clock::time_point t,
+                                            detail::source_loc loc = detail::source_loc::current()) {
+  return detail::ctx_sleep_awaiter(ctx, detail::to_nanos(t)).blocking(loc);
 }
 
 namespace detail {

@@ -274,7 +274,7 @@ class [[nodiscard]] join_handle {
   }
   std::uint64_t id() const noexcept { return h_ ? h_.promise().g.id : 0; }
 
-  struct awaiter {
+  struct GORO_NODISCARD_AWAITABLE awaiter {
     handle h;
     bool await_ready() const noexcept {
       return h.promise().g.join_state.load(std::memory_order_acquire) & kFinished;
@@ -294,11 +294,12 @@ class [[nodiscard]] join_handle {
   }
 
   // Blocks the calling OS thread until the goroutine returns; returns its
-  // result or rethrows its exception. Not for goroutines (use co_await).
-  R join() && {
+  // result or rethrows its exception. Not for goroutines (use co_await):
+  // that aborts naming the caller's line (loc).
+  R join(detail::source_loc loc = detail::source_loc::current()) && {
     GORO_ASSERT(h_, "join() on an empty join_handle");
-    GORO_ASSERT(detail::current_goroutine() == nullptr,
-                "join_handle::join() blocks the thread; inside a goroutine use co_await");
+    detail::assert_blocking_allowed(
+        "join_handle::join() blocks the thread; inside a goroutine use co_await", loc);
     promise& p = h_.promise();
     if (!(p.g.join_state.load(std::memory_order_acquire) & kFinished)) {
       p.g.joiner = detail::thread_waker();
@@ -456,11 +457,11 @@ class runtime {
 
   template <class F, class... A>
   auto run_at(detail::source_loc loc, F&& f, A&&... a) {
-    GORO_ASSERT(detail::current_goroutine() == nullptr,
-                "goro::run() blocks the thread; inside a goroutine use co_await");
+    detail::assert_blocking_allowed(
+        "goro::run() blocks the thread; inside a goroutine use co_await", loc);
     using R = detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
     join_handle<R> h(detail::launch(impl_, loc, false, std::forward<F>(f), std::forward<A>(a)...));
-    return std::move(h).join();
+    return std::move(h).join(loc);
   }
   template <class F, class... A>
   void go_at(detail::source_loc loc, F&& f, A&&... a) {
@@ -529,17 +530,22 @@ auto run_at(detail::source_loc loc, F&& f, A&&... a) {
 
 // ---- yield, this_goroutine -------------------------------------------------
 
-// co_await goro::yield(): let other goroutines run; this one goes to the back
-// of its worker's queue.
-struct yield {
-  bool await_ready() const noexcept { return detail::current_goroutine() == nullptr; }
+namespace detail {
+struct GORO_NODISCARD_AWAITABLE yield_awaiter {
+  bool await_ready() const noexcept { return current_goroutine() == nullptr; }
   void await_suspend(std::coroutine_handle<> h) const noexcept {
-    detail::goroutine* g = detail::current_goroutine();
+    goroutine* g = current_goroutine();
     g->resume_point = h;
-    detail::requeue(g);
+    requeue(g);
   }
   void await_resume() const noexcept {}
 };
+}  // namespace detail
+
+// co_await goro::yield(): let other goroutines run; this one goes to the back
+// of its worker's queue. (A function, not a type, so that GCC too warns
+// about a `goro::yield();` without co_await.)
+GORO_NODISCARD_AWAITABLE inline detail::yield_awaiter yield() noexcept { return {}; }
 
 namespace this_goroutine {
 // The running goroutine's id (unique per process, never 0), or 0 on a plain thread.
@@ -574,7 +580,7 @@ struct blocking_job {
 void submit_blocking(blocking_job* job);
 
 template <class F>
-struct blocking_awaiter : blocking_job {
+struct GORO_NODISCARD_AWAITABLE blocking_awaiter : blocking_job {
   using R = std::invoke_result_t<F&>;
   F fn;
   std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>> value;
@@ -623,7 +629,7 @@ struct blocking_awaiter : blocking_job {
 // cannot be interrupted; like tokio's runtime drop), then destroys those
 // goroutines as it does every goroutine still alive.
 template <class F>
-auto spawn_blocking(F&& f) {
+GORO_NODISCARD_AWAITABLE auto spawn_blocking(F&& f) {
   return detail::blocking_awaiter<std::decay_t<F>>(std::forward<F>(f));
 }
 

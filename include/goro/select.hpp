@@ -130,13 +130,13 @@ class [[nodiscard]] select_result {
 
 namespace detail {
 template <class... Cs>
-class select_op {
+class GORO_NODISCARD_AWAITABLE select_op {
  public:
   explicit select_op(Cs&&... cs) : sel_(std::move(cs)...) {}
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept { return sel_.suspend(h, "select"); }
   select_result<Cs...> await_resume() { return result(sel_.finish()); }
-  select_result<Cs...> blocking() { return result(sel_.blocking()); }
+  select_result<Cs...> blocking(source_loc loc) { return result(sel_.blocking(loc)); }
 
  private:
   select_result<Cs...> result(int fired) {
@@ -160,15 +160,25 @@ class select_op {
 
 // co_await goro::select(cases...)
 template <class... Cs>
-auto select(Cs&&... cs) {
+GORO_NODISCARD_AWAITABLE auto select(Cs&&... cs) {
   static_assert(sizeof...(Cs) > 0, "goro::select needs at least one case (use a nil channel to block forever)");
   return detail::select_op<detail::case_of<Cs>...>(detail::to_case(std::forward<Cs>(cs))...);
 }
 
-// The same for plain threads: blocks the calling thread.
+// The same for plain threads: blocks the calling thread, and yields the same
+// select_result (it *is* one). A class template, like go and spawn, so that
+// the caller's location can follow the cases (a blocking_select inside a
+// goroutine aborts naming that line).
 template <class... Cs>
-auto blocking_select(Cs&&... cs) {
-  return detail::select_op<detail::case_of<Cs>...>(detail::to_case(std::forward<Cs>(cs))...).blocking();
-}
+struct [[nodiscard]] blocking_select : select_result<detail::case_of<Cs>...> {
+  static_assert(sizeof...(Cs) > 0,
+                "goro::blocking_select needs at least one case (use a nil channel to block forever)");
+  explicit blocking_select(Cs&&... cs, detail::source_loc loc = detail::source_loc::current())
+      : select_result<detail::case_of<Cs>...>(
+            detail::select_op<detail::case_of<Cs>...>(detail::to_case(std::forward<Cs>(cs))...)
+                .blocking(loc)) {}
+};
+template <class... Cs>
+blocking_select(Cs&&...) -> blocking_select<Cs...>;
 
 }  // namespace goro

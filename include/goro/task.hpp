@@ -4,6 +4,10 @@
 // `co_await t` runs t inside the awaiting goroutine and yields its result or
 // rethrows its exception. Starting a task as a separate goroutine is go()/spawn().
 //
+// A task that is destroyed without ever having been awaited never ran: a
+// forgotten co_await. task is [[nodiscard]], and with GORO_DEBUG_CHECKS its
+// destructor reports such a task (see unstarted_task_report below).
+//
 // Resumption protocol (no symmetric-transfer chains; DESIGN §11): the awaiter
 // resumes the child with an ordinary call, then races the child's final
 // suspend on `done_`: whoever arrives second continues the parent.
@@ -18,6 +22,7 @@
 #include <atomic>
 #include <concepts>
 #include <coroutine>
+#include <cstdio>
 #include <exception>
 #include <type_traits>
 #include <utility>
@@ -36,6 +41,7 @@ namespace detail {
 struct task_promise_base : pooled_frame {
   std::coroutine_handle<> continuation;
   std::atomic<bool> done_{false};  // see the protocol in the file comment
+  bool started = false;            // operator co_await was applied (debug report only)
   std::exception_ptr error;
 
   std::suspend_always initial_suspend() noexcept { return {}; }
@@ -81,8 +87,24 @@ struct task_promise<void> final : task_promise_base {
 
 }  // namespace detail
 
+namespace detail {
+// Debug builds (GORO_DEBUG_CHECKS): a valid task that was never awaited is
+// being destroyed — a forgotten co_await, or a task made and dropped. Not
+// reported during stack unwinding (a task dropped because an exception was
+// thrown before its co_await is not a mistake). report_unstarted_task()
+// (src/parker.cpp) calls unstarted_task_hook if set (tests), else prints a
+// warning to stderr naming the running goroutine's spawn site: a task's own
+// creation site cannot be captured cheaply (its promise never sees the
+// caller). A warning, not an abort: Go has no such rule to enforce, and a
+// goroutine that never ran because its runtime was destroyed first drops
+// its arguments, a task among them included, legitimately.
+inline std::atomic<void (*)()> unstarted_task_hook{nullptr};
+void report_unstarted_task() noexcept;
+}  // namespace detail
+
 template <class T>
-class [[nodiscard]] task {
+class [[nodiscard("goro::task is lazy: it does nothing until it is co_awaited or given to "
+                  "goro::go/spawn")]] task {
  public:
   using promise_type = detail::task_promise<T>;
   using value_type = T;
@@ -91,20 +113,18 @@ class [[nodiscard]] task {
   task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
   task& operator=(task&& o) noexcept {
     if (this != &o) {
-      if (h_) h_.destroy();
+      drop();
       h_ = std::exchange(o.h_, {});
     }
     return *this;
   }
   task(const task&) = delete;
   task& operator=(const task&) = delete;
-  ~task() {
-    if (h_) h_.destroy();
-  }
+  ~task() { drop(); }
 
   bool valid() const noexcept { return static_cast<bool>(h_); }
 
-  struct awaiter {
+  struct GORO_NODISCARD_AWAITABLE awaiter {
     std::coroutine_handle<promise_type> h;
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> parent) noexcept {
@@ -117,10 +137,18 @@ class [[nodiscard]] task {
   };
   awaiter operator co_await() && noexcept {
     GORO_ASSERT(h_, "co_await on an empty (moved-from) goro::task");
+    h_.promise().started = true;
     return awaiter{h_};
   }
 
  private:
+  void drop() noexcept {
+    if (!h_) return;
+#if defined(GORO_DEBUG_CHECKS) && GORO_DEBUG_CHECKS
+    if (!h_.promise().started && std::uncaught_exceptions() == 0) detail::report_unstarted_task();
+#endif
+    h_.destroy();
+  }
   friend promise_type;
   explicit task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
   std::coroutine_handle<promise_type> h_;

@@ -21,7 +21,7 @@ using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace detail {
-struct sleep_awaiter {
+struct GORO_NODISCARD_AWAITABLE sleep_awaiter {
   nanos deadline;
   timer_node node;
 
@@ -45,11 +45,11 @@ struct sleep_awaiter {
 }  // namespace detail
 
 // Suspends the calling goroutine for at least d.
-inline detail::sleep_awaiter sleep_for(std::chrono::nanoseconds d) noexcept {
+GORO_NODISCARD_AWAITABLE inline detail::sleep_awaiter sleep_for(std::chrono::nanoseconds d) noexcept {
   return detail::sleep_awaiter(detail::deadline_after(detail::now(), d));
 }
 // Suspends the calling goroutine until t (steady clock).
-inline detail::sleep_awaiter sleep_until(clock::time_point t) noexcept {
+GORO_NODISCARD_AWAITABLE inline detail::sleep_awaiter sleep_until(clock::time_point t) noexcept {
   return detail::sleep_awaiter(detail::to_nanos(t));
 }
 

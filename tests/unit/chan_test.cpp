@@ -53,6 +53,45 @@ TEST_P(Chan, MoveOnlyPayload) {
   EXPECT_EQ(*p, 9);
 }
 
+// The element-type rule (make_chan static_asserts detail::chan_element_ok):
+// values are moved and destroyed under the channel's lock, so only types
+// whose move and destruction cannot throw are accepted. A compile failure
+// cannot be a test; this checks that the trait says what the rule says.
+struct throwing_move {
+  throwing_move() = default;
+  throwing_move(throwing_move&&) noexcept(false) {}
+};
+struct copy_only {  // a user copy constructor and no move: moves copy, may throw
+  copy_only() = default;
+  copy_only(const copy_only&) {}
+};
+struct throwing_dtor {
+  ~throwing_dtor() noexcept(false) {}
+};
+struct aggregate_payload {
+  int id;
+  std::string name;
+};
+static_assert(!goro::detail::chan_element_ok<throwing_move>);
+static_assert(!goro::detail::chan_element_ok<copy_only>);
+static_assert(!goro::detail::chan_element_ok<throwing_dtor>);
+static_assert(goro::detail::chan_element_ok<std::unique_ptr<throwing_move>>);
+static_assert(goro::detail::chan_element_ok<int>);
+static_assert(goro::detail::chan_element_ok<std::string>);
+static_assert(goro::detail::chan_element_ok<aggregate_payload>);
+static_assert(goro::detail::chan_element_ok<std::vector<std::string>>);
+static_assert(goro::detail::chan_element_ok<std::monostate>);  // chan<void>
+
+// The wrapping the rule's message recommends works.
+TEST_P(Chan, ThrowingMoveTypeWrappedInUniquePtr) {
+  rt().run([]() -> goro::task<> {
+    auto ch = goro::make_chan<std::unique_ptr<throwing_move>>(1);
+    EXPECT_EQ(co_await ch.send(std::make_unique<throwing_move>()), goro::send_status::ok);
+    auto v = co_await ch.recv();
+    EXPECT_TRUE(v && *v);
+  });
+}
+
 TEST_P(Chan, VoidSignal) {
   bool ok = rt().run([]() -> goro::task<bool> {
     auto done = goro::make_chan<void>();

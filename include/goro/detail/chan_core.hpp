@@ -86,10 +86,12 @@ inline void block_thread_on(wait_token& t) noexcept {
   while (!t.completed()) t.w.p->park();
 }
 
-inline void assert_not_in_goroutine() noexcept {
-  GORO_ASSERT(current_goroutine() == nullptr,
-              "goro: a blocking_ operation was called inside a goroutine; "
-              "use co_await (it would block a worker thread)");
+// loc: the caller of the public blocking_ form (see assert_blocking_allowed).
+inline void assert_not_in_goroutine(source_loc loc) noexcept {
+  assert_blocking_allowed(
+      "goro: a blocking_ channel operation or select was called inside a goroutine; use "
+      "co_await (it would block a worker thread)",
+      loc);
 }
 
 // A nil channel blocks forever (Go). The goroutine is parked with nothing

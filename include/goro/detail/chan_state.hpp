@@ -16,10 +16,27 @@
 
 namespace goro::detail {
 
+// The element-type rule: a channel moves values (into the buffer, into a
+// receiver's slot, out of a sender's) and destroys them (a received or a
+// dropped buffered value) while it holds its spinlock, inside noexcept code,
+// where an exception cannot be undone or reported (Go values cannot throw).
+// So a channel's T must be nothrow move constructible and nothrow
+// destructible; move assignment is never used. Checked by make_chan and by
+// chan_state (every channel, timer channels included), with this message.
+template <class T>
+inline constexpr bool chan_element_ok =
+    std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>;
+#define GORO_CHAN_ELEMENT_RULE                                                                  \
+  "goro::chan<T>: T must be nothrow move constructible and nothrow destructible: channels "    \
+  "move and destroy values under their lock, where an exception cannot be handled. Mark T's " \
+  "move constructor noexcept, or send a std::unique_ptr<T> (or std::shared_ptr<const T>)"
+
 enum class op_result { done, closed, blocked };
 
 template <class T>
 class chan_state : public chan_base {
+  static_assert(chan_element_ok<T>, GORO_CHAN_ELEMENT_RULE);
+
  public:
   explicit chan_state(std::size_t cap) : chan_base(cap) {
     if (cap > 0)
@@ -151,12 +168,12 @@ struct send_case final : case_iface {
   bool sent = false;  // after firing: true = delivered, false = channel closed
   chan_waiter node;
 
-  send_case(chan_state<T>* ch, T v, bool take_ref) noexcept(std::is_nothrow_move_constructible_v<T>)
+  send_case(chan_state<T>* ch, T v, bool take_ref) noexcept
       : c(ch), owns(take_ref && ch), value(std::move(v)) {
     lock = ch ? &ch->mu : nullptr;
     if (owns) c->retain();
   }
-  send_case(send_case&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+  send_case(send_case&& o) noexcept
       : send_case(o.c, std::move(o.value), o.owns) {}
   ~send_case() {
     if (owns) c->release();

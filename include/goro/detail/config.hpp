@@ -30,6 +30,13 @@ namespace goro::detail {
   } while (0)
 #endif
 
+// On every awaitable type of goro (class level) and every function returning
+// one: `goro::sleep_for(10ms);` without co_await compiles and does nothing.
+// (GCC 12 warns for discarded function results, not for a discarded
+// `T(...)` temporary nor a discarded co_await result; Clang warns for all.)
+#define GORO_NODISCARD_AWAITABLE \
+  [[nodiscard("goro: an awaitable does nothing until it is co_awaited")]]
+
 // Clang thread-safety annotations (no-ops elsewhere).
 #if defined(__clang__)
 #define GORO_TSA(x) __attribute__((x))

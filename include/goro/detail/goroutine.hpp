@@ -80,6 +80,16 @@ GORO_NOINLINE goroutine* current_goroutine() noexcept;
 // The runtime whose worker this thread is, or null.
 GORO_NOINLINE runtime_impl* current_runtime() noexcept;
 
+// The guard of every blocking_ form (and join, run): they block the OS
+// thread, which inside a goroutine would stall a worker. Aborts with `what`
+// and the caller's location: each public blocking_ function takes a
+// defaulted `source_loc loc = source_loc::current()` last parameter and
+// passes it here, so the message names the user's line, not goro's.
+inline void assert_blocking_allowed(const char* what, source_loc loc) noexcept {
+  if (current_goroutine() != nullptr) [[unlikely]]
+    fatal(what, loc.file, loc.line);
+}
+
 // Makes a parked goroutine runnable (the runnext slot of the current worker if
 // it belongs to the same runtime, else the global queue) and wakes an idle
 // worker when there is spare work.

@@ -62,8 +62,8 @@ class select_awaiter {
     return tok_.suspend();
   }
   // Plain-thread side: blocks until a case fires; returns its index.
-  int blocking() noexcept {
-    assert_not_in_goroutine();
+  int blocking(source_loc loc) noexcept {
+    assert_not_in_goroutine(loc);
     tok_.w = thread_waker();
     if (start() < 0) block_thread_on(tok_);
     return finish();

@@ -56,11 +56,16 @@ class cond {
     }
   }
 
-  // The same for plain threads (not inside a goroutine).
-  void blocking_wait() noexcept;
+  // The same for plain threads (not inside a goroutine: that aborts naming
+  // the caller's line, loc).
+  void blocking_wait(detail::source_loc loc = detail::source_loc::current()) noexcept;
   template <class Pred>
-  void blocking_wait(Pred pred) {
-    while (!pred()) blocking_wait();
+  void blocking_wait(Pred pred, detail::source_loc loc = detail::source_loc::current()) {
+    detail::assert_blocking_allowed(  // even when pred() already holds
+        "goro::cond::blocking_wait() blocks the thread; inside a goroutine use "
+        "co_await cv.wait(pred)",
+        loc);
+    while (!pred()) blocking_wait(loc);
   }
 
   // Wakes the longest-waiting party, if any.

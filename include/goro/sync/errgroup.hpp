@@ -169,7 +169,7 @@ class errgroup {
     }
   }
 
-  class [[nodiscard]] ready_awaiter {
+  class GORO_NODISCARD_AWAITABLE ready_awaiter {
    public:
     explicit ready_awaiter(errgroup* g) noexcept : g_(g) {}
     ready_awaiter(const ready_awaiter&) = delete;
@@ -200,19 +200,20 @@ class errgroup {
   // one goroutine calling go(), `co_await g.ready(); g.go(f);` is exactly
   // Go's blocking g.Go(f); with several, ready() is advisory and go() queues
   // what does not fit. Aborts when the limit is 0.
-  ready_awaiter ready() noexcept { return ready_awaiter(this); }
+  GORO_NODISCARD_AWAITABLE ready_awaiter ready() noexcept { return ready_awaiter(this); }
 
   // From a plain thread: blocks the thread while the limit is reached, then
   // starts f (Go's g.Go exactly).
   template <class F>
     requires detail::errgroup_fn<std::decay_t<F>>
   void blocking_go(F&& f, detail::source_loc loc = detail::source_loc::current()) {
-    GORO_ASSERT(detail::current_goroutine() == nullptr,
-                "goro::errgroup::blocking_go() blocks the thread; inside a goroutine use "
-                "g.go(f) (after co_await g.ready() for backpressure)");
+    detail::assert_blocking_allowed(
+        "goro::errgroup::blocking_go() blocks the thread; inside a goroutine use "
+        "g.go(f) (after co_await g.ready() for backpressure)",
+        loc);
     semaphore* s = sem_.get();
     if (s != nullptr) {
-      const acquire_status st = s->blocking_acquire(1);
+      const acquire_status st = s->blocking_acquire(1, loc);
       GORO_ASSERT(st == acquire_status::ok,
                   "goro::errgroup::blocking_go: the limit is 0, so no goroutine can ever "
                   "start (Go would block forever)");
@@ -246,7 +247,7 @@ class errgroup {
 
   // ---- wait ------------------------------------------------------------------
 
-  class [[nodiscard]] wait_awaiter {
+  class GORO_NODISCARD_AWAITABLE wait_awaiter {
    public:
     explicit wait_awaiter(errgroup* g) noexcept : g_(g), w_(g->wg_.wait()) {}
     wait_awaiter(const wait_awaiter&) = delete;
@@ -266,14 +267,15 @@ class errgroup {
   // co_await g.wait(): parks until every goroutine of the group has
   // returned; yields the first error (nil if none) or rethrows the first
   // exception. Cancels the group's context.
-  wait_awaiter wait() noexcept { return wait_awaiter(this); }
+  GORO_NODISCARD_AWAITABLE wait_awaiter wait() noexcept { return wait_awaiter(this); }
 
   // The same from a plain thread.
-  error blocking_wait() {
-    GORO_ASSERT(detail::current_goroutine() == nullptr,
-                "goro::errgroup::blocking_wait() blocks the thread; inside a goroutine use "
-                "co_await g.wait()");
-    wg_.blocking_wait();
+  error blocking_wait(detail::source_loc loc = detail::source_loc::current()) {
+    detail::assert_blocking_allowed(
+        "goro::errgroup::blocking_wait() blocks the thread; inside a goroutine use "
+        "co_await g.wait()",
+        loc);
+    wg_.blocking_wait(loc);
     return finish_wait();
   }
 

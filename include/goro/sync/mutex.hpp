@@ -69,7 +69,7 @@ class mutex {
   mutex& operator=(const mutex&) = delete;
 
   // co_await mu.lock(): parks the goroutine until it holds the mutex.
-  class [[nodiscard]] lock_awaiter {
+  class GORO_NODISCARD_AWAITABLE lock_awaiter {
    public:
     explicit lock_awaiter(mutex* m) noexcept : m_(m) {}
     lock_awaiter(const lock_awaiter&) = delete;
@@ -110,18 +110,18 @@ class mutex {
   };
 
   // co_await mu.scoped_lock(): locks, and returns a guard that unlocks.
-  class [[nodiscard]] scoped_lock_awaiter : public lock_awaiter {
+  class GORO_NODISCARD_AWAITABLE scoped_lock_awaiter : public lock_awaiter {
    public:
     using lock_awaiter::lock_awaiter;
     [[nodiscard]] unique_guard<mutex> await_resume() noexcept { return unique_guard<mutex>(*m_); }
   };
 
-  lock_awaiter lock() noexcept { return lock_awaiter(this); }
-  scoped_lock_awaiter scoped_lock() noexcept { return scoped_lock_awaiter(this); }
+  GORO_NODISCARD_AWAITABLE lock_awaiter lock() noexcept { return lock_awaiter(this); }
+  GORO_NODISCARD_AWAITABLE scoped_lock_awaiter scoped_lock() noexcept { return scoped_lock_awaiter(this); }
 
   // co_await mu.lock(ctx): {} once it holds the mutex, or ctx.err() (and
   // not held) when ctx is done first. ctx must outlive the co_await.
-  class [[nodiscard]] lock_ctx_awaiter {
+  class GORO_NODISCARD_AWAITABLE lock_ctx_awaiter {
    public:
     lock_ctx_awaiter(mutex* m, const context& ctx) noexcept : m_(m), ctx_(&ctx) {}
     lock_ctx_awaiter(const lock_ctx_awaiter&) = delete;
@@ -149,7 +149,7 @@ class mutex {
     bool yield_first_ = false;
     bool started_ = false;
   };
-  lock_ctx_awaiter lock(const context& ctx) noexcept { return lock_ctx_awaiter(this, ctx); }
+  GORO_NODISCARD_AWAITABLE lock_ctx_awaiter lock(const context& ctx) noexcept { return lock_ctx_awaiter(this, ctx); }
 
   // Takes the mutex if that needs no waiting (Go's TryLock: fails in
   // starvation mode, where the mutex belongs to the head waiter).
@@ -173,14 +173,15 @@ class mutex {
     unlock_slow(s);
   }
 
-  // Blocks the calling thread until it holds the mutex. Not for goroutines.
-  void blocking_lock() noexcept;
-  [[nodiscard]] unique_guard<mutex> blocking_scoped_lock() noexcept {
-    blocking_lock();
+  // Blocks the calling thread until it holds the mutex. Not for goroutines
+  // (aborts naming the caller's line, loc).
+  void blocking_lock(detail::source_loc loc = detail::source_loc::current()) noexcept;
+  [[nodiscard]] unique_guard<mutex> blocking_scoped_lock(detail::source_loc loc = detail::source_loc::current()) noexcept {
+    blocking_lock(loc);
     return unique_guard<mutex>(*this);
   }
   // The same, giving up when ctx is done: {} (held) or ctx.err() (not held).
-  [[nodiscard]] std::error_code blocking_lock(const context& ctx) noexcept;
+  [[nodiscard]] std::error_code blocking_lock(const context& ctx, detail::source_loc loc = detail::source_loc::current()) noexcept;
 
  private:
   // ---- state word -----------------------------------------------------------

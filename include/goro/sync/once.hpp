@@ -106,7 +106,7 @@ class once {
   // ---- call (Go's Do) ----
 
   template <class F>
-  class [[nodiscard]] call_awaiter {
+  class GORO_NODISCARD_AWAITABLE call_awaiter {
    public:
     call_awaiter(once* o, F f) : o_(o), f_(std::move(f)) {}
     call_awaiter(const call_awaiter&) = delete;
@@ -127,7 +127,7 @@ class once {
 
   // co_await once.call(f): runs f if no call has yet; waits for a run in progress.
   template <class F>
-  call_awaiter<std::decay_t<F>> call(F&& f) {
+  GORO_NODISCARD_AWAITABLE call_awaiter<std::decay_t<F>> call(F&& f) {
     static_assert(detail::callable_safe_in_co_await<F>,
                   "goro::once::call: GCC 12 miscompiles a lambda temporary with non-trivial "
                   "captures inside co_await; name the lambda first "
@@ -137,10 +137,10 @@ class once {
 
   // The same from a plain thread; f must be a plain callable.
   template <class F>
-  void blocking_call(F&& f) {
+  void blocking_call(F&& f, detail::source_loc loc = detail::source_loc::current()) {
     static_assert(!awaitable<std::invoke_result_t<std::decay_t<F>&>>,
                   "goro::once::blocking_call: f returns an awaitable; use co_await once.call(f)");
-    assert_not_in_goroutine();
+    assert_not_in_goroutine(loc);
     if (done()) return;
     if (!blocking_take_turn()) return;
     std::exception_ptr err;
@@ -156,7 +156,7 @@ class once {
   // ---- call_until_success ----
 
   template <class F>
-  class [[nodiscard]] until_awaiter {
+  class GORO_NODISCARD_AWAITABLE until_awaiter {
    public:
     using result = detail::once_result_t<F>;
     until_awaiter(once* o, F f) : o_(o), f_(std::move(f)) {}
@@ -178,7 +178,7 @@ class once {
   };
 
   template <class F>
-  until_awaiter<std::decay_t<F>> call_until_success(F&& f) {
+  GORO_NODISCARD_AWAITABLE until_awaiter<std::decay_t<F>> call_until_success(F&& f) {
     static_assert(detail::callable_safe_in_co_await<F>,
                   "goro::once::call_until_success: GCC 12 miscompiles a lambda temporary with "
                   "non-trivial captures inside co_await; name the lambda first "
@@ -190,14 +190,15 @@ class once {
   }
 
   template <class F>
-  auto blocking_call_until_success(F&& f) -> std::invoke_result_t<std::decay_t<F>&> {
+  auto blocking_call_until_success(F&& f, detail::source_loc loc = detail::source_loc::current())
+      -> std::invoke_result_t<std::decay_t<F>&> {
     using R = std::invoke_result_t<std::decay_t<F>&>;
     static_assert(!awaitable<R>,
                   "goro::once::blocking_call_until_success: f returns an awaitable; use "
                   "co_await once.call_until_success(f)");
     static_assert(detail::once_success_type<R>,
                   "goro::once::call_until_success: f must return void, bool or std::error_code");
-    assert_not_in_goroutine();
+    assert_not_in_goroutine(loc);
     if (done() || !blocking_take_turn()) return success_value<R>();
     if constexpr (std::is_void_v<R>) {
       try {
@@ -230,7 +231,7 @@ class once {
 
   // Waits for this caller's turn inside a goroutine; co_await yields true if
   // it must run f, false if the once is done.
-  struct turn_awaiter {
+  struct GORO_NODISCARD_AWAITABLE turn_awaiter {
     once* o;
     waiter w;
     bool parked = false;
@@ -328,10 +329,11 @@ class once {
       return turn::run;
     return s & kDone ? turn::done : turn::none;
   }
-  static void assert_not_in_goroutine() noexcept {
-    GORO_ASSERT(detail::current_goroutine() == nullptr,
-                "goro::once: a blocking_ call was made inside a goroutine; use co_await "
-                "(it would block a worker thread)");
+  static void assert_not_in_goroutine(detail::source_loc loc) noexcept {
+    detail::assert_blocking_allowed(
+        "goro::once: a blocking_ call was made inside a goroutine; use co_await "
+        "(it would block a worker thread)",
+        loc);
   }
   bool wait_turn(waiter& w, std::coroutine_handle<> h, bool* parked) noexcept;
   bool blocking_take_turn() noexcept;
@@ -413,7 +415,7 @@ class once_value {
   once_value(const once_value&) = delete;
   once_value& operator=(const once_value&) = delete;
 
-  class [[nodiscard]] get_awaiter {
+  class GORO_NODISCARD_AWAITABLE get_awaiter {
    public:
     explicit get_awaiter(once_value* v) noexcept : v_(v) {}
     get_awaiter(const get_awaiter&) = delete;
@@ -432,11 +434,11 @@ class once_value {
     task<> slow_;
   };
 
-  get_awaiter get() noexcept { return get_awaiter(this); }
-  get_awaiter operator()() noexcept { return get_awaiter(this); }
+  GORO_NODISCARD_AWAITABLE get_awaiter get() noexcept { return get_awaiter(this); }
+  GORO_NODISCARD_AWAITABLE get_awaiter operator()() noexcept { return get_awaiter(this); }
 
-  reference blocking_get() {
-    once_.blocking_call([this] {
+  reference blocking_get(detail::source_loc loc = detail::source_loc::current()) {
+    auto run = [this] {
       try {
         if constexpr (std::is_void_v<T>) {
           fn_->run_blocking();
@@ -448,10 +450,15 @@ class once_value {
         error_ = std::current_exception();
       }
       fn_.reset();
-    });
+    };
+    once_.blocking_call(run, loc);
     return result();
   }
-  void blocking_call() requires std::is_void_v<T> { blocking_get(); }
+  void blocking_call(detail::source_loc loc = detail::source_loc::current())
+    requires std::is_void_v<T>
+  {
+    blocking_get(loc);
+  }
 
   // True once f has run (successfully or not).
   bool done() const noexcept { return once_.done(); }

@@ -79,7 +79,7 @@ class rw_mutex {
 
   // The awaiter of lock() (Shared = false) and lock_shared() (Shared = true).
   template <bool Shared>
-  class [[nodiscard]] lock_awaiter {
+  class GORO_NODISCARD_AWAITABLE lock_awaiter {
    public:
     explicit lock_awaiter(rw_mutex* m) noexcept : m_(m) {}
     lock_awaiter(const lock_awaiter&) = delete;
@@ -126,7 +126,7 @@ class rw_mutex {
     bool parked_ = false;  // set under mu_ when node_ is queued
   };
   template <bool Shared>
-  class [[nodiscard]] scoped_lock_awaiter : public lock_awaiter<Shared> {
+  class GORO_NODISCARD_AWAITABLE scoped_lock_awaiter : public lock_awaiter<Shared> {
    public:
     using lock_awaiter<Shared>::lock_awaiter;
     using guard = std::conditional_t<Shared, shared_guard<rw_mutex>, unique_guard<rw_mutex>>;
@@ -141,7 +141,7 @@ class rw_mutex {
   // the lock was handed to while the cancel was in flight keeps it ({}).
   // ctx must outlive the co_await.
   template <bool Shared>
-  class [[nodiscard]] lock_ctx_awaiter {
+  class GORO_NODISCARD_AWAITABLE lock_ctx_awaiter {
    public:
     lock_ctx_awaiter(rw_mutex* m, const context& ctx) noexcept
         : w_(m, Shared), watch_(ctx, &rw_mutex::on_cancel, &w_) {}
@@ -172,12 +172,12 @@ class rw_mutex {
   };
 
   // ---- write side ----
-  lock_awaiter<false> lock() noexcept { return lock_awaiter<false>(this); }
-  lock_ctx_awaiter<false> lock(const context& ctx) noexcept { return {this, ctx}; }
-  [[nodiscard]] std::error_code blocking_lock(const context& ctx) noexcept {
-    return blocking_acquire_ctx(false, ctx);
+  GORO_NODISCARD_AWAITABLE lock_awaiter<false> lock() noexcept { return lock_awaiter<false>(this); }
+  GORO_NODISCARD_AWAITABLE lock_ctx_awaiter<false> lock(const context& ctx) noexcept { return {this, ctx}; }
+  [[nodiscard]] std::error_code blocking_lock(const context& ctx, detail::source_loc loc = detail::source_loc::current()) noexcept {
+    return blocking_acquire_ctx(false, ctx, loc);
   }
-  scoped_lock_awaiter<false> scoped_lock() noexcept { return scoped_lock_awaiter<false>(this); }
+  GORO_NODISCARD_AWAITABLE scoped_lock_awaiter<false> scoped_lock() noexcept { return scoped_lock_awaiter<false>(this); }
   [[nodiscard]] bool try_lock() noexcept {
     std::uint64_t s = 0;
     return state_.compare_exchange_strong(s, kWriter, std::memory_order_acquire,
@@ -193,19 +193,20 @@ class rw_mutex {
       return;  // nobody queued: the CAS was the last access
     unlock_slow(s);
   }
-  void blocking_lock() noexcept { blocking_acquire(false); }
-  [[nodiscard]] unique_guard<rw_mutex> blocking_scoped_lock() noexcept {
-    blocking_lock();
+  // Plain threads only (inside a goroutine: aborts naming the caller's line).
+  void blocking_lock(detail::source_loc loc = detail::source_loc::current()) noexcept { blocking_acquire(false, loc); }
+  [[nodiscard]] unique_guard<rw_mutex> blocking_scoped_lock(detail::source_loc loc = detail::source_loc::current()) noexcept {
+    blocking_lock(loc);
     return unique_guard<rw_mutex>(*this);
   }
 
   // ---- read side ----
-  lock_awaiter<true> lock_shared() noexcept { return lock_awaiter<true>(this); }
-  lock_ctx_awaiter<true> lock_shared(const context& ctx) noexcept { return {this, ctx}; }
-  [[nodiscard]] std::error_code blocking_lock_shared(const context& ctx) noexcept {
-    return blocking_acquire_ctx(true, ctx);
+  GORO_NODISCARD_AWAITABLE lock_awaiter<true> lock_shared() noexcept { return lock_awaiter<true>(this); }
+  GORO_NODISCARD_AWAITABLE lock_ctx_awaiter<true> lock_shared(const context& ctx) noexcept { return {this, ctx}; }
+  [[nodiscard]] std::error_code blocking_lock_shared(const context& ctx, detail::source_loc loc = detail::source_loc::current()) noexcept {
+    return blocking_acquire_ctx(true, ctx, loc);
   }
-  scoped_lock_awaiter<true> scoped_lock_shared() noexcept {
+  GORO_NODISCARD_AWAITABLE scoped_lock_awaiter<true> scoped_lock_shared() noexcept {
     return scoped_lock_awaiter<true>(this);
   }
   // Go's TryRLock: fails while a writer holds the lock or waits for it.
@@ -237,9 +238,9 @@ class rw_mutex {
         return;  // last access
     }
   }
-  void blocking_lock_shared() noexcept { blocking_acquire(true); }
-  [[nodiscard]] shared_guard<rw_mutex> blocking_scoped_lock_shared() noexcept {
-    blocking_lock_shared();
+  void blocking_lock_shared(detail::source_loc loc = detail::source_loc::current()) noexcept { blocking_acquire(true, loc); }
+  [[nodiscard]] shared_guard<rw_mutex> blocking_scoped_lock_shared(detail::source_loc loc = detail::source_loc::current()) noexcept {
+    blocking_lock_shared(loc);
     return shared_guard<rw_mutex>(*this);
   }
 
@@ -263,13 +264,14 @@ class rw_mutex {
                       bool* parked, std::error_code* early) noexcept;
   std::error_code end_ctx_wait(detail::rw_ctx_waiter& w, detail::ctx_watch& watch,
                                std::error_code early) noexcept;
-  std::error_code blocking_acquire_ctx(bool shared, const context& ctx) noexcept;
+  std::error_code blocking_acquire_ctx(bool shared, const context& ctx,
+                                       detail::source_loc loc) noexcept;
   static void on_cancel(detail::ctx_hook* h) noexcept;
   // Under mu_: takes a queued waiter out, and admits the readers that
   // queued behind a writer that was the last one waiting.
   void leave_queue_locked(detail::wait_node& n, bool shared, detail::wait_node** chain) noexcept
       GORO_REQUIRES(mu_);
-  void blocking_acquire(bool shared) noexcept;
+  void blocking_acquire(bool shared, detail::source_loc loc) noexcept;
   void abandon(detail::wait_node& n, bool shared) noexcept;
   void unlock_slow(std::uint64_t s) noexcept;
   void unlock_shared_slow() noexcept;

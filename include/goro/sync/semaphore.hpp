@@ -101,7 +101,7 @@ class semaphore {
 
   std::int64_t size() const noexcept { return size_; }
 
-  class [[nodiscard]] acquire_awaiter {
+  class GORO_NODISCARD_AWAITABLE acquire_awaiter {
    public:
     acquire_awaiter(semaphore* s, std::int64_t n, detail::nanos deadline) noexcept {
       w_.sem = s;
@@ -133,7 +133,7 @@ class semaphore {
   };
 
   // co_await sem.acquire(ctx, n).
-  class [[nodiscard]] acquire_ctx_awaiter : public acquire_awaiter {
+  class GORO_NODISCARD_AWAITABLE acquire_ctx_awaiter : public acquire_awaiter {
    public:
     acquire_ctx_awaiter(semaphore* s, std::int64_t n, const context& ctx) noexcept
         : acquire_awaiter(s, n, detail::kNever), watch_(ctx, &semaphore::on_cancel, &w_) {
@@ -152,19 +152,19 @@ class semaphore {
 
   // co_await sem.acquire(n): waits (FIFO) until n permits are free.
   // ok, or too_large when n > size().
-  acquire_awaiter acquire(std::int64_t n = 1) noexcept {
+  GORO_NODISCARD_AWAITABLE acquire_awaiter acquire(std::int64_t n = 1) noexcept {
     return acquire_awaiter(this, n, detail::kNever);
   }
   // The same, giving up at the deadline (timeout).
-  acquire_awaiter acquire_for(std::int64_t n, std::chrono::nanoseconds d) noexcept {
+  GORO_NODISCARD_AWAITABLE acquire_awaiter acquire_for(std::int64_t n, std::chrono::nanoseconds d) noexcept {
     return acquire_awaiter(this, n, detail::deadline_after(detail::now(), d));
   }
-  acquire_awaiter acquire_until(std::int64_t n, std::chrono::steady_clock::time_point t) noexcept {
+  GORO_NODISCARD_AWAITABLE acquire_awaiter acquire_until(std::int64_t n, std::chrono::steady_clock::time_point t) noexcept {
     return acquire_awaiter(this, n, detail::to_nanos(t));
   }
   // x/sync's Acquire(ctx, n): ok, too_large, or canceled when ctx is done
   // first (at once if it already is). ctx must outlive the co_await.
-  acquire_ctx_awaiter acquire(const context& ctx, std::int64_t n = 1) noexcept {
+  GORO_NODISCARD_AWAITABLE acquire_ctx_awaiter acquire(const context& ctx, std::int64_t n = 1) noexcept {
     return acquire_ctx_awaiter(this, n, ctx);
   }
 
@@ -174,18 +174,21 @@ class semaphore {
   // Returns n permits and admits queued waiters (in order, while they fit).
   void release(std::int64_t n = 1) noexcept;
 
-  // Plain-thread forms (not inside a goroutine).
-  acquire_status blocking_acquire(std::int64_t n = 1) noexcept {
-    return blocking_acquire_until_ns(n, detail::kNever);
+  // Plain-thread forms (not inside a goroutine: that aborts naming the
+  // caller's line, loc).
+  acquire_status blocking_acquire(std::int64_t n = 1, detail::source_loc loc = detail::source_loc::current()) noexcept {
+    return blocking_acquire_until_ns(n, detail::kNever, loc);
   }
-  acquire_status blocking_acquire_for(std::int64_t n, std::chrono::nanoseconds d) noexcept {
-    return blocking_acquire_until_ns(n, detail::deadline_after(detail::now(), d));
+  acquire_status blocking_acquire_for(std::int64_t n, std::chrono::nanoseconds d,
+                                      detail::source_loc loc = detail::source_loc::current()) noexcept {
+    return blocking_acquire_until_ns(n, detail::deadline_after(detail::now(), d), loc);
   }
-  acquire_status blocking_acquire_until(std::int64_t n,
-                                        std::chrono::steady_clock::time_point t) noexcept {
-    return blocking_acquire_until_ns(n, detail::to_nanos(t));
+  acquire_status blocking_acquire_until(std::int64_t n, std::chrono::steady_clock::time_point t,
+                                        detail::source_loc loc = detail::source_loc::current()) noexcept {
+    return blocking_acquire_until_ns(n, detail::to_nanos(t), loc);
   }
-  acquire_status blocking_acquire(const context& ctx, std::int64_t n = 1) noexcept;
+  acquire_status blocking_acquire(const context& ctx, std::int64_t n = 1,
+                                  detail::source_loc loc = detail::source_loc::current()) noexcept;
 
   // Permits currently held (racy snapshot, for tests and metrics).
   std::int64_t held() const noexcept;
@@ -194,7 +197,8 @@ class semaphore {
   detail::sem_fast try_fast(detail::sem_waiter& w) noexcept;
   bool begin_wait(detail::sem_waiter& w, std::coroutine_handle<> h) noexcept;
   acquire_status end_wait(detail::sem_waiter& w) noexcept;
-  acquire_status blocking_acquire_until_ns(std::int64_t n, detail::nanos deadline) noexcept;
+  acquire_status blocking_acquire_until_ns(std::int64_t n, detail::nanos deadline,
+                                           detail::source_loc loc) noexcept;
   acquire_status blocking_wait(detail::sem_waiter& w) noexcept;
   static acquire_status fast_status(detail::sem_fast f) noexcept;
   static void on_cancel(detail::ctx_hook* h) noexcept;

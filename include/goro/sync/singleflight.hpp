@@ -132,13 +132,15 @@ class group {
   // duplicate blocks the thread.
   template <class F>
     requires detail::fn_of<std::decay_t<F>, V>
-  result<V> blocking_call(const K& key, F&& f) {
+  result<V> blocking_call(const K& key, F&& f,
+                          goro::detail::source_loc loc = goro::detail::source_loc::current()) {
     static_assert(!awaitable<typename detail::fn_result<std::decay_t<F>>::raw>,
                   "goro::singleflight::group::blocking_call: f returns an awaitable; use "
                   "co_await g.call(key, f)");
-    GORO_ASSERT(goro::detail::current_goroutine() == nullptr,
-                "goro::singleflight::group::blocking_call() blocks the thread; inside a "
-                "goroutine use co_await g.call(key, f)");
+    goro::detail::assert_blocking_allowed(
+        "goro::singleflight::group::blocking_call() blocks the thread; inside a "
+        "goroutine use co_await g.call(key, f)",
+        loc);
     std::shared_ptr<flight> c;
     if (!join(key, c, {})) {
       goro::detail::wait_node node;
@@ -155,7 +157,10 @@ class group {
 
   // Like call, but f runs in a new goroutine when this call leads; the
   // result arrives on the returned channel (capacity 1, never closed). An
-  // exception of f arrives as result.err.
+  // exception of f arrives as result.err. If the leader goroutine cannot be
+  // started (copying f threw, or no memory), call_chan throws that
+  // exception, the key is forgotten, and calls that joined the flight in the
+  // meantime receive the exception as f's.
   template <class F>
     requires detail::fn_of<std::decay_t<F>, V>
   receiver<result<V>> call_chan(const K& key, F&& f,
@@ -166,9 +171,19 @@ class group {
     chan<result<V>> ch = make_chan<result<V>>(1);
     std::shared_ptr<flight> c;
     if (join(key, c, ch)) {
-      goro::detail::launch(goro::detail::runtime_for_spawn(), loc, /*detached=*/true,
-                           &group::chan_leader<std::decay_t<F>>, this, key, std::move(c),
-                           std::forward<F>(f));
+      try {
+        // c by copy, not moved: the arguments may be consumed in any order,
+        // so a throwing copy of f could otherwise leave c empty here.
+        goro::detail::launch(goro::detail::runtime_for_spawn(), loc, /*detached=*/true,
+                             &group::chan_leader<std::decay_t<F>>, this, key, c,
+                             std::forward<F>(f));
+      } catch (...) {
+        // No leader runs: finish the flight with the launch's exception, so
+        // the key is free again and duplicates that joined meanwhile get it
+        // (as f's own exception); finish() rethrows it to this caller.
+        c->ex = std::current_exception();
+        (void)finish(key, c);
+      }
     }
     return ch;
   }
@@ -244,7 +259,7 @@ class group {
   }
 
   // A duplicate's wait for the leader, inside a goroutine.
-  struct wait_awaiter {
+  struct GORO_NODISCARD_AWAITABLE wait_awaiter {
     group* g;
     flight* c;
     goro::detail::wait_node node;

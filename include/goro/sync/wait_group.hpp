@@ -49,10 +49,24 @@ class wait_group {
   void done() noexcept { add(-1); }
   std::int64_t count() const noexcept { return count_.load(std::memory_order_acquire); }
 
-  // Starts f(args...) as a goroutine counted by this group.
+  // Starts f(args...) as a goroutine counted by this group. If the start
+  // throws (copying f or an argument into the goroutine's frame threw, or no
+  // memory for the frame), the count is taken back and the exception
+  // propagates: nothing was started, and wait() is not left waiting for it.
   template <class F, class... A>
   void go(F&& f, A&&... a) {
     add(1);
+    try {
+      start_counted(std::forward<F>(f), std::forward<A>(a)...);
+    } catch (...) {
+      done();
+      throw;
+    }
+  }
+
+ private:
+  template <class F, class... A>
+  void start_counted(F&& f, A&&... a) {
     goro::go(
         [](wait_group* wg, std::decay_t<F> fn, std::decay_t<A>... args) -> task<> {
           struct done_on_exit {
@@ -70,7 +84,8 @@ class wait_group {
         this, std::forward<F>(f), std::forward<A>(a)...);
   }
 
-  struct awaiter {
+ public:
+  struct GORO_NODISCARD_AWAITABLE awaiter {
     wait_group* wg;
     detail::wait_node node;
     bool parked = false;
@@ -97,11 +112,11 @@ class wait_group {
     void await_resume() const noexcept {}
   };
   // co_await wg.wait(): parks the goroutine until the counter is zero.
-  [[nodiscard]] awaiter wait() noexcept { return awaiter(this); }
+  GORO_NODISCARD_AWAITABLE awaiter wait() noexcept { return awaiter(this); }
 
   // A wait that a context can cut short. A counter found at zero wins over a
   // done context (the wait is over); otherwise ctx.err() once ctx is done.
-  class ctx_wait {
+  class GORO_NODISCARD_AWAITABLE ctx_wait {
    public:
     ctx_wait(wait_group* g, const context& ctx) noexcept : wg_(g), watch_(ctx, &on_cancel, this) {}
     ctx_wait(const ctx_wait&) = delete;
@@ -173,13 +188,14 @@ class wait_group {
   };
   // co_await wg.wait(ctx): {} when the counter is zero, ctx.err() if ctx is
   // done first (at once if it already is and the counter is not zero).
-  [[nodiscard]] ctx_wait wait(const context& ctx) noexcept { return ctx_wait(this, ctx); }
+  GORO_NODISCARD_AWAITABLE ctx_wait wait(const context& ctx) noexcept { return ctx_wait(this, ctx); }
 
   // Blocks the calling thread until the counter is zero.
-  void blocking_wait() noexcept {
-    GORO_ASSERT(detail::current_goroutine() == nullptr,
-                "goro::wait_group::blocking_wait() blocks the thread; inside a goroutine use "
-                "co_await wg.wait()");
+  void blocking_wait(detail::source_loc loc = detail::source_loc::current()) noexcept {
+    detail::assert_blocking_allowed(
+        "goro::wait_group::blocking_wait() blocks the thread; inside a goroutine use "
+        "co_await wg.wait()",
+        loc);
     detail::wait_node node;
     {
       detail::lock_guard l(mu_);
@@ -190,10 +206,11 @@ class wait_group {
     detail::park_until_notified(node);
   }
   // The same, cut short when ctx is done: {} or ctx.err().
-  std::error_code blocking_wait(const context& ctx) noexcept {
-    GORO_ASSERT(detail::current_goroutine() == nullptr,
-                "goro::wait_group::blocking_wait() blocks the thread; inside a goroutine use "
-                "co_await wg.wait(ctx)");
+  std::error_code blocking_wait(const context& ctx, detail::source_loc loc = detail::source_loc::current()) noexcept {
+    detail::assert_blocking_allowed(
+        "goro::wait_group::blocking_wait() blocks the thread; inside a goroutine use "
+        "co_await wg.wait(ctx)",
+        loc);
     return ctx_wait(this, ctx).blocking();
   }
 
