@@ -37,7 +37,7 @@
 // never block its worker thread, so waiting means parking, i.e. co_await.
 // The obvious shape, `co_await g.go([=] { ... })`, cannot be offered: GCC 12
 // destroys a temporary with a non-trivial destructor twice when it appears
-// in a co_await expression (PR 100611; DESIGN §11), and a lambda capturing
+// in a co_await expression (PR 100611; docs/guide/compiler-hazards.md), and a lambda capturing
 // a std::string, a context or a shared_ptr is such a temporary — the heap is
 // corrupted (reproduced while writing this). So go(f) is a plain call that cannot be
 // forgotten or lose work: it starts f at once when the limit allows, and

@@ -114,7 +114,7 @@ class group {
   // GCC 12 miscompiles a lambda temporary whose captures have destructors
   // inside a co_await expression (the captures are built at one address and
   // the closure is read from another: heap corruption; PR 100611 family,
-  // DESIGN §11). With GCC, such an f must be a named lambda:
+  // docs/guide/compiler-hazards.md). With GCC, such an f must be a named lambda:
   //   auto load = [key] { return fetch(key); };
   //   auto r = co_await g.call(key, load);
   // Reference captures ([&], [this]) and plain functions are fine inline.
