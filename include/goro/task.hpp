@@ -9,8 +9,9 @@
 // destructor reports such a task (see unstarted_task_report below).
 //
 // Resumption protocol (no symmetric-transfer chains: GCC makes them tail
-// calls neither below -O2 nor under sanitizers): the awaiter resumes the child with an ordinary call, then races the child's final
-// suspend on `done_`: whoever arrives second continues the parent.
+// calls neither below -O2 nor under sanitizers): the awaiter resumes the
+// child with an ordinary call, then races the child's final suspend on
+// `done_`: whoever arrives second continues the parent.
 //   * child finished synchronously -> the parent's await_suspend sees done_,
 //     returns false and the parent continues on the same stack frame (a loop
 //     of synchronous child tasks does not grow the stack at any -O level);
