@@ -10,8 +10,8 @@
 //   walker (1 goroutine) --paths--> digesters (20 goroutines) --results--> collector
 // * The walker lists one directory at a time in spawn_blocking (readdir may
 //   block on a cold disk) and sends the path of every regular file; it does
-//   not follow symlinks (std::filesystem's symlink_status: d_type, no extra
-//   syscall) except the root itself, which the user named. It closes paths
+//   not follow symlinks (std::filesystem's directory_entry: readdir's d_type,
+//   no extra syscall) except the root itself, which the user named. It closes paths
 //   when done.
 // * A digester receives a path, reads and hashes the file with OpenSSL's EVP
 //   MD5 and sends {path, sum} on. The read never runs on a goro worker: with
@@ -221,12 +221,16 @@ inline dir_listing list_dir(const std::string& dir) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    // is_symlink first: then is_regular_file/is_directory cannot follow a
+    // link. All three answer from readdir's d_type when the file system
+    // gives one (symlink_status() would lstat every entry).
     std::error_code lec;
-    const fs::file_type t = it->symlink_status(lec).type();  // d_type when the fs has it
-    if (lec) continue;  // gone since readdir: as if it was never there
-    std::string name = it->path().filename().native();
-    if (t == fs::file_type::regular) out.files.push_back(std::move(name));
-    else if (t == fs::file_type::directory) out.dirs.push_back(std::move(name));
+    if (it->is_symlink(lec) || lec) continue;  // lec: gone since readdir
+    const bool file = it->is_regular_file(lec);
+    const bool sub = !file && !lec && it->is_directory(lec);
+    if (lec) continue;
+    if (file) out.files.push_back(it->path().filename().native());
+    else if (sub) out.dirs.push_back(it->path().filename().native());
   }
   out.ec = ec;
   return out;
