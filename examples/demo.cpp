@@ -3,7 +3,7 @@
 // 1. md5all (examples/md5all.hpp): the bounded-parallelism MD5All of
 //    go.dev/blog/pipelines on a real tree (/usr/include unless a directory is
 //    given): a walker goroutine, 20 digester goroutines whose file reads run
-//    in spawn_blocking, results sorted by path. The full `md5  path` listing
+//    in spawn_blocking (up to 8 files per job), results sorted by path. The full `md5  path` listing
 //    goes to <out>/md5all.txt (md5sum's format); the terminal gets the first
 //    lines and a summary, and a progress line on stderr when it is a terminal.
 // 2. The check: md5sum over the same files (xargs -0 md5sum, a subprocess);
@@ -21,7 +21,7 @@
 // context, a SIGINT handler sets a flag that a goroutine polls every 50 ms.
 //
 // Usage: goro_demo [DIR] [--out DIR] [--go PATH] [--rounds N] [--digesters N]
-//                  [--hash-in blocking|goroutine] [--fail-fast] [--no-tour]
+//                  [--batch N] [--hash-in blocking|goroutine] [--fail-fast] [--no-tour]
 // Exit status: 0 all files hashed and MATCH; 1 some files unreadable (and
 // MATCH); 2 md5all stopped on an error; 3 MISMATCH or md5sum could not run;
 // 130 interrupted.
@@ -68,7 +68,7 @@ struct args {
   std::fprintf(stderr,
                "goro_demo: %s\n"
                "usage: goro_demo [DIR] [--out DIR] [--go PATH] [--rounds N] [--digesters N]\n"
-               "                 [--hash-in blocking|goroutine] [--fail-fast] [--no-tour]\n",
+               "                 [--batch N] [--hash-in blocking|goroutine] [--fail-fast] [--no-tour]\n",
                why);
   std::exit(2);
 }
@@ -93,6 +93,7 @@ args parse(int argc, char** argv) {
     else if (s == "--go") a.go_twin = value();
     else if (s == "--rounds") a.rounds = to_int(value(), 0);
     else if (s == "--digesters") a.md5.digesters = to_int(value(), 1);
+    else if (s == "--batch") a.md5.batch = to_int(value(), 1);
     else if (s == "--fail-fast") a.md5.fail_fast = true;
     else if (s == "--no-tour") a.tour = false;
     else if (s == "--hash-in") {
@@ -151,7 +152,10 @@ std::string commas(std::uint64_t n) {
 
 std::string megabytes(std::uint64_t b) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(b) / 1e6);
+  if (b < 1000000)
+    std::snprintf(buf, sizeof buf, "%.1f kB", static_cast<double>(b) / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(b) / 1e6);
   return buf;
 }
 
@@ -314,10 +318,12 @@ goro::task<go_time> time_go_twin(const std::string& twin, const std::string& roo
 goro::task<int> md5all_showcase(goro::context ctx, const args& a) {
   unsigned workers = goro::runtime::default_runtime().workers();
   std::printf("md5all: the bounded-parallelism pipeline of go.dev/blog/pipelines, in goro\n");
-  std::printf("  %s: 1 walker, %d digester goroutines on %u worker%s, file reads in spawn_blocking%s\n\n",
-              a.md5.root.c_str(), a.md5.digesters, workers, workers == 1 ? "" : "s",
-              a.md5.where == md5all::hash_site::blocking ? " (with the hashing)"
-                                                         : ", hashing on the workers");
+  std::printf("  %s: 1 walker and %d digester goroutines on %u worker%s\n", a.md5.root.c_str(),
+              a.md5.digesters, workers, workers == 1 ? "" : "s");
+  if (a.md5.where == md5all::hash_site::blocking)
+    std::printf("  files read and hashed in spawn_blocking, up to %d per job\n\n", a.md5.batch);
+  else
+    std::printf("  files read in spawn_blocking, hashed on the workers\n\n");
   std::fflush(stdout);
 
   // ---- the run the listing comes from, with a progress line
@@ -399,10 +405,15 @@ goro::task<int> md5all_showcase(goro::context ctx, const args& a) {
     if (ctx.err()) co_return 130;
     std::sort(goro_ms.begin(), goro_ms.end());
     const double med = goro_ms[goro_ms.size() / 2];
-    std::printf("  %-8s goro %.0f ms", "time", med);
+    auto ms = [](double v) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, v < 10 ? "%.1f ms" : "%.0f ms", v);
+      return std::string(buf);
+    };
+    std::printf("  %-8s goro %s", "time", ms(med).c_str());
     if (g.ms > 0)
-      std::printf(", Go %.0f ms: goro/Go %.2f (median of %d warm runs each)\n", g.ms, med / g.ms,
-                  a.rounds);
+      std::printf(", Go %s: goro/Go %.2f (median of %d warm runs each)\n", ms(g.ms).c_str(),
+                  med / g.ms, a.rounds);
     else
       std::printf(" (median of %d warm runs); Go: %s\n", a.rounds, g.why_not.c_str());
   }
