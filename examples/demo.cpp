@@ -152,6 +152,7 @@ std::string commas(std::uint64_t n) {
 
 std::string megabytes(std::uint64_t b) {
   char buf[32];
+  if (b < 1000) return std::to_string(b) + " B";
   if (b < 1000000)
     std::snprintf(buf, sizeof buf, "%.1f kB", static_cast<double>(b) / 1e3);
   else
@@ -290,7 +291,11 @@ goro::task<go_time> time_go_twin(const std::string& twin, const std::string& roo
                                  const std::string& out_dir) {
   go_time g;
   auto job = [&] {
-    if (twin.empty() || access(twin.c_str(), X_OK) != 0) {
+    if (twin.empty()) {
+      g.why_not = "not run (no --go PATH; make demo builds the twin and passes it)";
+      return;
+    }
+    if (access(twin.c_str(), X_OK) != 0) {
       g.why_not = on_path("go") ? "the Go twin is not built (make demo builds it; see " + out_dir +
                                       "/go-build.log)"
                                 : "Go is not installed (scripts/bootstrap.sh bench installs it)";
@@ -412,10 +417,11 @@ goro::task<int> md5all_showcase(goro::context ctx, const args& a) {
     };
     std::printf("  %-8s goro %s", "time", ms(med).c_str());
     if (g.ms > 0)
-      std::printf(", Go %s: goro/Go %.2f (median of %d warm runs each)\n", ms(g.ms).c_str(),
-                  med / g.ms, a.rounds);
+      std::printf(", Go %s: goro/Go %.2f (median of %d warm run%s each)\n", ms(g.ms).c_str(),
+                  med / g.ms, a.rounds, a.rounds == 1 ? "" : "s");
     else
-      std::printf(" (median of %d warm runs); Go: %s\n", a.rounds, g.why_not.c_str());
+      std::printf(" (median of %d warm run%s); Go: %s\n", a.rounds, a.rounds == 1 ? "" : "s",
+                  g.why_not.c_str());
   }
   std::fflush(stdout);
   if (!c.ran || !c.match) co_return 3;
@@ -531,8 +537,9 @@ goro::task<int> async_main(args a) {
   if (rc != 130 && a.tour) {
     std::printf("\nA short tour\n");
     co_await tour_select();
-    co_await tour_context();
-    co_await tour_errgroup();
+    if (!ictx.err()) co_await tour_context();
+    if (!ictx.err()) co_await tour_errgroup();
+    if (ictx.err()) rc = 130;  // Ctrl-C during the tour: it stops between its parts
   }
   stop_watch();
   co_await std::move(watcher);
