@@ -422,6 +422,11 @@ goro::task<int> md5all_showcase(goro::context ctx, const args& a) {
     else
       std::printf(" (median of %d warm run%s); Go: %s\n", a.rounds, a.rounds == 1 ? "" : "s",
                   g.why_not.c_str());
+    double load = 0;
+    if (getloadavg(&load, 1) == 1 && load >= 1.0)
+      std::printf("  %-8s the machine is busy (load average %.1f): these times are noisy;\n"
+                  "  %-8s bench/run.sh -f md5all measures both on a quiet machine\n",
+                  "", load, "");
   }
   std::fflush(stdout);
   if (!c.ran || !c.match) co_return 3;
