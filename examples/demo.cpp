@@ -442,6 +442,7 @@ goro::task<int> md5all_showcase(goro::context ctx, const args& a) {
 goro::task<> ask(const char* who, std::chrono::milliseconds delay) {
   auto [ctx, cancel] = goro::with_cancel(goro::background());
   auto reply = goro::make_chan<std::string>(1);  // room for the answer: the server never blocks
+  const auto t0 = goro::clock::now();
   goro::go(
       [](goro::context c, goro::sender<std::string> tx, std::chrono::milliseconds d) -> goro::task<> {
         std::error_code gone = co_await goro::sleep_for(c, d);
@@ -452,7 +453,6 @@ goro::task<> ask(const char* who, std::chrono::milliseconds delay) {
       },
       ctx, goro::sender<std::string>(reply), delay);
 
-  const auto t0 = goro::clock::now();
   auto r = co_await goro::select(goro::recv(reply), goro::timeout(100ms));
   const double ms = seconds_since(t0) * 1e3;
   if (r.index() == 0)
