@@ -7,11 +7,21 @@ MAKEFLAGS += --no-print-directory
 
 .PHONY: demo test bench asan tsan clang deb ci clean
 
+# make demo [DIR=/some/tree] [ARGS='--rounds 5 ...']: md5all over DIR
+# (default /usr/include), checked against md5sum and timed beside its Go twin
+# (bench/go/md5all, built offline as bench/run.sh does, when Go is installed),
+# then a short tour. Full listing: build/demo/md5all.txt.
+GO_ENV = GOCACHE=$(CURDIR)/build/go-cache GOPATH=$(CURDIR)/build/gopath GOENV=off \
+  GOPROXY=off GOFLAGS= GOTOOLCHAIN=local
 demo:
 	@scripts/bootstrap.sh build
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target goro_demo
-	@build/release/examples/goro_demo
+	@mkdir -p build/demo build/bench-go
+	@if command -v go >/dev/null; then \
+	  (cd bench/go && $(GO_ENV) go build -o $(CURDIR)/build/bench-go/ ./md5all) >build/demo/go-build.log 2>&1 || \
+	  echo "demo: building the Go twin failed, see build/demo/go-build.log"; fi
+	@build/release/examples/goro_demo --out build/demo --go build/bench-go/md5all $(DIR) $(ARGS)
 
 test:
 	@scripts/bootstrap.sh build
