@@ -136,7 +136,9 @@ class GORO_NODISCARD_AWAITABLE select_op {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept { return sel_.suspend(h, "select"); }
   select_result<Cs...> await_resume() { return result(sel_.finish()); }
-  select_result<Cs...> blocking(source_loc loc) { return result(sel_.blocking(loc)); }
+  select_result<Cs...> blocking(source_loc loc = source_loc::current()) {
+    return result(sel_.blocking(loc));
+  }
 
  private:
   select_result<Cs...> result(int fired) {
