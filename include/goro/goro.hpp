@@ -24,3 +24,4 @@
 #include "goro/rate.hpp"
 #include "goro/breaker.hpp"
 #include "goro/retry.hpp"
+#include "goro/patterns.hpp"
