@@ -44,7 +44,7 @@ goro::task<int> slow_square(int n) {
 }
 
 TEST_P(PatternsStress, LongPipelineDeliversEveryItemOnceInOrder) {
-  const int n = scaled(20000);
+  int n = scaled(20000);
   auto got = rt().run([n]() -> goro::task<std::pair<std::vector<int>, std::vector<int>>> {
     goro::context ctx;
     std::vector<int> nums(static_cast<std::size_t>(n));
@@ -69,7 +69,7 @@ TEST_P(PatternsStress, LongPipelineDeliversEveryItemOnceInOrder) {
 }
 
 TEST_P(PatternsStress, FanOutMergeDeliversEveryItemExactlyOnce) {
-  const int n = scaled(20000);
+  int n = scaled(20000);
   auto got = rt().run([n]() -> goro::task<std::vector<int>> {
     auto [ctx, cancel] = goro::with_cancel(goro::background());  // stops the generator take leaves
     auto in = goro::pipe::take(ctx, goro::pipe::generate(ctx, counter{}), static_cast<std::size_t>(n));
@@ -102,7 +102,7 @@ goro::receiver<long> build_pipeline(const goro::context& ctx) {
 }
 
 TEST_P(PatternsStress, CancelMidPipelineAtEveryDepthLeaksNothing) {
-  const int rounds = scaled(300);
+  int rounds = scaled(300);
   int ended = rt().run([rounds]() -> goro::task<int> {
     int ended = 0;
     for (int r = 0; r < rounds; ++r) {
@@ -123,7 +123,7 @@ TEST_P(PatternsStress, CancelMidPipelineAtEveryDepthLeaksNothing) {
 }
 
 TEST_P(PatternsStress, CancelWithNobodyReadingLeaksNothing) {
-  const int rounds = scaled(300);
+  int rounds = scaled(300);
   rt().run([rounds]() -> goro::task<> {
     for (int r = 0; r < rounds; ++r) {
       auto [ctx, cancel] = goro::with_cancel(goro::background());
@@ -135,7 +135,7 @@ TEST_P(PatternsStress, CancelWithNobodyReadingLeaksNothing) {
 }
 
 TEST_P(PatternsStress, CancelFromAnotherGoroutineRacingTheConsumer) {
-  const int rounds = scaled(300);
+  int rounds = scaled(300);
   rt().run([rounds]() -> goro::task<> {
     for (int r = 0; r < rounds; ++r) {
       auto cc = goro::with_cancel(goro::background());
@@ -158,7 +158,7 @@ struct job {
 constexpr int kGoSubmitters = 4;
 
 TEST_P(PatternsStress, WorkerPoolManySubmittersEveryJobOnce) {
-  const int per = scaled(3000);
+  int per = scaled(3000);
   const int total = (kGoSubmitters + 1) * per;
   auto seen = std::make_unique<std::atomic<int>[]>(static_cast<std::size_t>(total));
   std::atomic<int> results{0}, errors{0};
@@ -211,7 +211,7 @@ TEST_P(PatternsStress, WorkerPoolManySubmittersEveryJobOnce) {
 }
 
 TEST_P(PatternsStress, WorkerPoolCancelRacingSubmittersNoDuplicates) {
-  const int rounds = scaled(200);
+  int rounds = scaled(200);
   rt().run([rounds]() -> goro::task<> {
     for (int r = 0; r < rounds; ++r) {
       auto cc = goro::with_cancel(goro::background());
@@ -264,7 +264,7 @@ TEST_P(PatternsStress, WorkerPoolCancelRacingSubmittersNoDuplicates) {
 // ---- parallel, race ---------------------------------------------------------------------
 
 TEST_P(PatternsStress, ParallelMapKeepsOrderOrReportsCancellation) {
-  const int rounds = scaled(200);
+  int rounds = scaled(200);
   rt().run([rounds]() -> goro::task<> {
     std::vector<int> items(200);
     std::iota(items.begin(), items.end(), 0);
@@ -289,7 +289,7 @@ TEST_P(PatternsStress, ParallelMapKeepsOrderOrReportsCancellation) {
 }
 
 TEST_P(PatternsStress, RaceFirstReturnsAfterEveryLoserStopped) {
-  const int rounds = scaled(2000);
+  int rounds = scaled(2000);
   rt().run([rounds]() -> goro::task<> {
     for (int r = 0; r < rounds; ++r) {
       auto running = std::make_shared<std::atomic<int>>(0);

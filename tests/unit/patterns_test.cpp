@@ -259,7 +259,7 @@ TEST_P(Patterns, MergeOfNoInputsIsClosed) {
 }
 
 TEST_P(Patterns, FanOutHandsEachValueToExactlyOneWorker) {
-  const int n = scaled(1000);
+  int n = scaled(1000);
   auto got = rt().run([n]() -> goro::task<std::vector<int>> {
     goro::context ctx;
     std::vector<int> nums(static_cast<std::size_t>(n));
@@ -308,7 +308,7 @@ goro::task<> collect_results(goro::receiver<goro::job_result<job, int>> results,
 }
 
 TEST_P(Patterns, WorkerPoolRunsEveryJobOnceAndDrainsOnStop) {
-  const int n = scaled(500);
+  int n = scaled(500);
   std::vector<int> ids, values;
   int errors = 0;
   rt().run([&]() -> goro::task<> {
@@ -461,7 +461,7 @@ TEST_P(Patterns, WorkerPoolStopsWhenItsParentIsCancelled) {
 // ---- parallel::for_each / map ----------------------------------------------------------
 
 TEST_P(Patterns, ParallelForEachRespectsTheLimit) {
-  const int n = scaled(200);
+  int n = scaled(200);
   std::atomic<int> active{0}, peak{0}, ran{0};
   goro::error err = rt().run([&]() -> goro::task<goro::error> {
     goro::context ctx;
@@ -484,7 +484,7 @@ TEST_P(Patterns, ParallelForEachRespectsTheLimit) {
 }
 
 TEST_P(Patterns, ParallelForEachReturnsTheFirstErrorAndSkipsTheRest) {
-  const int n = scaled(1000);
+  int n = scaled(1000);
   std::atomic<int> ran{0};
   goro::error err = rt().run([&]() -> goro::task<goro::error> {
     goro::context ctx;
@@ -501,7 +501,7 @@ TEST_P(Patterns, ParallelForEachReturnsTheFirstErrorAndSkipsTheRest) {
 }
 
 TEST_P(Patterns, ParallelMapKeepsInputOrder) {
-  const int n = scaled(300);
+  int n = scaled(300);
   auto r = rt().run([n]() -> goro::task<goro::parallel::map_result<std::string>> {
     goro::context ctx;
     std::vector<int> items(static_cast<std::size_t>(n));

@@ -19,6 +19,8 @@
 //   the caller's ctx is done before every item was started, its err() is
 //   returned. An exception escaping f counts as the first error, cancels the
 //   rest, and is rethrown by the co_await (as errgroup::wait does).
+//   A call that starts after the cancellation is skipped and reports
+//   ctx.err(), so an item is never left unprocessed without an error.
 // * map keeps the input's order: values[i] belongs to the i-th item, however
 //   the calls interleave.
 // * limit == 0 throws std::invalid_argument.
@@ -102,7 +104,10 @@ error to_error(X&& x) {
 // One for_each call, in its own goroutine of the group.
 template <class F, class Ref>
 task<error> for_each_one(F* f, context ctx, item_holder<Ref> item) {
-  if (ctx.err()) co_return error();  // started after the first error: skipped
+  // Started after the context was cancelled (the first error, or the
+  // caller's ctx): skipped, and reported, so that an item never goes
+  // unprocessed without an error (errgroup keeps the first one anyway).
+  if (ctx.err()) co_return error(ctx.err());
   using raw = item_result_t<F, Ref>;
   if constexpr (awaitable<raw>) {
     raw t = call_item(*f, ctx, item.get());
@@ -124,7 +129,7 @@ task<error> for_each_one(F* f, context ctx, item_holder<Ref> item) {
 // One map call: stores the value in its slot, returns the error.
 template <class U, class F, class Ref>
 task<error> map_one(F* f, context ctx, item_holder<Ref> item, std::optional<U>* slot) {
-  if (ctx.err()) co_return error();
+  if (ctx.err()) co_return error(ctx.err());  // skipped: see for_each_one
   using raw = item_result_t<F, Ref>;
   using R = std::remove_cvref_t<item_value_t<F, Ref>>;
   std::optional<R> r;
@@ -195,7 +200,14 @@ task<map_result<U>> map_impl(context parent, R items, std::size_t limit, F f) {
     co_return out;
   }
   out.values.reserve(slots.size());
-  for (auto& s : slots) out.values.push_back(std::move(*s));
+  for (auto& s : slots) {
+    if (!s) {  // cannot happen: an unfilled slot's call returned an error
+      out.values.clear();
+      out.err = error(make_error_code(errc::canceled));
+      co_return out;
+    }
+    out.values.push_back(std::move(*s));
+  }
   co_return out;
 }
 
