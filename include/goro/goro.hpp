@@ -25,3 +25,4 @@
 #include "goro/breaker.hpp"
 #include "goro/retry.hpp"
 #include "goro/rand.hpp"
+#include "goro/patterns.hpp"
