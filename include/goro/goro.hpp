@@ -25,3 +25,5 @@
 #include "goro/breaker.hpp"
 #include "goro/retry.hpp"
 #include "goro/rand.hpp"
+#include "goro/signal.hpp"
+#include "goro/shutdown.hpp"
