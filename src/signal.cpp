@@ -8,7 +8,7 @@
 //    reader has a wake-up pending anyway, and the flag carries the signal),
 //    and it saves and restores errno. No lock, no allocation, no goro call.
 //  * The reader thread (started on first use, never stopped) blocks in
-//    read() on the pipe. Each time it wakes it takes the registry lock,
+//    poll() on the pipe, then drains it. Each time it wakes it takes the registry lock,
 //    applies a requested signal-mask change, and relays every pending signal
 //    to its watchers: try_send on a channel, cancel(cause) of a context.
 //    Neither waits nor runs user code (a cancel only queues goroutines and
@@ -26,6 +26,9 @@
 // blocked, unblocks in its own mask exactly the signals that have watchers
 // (count > 0). A mask change is requested by bumping mask_requested and
 // waking the reader; the reader records mask_applied and notifies mask_cv.
+// While it relays, the reader switches to the mask of the thread that
+// started it (spawn_mask), because a relay can create threads (the default
+// runtime's workers, through an after_func launch) and they inherit it.
 //
 // Ordering of a watch: install the handler (saving the old disposition),
 // then request the mask (the reader unblocks it). Ordering of the last
@@ -46,6 +49,7 @@
 #include "goro/signal.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -113,6 +117,7 @@ struct registry {
   std::uint64_t mask_requested = 0;
   std::uint64_t mask_applied = 0;
   bool reader_started = false;
+  sigset_t spawn_mask;  // the mask of the thread that started the reader
   int read_fd = -1;
   int write_fd = -1;
 };
@@ -137,9 +142,16 @@ void relay(registry& r, int signo) {
 [[noreturn]] void reader_main(registry* r) {
   unsigned char buf[256];
   for (;;) {
-    ssize_t n = ::read(r->read_fd, buf, sizeof buf);
-    if (n == 0) GORO_ASSERT(false, "goro: the signal pipe was closed");
-    (void)n;  // -1 with EINTR: look anyway
+    // poll, then drain the (non-blocking) read end: poll is never restarted
+    // after a handler (SA_RESTART or not), so a signal the kernel hands to
+    // this thread always brings it back here. ThreadSanitizer needs that: it
+    // runs a handler that interrupts non-blocking code only at the thread's
+    // next intercepted call, and a read() restarted under SA_RESTART would
+    // never return.
+    struct pollfd p = {r->read_fd, POLLIN, 0};
+    (void)::poll(&p, 1, -1);  // -1 with EINTR: look anyway
+    while (::read(r->read_fd, buf, sizeof buf) > 0) {
+    }
     std::lock_guard<std::mutex> l(r->mu);
     if (r->mask_applied != r->mask_requested) {
       sigset_t m;
@@ -152,11 +164,22 @@ void relay(registry& r, int signo) {
       r->mask_applied = r->mask_requested;
       r->mask_cv.notify_all();
     }
+    bool any = false;
+    for (int s = 1; s < kMaxSig && !any; ++s) any = g_pending[s].load(std::memory_order_relaxed);
+    if (!any) continue;
+    // Relay with the mask of the thread that started the reader: a cancel
+    // can launch after_func goroutines and so create the default runtime,
+    // whose workers inherit this thread's mask; they must not inherit the
+    // reader's (every signal blocked but the watched ones, which would stay
+    // unblocked there after they are unwatched).
+    sigset_t own;
+    pthread_sigmask(SIG_SETMASK, &r->spawn_mask, &own);
     for (int s = 1; s < kMaxSig; ++s) {
       if (g_pending[s].load(std::memory_order_relaxed) &&
           g_pending[s].exchange(false, std::memory_order_acq_rel))
         relay(*r, s);
     }
+    pthread_sigmask(SIG_SETMASK, &own, nullptr);
   }
 }
 
@@ -164,15 +187,8 @@ void start_reader(registry& r) {
   if (r.reader_started) return;
   if (r.read_fd < 0) {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
       throw std::system_error(errno, std::generic_category(), "goro::signals: pipe2");
-    int fl = ::fcntl(fds[1], F_GETFL);
-    if (fl < 0 || ::fcntl(fds[1], F_SETFL, fl | O_NONBLOCK) != 0) {
-      int e = errno;
-      ::close(fds[0]);
-      ::close(fds[1]);
-      throw std::system_error(e, std::generic_category(), "goro::signals: fcntl");
-    }
     r.read_fd = fds[0];
     r.write_fd = fds[1];
     g_wake_fd.store(fds[1], std::memory_order_release);
@@ -182,6 +198,7 @@ void start_reader(registry& r) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  r.spawn_mask = old;
   try {
     std::thread(reader_main, &r).detach();
   } catch (...) {
