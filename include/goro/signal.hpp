@@ -56,6 +56,13 @@
 // fault). A signal the C library reserves (glibc's two for its threads)
 // makes sigaction fail: std::system_error, nothing registered.
 //
+// Under ThreadSanitizer, a handler that interrupts a thread outside an
+// intercepted call runs only at that thread's next intercepted call; a
+// thread parked in goro's scheduler may not make one for a long time. Under
+// TSan, block the watched signals in main before goro starts: goro's reader
+// thread then receives them (it waits in poll, where TSan runs handlers at
+// once).
+//
 // Not supported: fork() while signals are watched leaves the child without
 // the reader thread (its watched signals are then caught and never relayed);
 // watch signals again in the child only through exec. Signals arriving after
