@@ -211,7 +211,7 @@ TEST_P(RandGoroutines, UsableAcrossCoAwait) {
   const int goroutines = 32, rounds = scaled(2'000);
   std::vector<goro::join_handle<long>> hs;
   for (int g = 0; g < goroutines; ++g)
-    hs.push_back(rt().spawn([rounds]() -> goro::task<long> {
+    hs.push_back(rt().spawn([rounds = rounds]() -> goro::task<long> {
       goro::rand::source src;
       std::uniform_int_distribution<int> pick(0, 9);
       long bad = 0;

@@ -238,11 +238,22 @@ TEST_P(RetryRT, CancelledMidBackoff) {
     p.max_elapsed = 0ns;
     p.random = [] { return 0.99; };
     std::atomic<int> calls{0};
+    auto first_call = goro::make_chan<int>(1);
     auto f = [&]() -> goro::task<goro::error> {
-      calls.fetch_add(1);
+      if (calls.fetch_add(1) == 0) {
+        int one = 1;
+        (void)first_call.try_send(one);
+      }
       co_return io_error();
     };
-    goro::go(goro_test::cancel_after_yields, std::move(cancel), 3u);
+    // Cancels once the first attempt has run (so the cancel lands in the
+    // backoff, not before the first attempt, whatever the scheduling).
+    goro::go(
+        [](goro::receiver<int> started, goro::cancel_func c) -> goro::task<> {
+          (void)co_await started.recv();
+          c();
+        },
+        first_call, std::move(cancel));
     goro::error err = co_await goro::retry(ctx, p, f);
     EXPECT_EQ(err, goro::canceled);
     EXPECT_EQ(calls.load(), 1);
