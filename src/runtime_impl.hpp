@@ -174,6 +174,7 @@ struct worker {
   std::uint32_t tick = 0;
   unsigned lifo_streak = 0;
   bool spinning = false;
+  bool watching = false;  // this worker is the runnext watcher (n_watching == 1)
   std::uint64_t rng = 0;
   std::thread thread;
 };
@@ -205,6 +206,10 @@ struct runtime_impl {
   std::vector<worker*> idle GORO_GUARDED_BY(idle_mu);
   std::atomic<int> n_idle{0};
   std::atomic<int> n_spinning{0};
+  // 1 while an idle worker is the runnext watcher: it sleeps in short timed
+  // parks while another worker holds a goroutine in runnext, and steals one
+  // that stays there (scheduler.md, "Waking for runnext"). 0 or 1.
+  std::atomic<int> n_watching{0};
   // Set first thing in ~runtime. From then on a wake or yield of one of this
   // runtime's goroutines queues nothing (schedule_*): nothing will run it,
   // and ~runtime destroys it or leaves it to its join_handle.
@@ -251,6 +256,9 @@ struct runtime_impl {
   void inject(goroutine* g) noexcept;           // from outside this runtime's workers
   void wakep() noexcept;
   void notify_work() noexcept;                  // fence + wakep if nobody spins
+  void notify_runnext() noexcept;               // same, but a watcher suffices
+  bool foreign_runnext(const worker* w) const noexcept;
+  void leave_watch(worker* w) noexcept;
   void worker_loop(worker* w);
   goroutine* find_runnable(worker* w);
   goroutine* local_next(worker* w) noexcept;

@@ -124,11 +124,16 @@ void runtime_impl::schedule_ready(goroutine* g) noexcept {
   if (w != nullptr && w->rt == this) {
     // runnext: the woken goroutine runs next on this worker (ping-pong stays
     // on one core). The waker may keep running for a long time, though, so
-    // an idle worker is told as for any new work (Go's ready calls wakep);
-    // a thief leaves a running worker's runnext alone for a few microseconds
+    // some idle worker must be able to take g: notify_runnext wakes one
+    // unless a spinner or the runnext watcher already looks. A thief leaves
+    // a running worker's runnext alone for a few microseconds
     // (steal_runnext), so a waker that parks at once still runs g itself.
-    if (goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel)) local_push(w, old);
-    notify_work();
+    if (goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel)) {
+      local_push(w, old);
+      notify_work();
+    } else {
+      notify_runnext();
+    }
   } else {
     inject(g);
   }
@@ -162,6 +167,36 @@ void runtime_impl::notify_work() noexcept {
     wakep();
 }
 
+void runtime_impl::notify_runnext() noexcept {
+  // As notify_work, but for a goroutine put in this worker's runnext: the
+  // waker usually parks within nanoseconds and runs it itself, so a wake per
+  // handoff would cost a futex call and a worker that finds nothing (ping-pong
+  // and rings paid 8x for it). The watcher (an idle worker in short timed
+  // parks, see find_runnable) covers the case where the waker keeps running.
+  // Dekker pair with the idle path: it registers idle, fences and then reads
+  // every runnext (foreign_runnext) before it stops watching or parks.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (n_idle.load(std::memory_order_relaxed) > 0 &&
+      n_spinning.load(std::memory_order_relaxed) == 0 &&
+      n_watching.load(std::memory_order_relaxed) == 0)
+    wakep();
+}
+
+bool runtime_impl::foreign_runnext(const worker* w) const noexcept {
+  for (const worker* v : workers)
+    if (v != w && v->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
+  return false;
+}
+
+void runtime_impl::leave_watch(worker* w) noexcept {
+  w->watching = false;
+  n_watching.store(0, std::memory_order_seq_cst);
+  // A waker that saw the watcher skipped its wake: hand the job on if there
+  // is still something to watch.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (foreign_runnext(w)) notify_runnext();
+}
+
 void runtime_impl::wakep() noexcept {
   // One spinning worker at a time is enough to find new work (Go's wakep).
   int expected = 0;
@@ -192,15 +227,21 @@ void runtime_impl::release_spinning(worker* w) noexcept {
   if (n_spinning.fetch_sub(1, std::memory_order_seq_cst) == 1) notify_work();
 }
 
+// Queued work only: a goroutine in another worker's runnext is the watcher's
+// business (find_runnable), not a reason to stay awake and spin.
 bool runtime_impl::any_work() const noexcept {
   if (global.size() != 0) return true;
   for (worker* v : workers)
-    if (!v->q.empty() || v->runnext.load(std::memory_order_seq_cst) != nullptr) return true;
+    if (!v->q.empty()) return true;
   return false;
 }
 
 namespace {
 constexpr nanos kRunnextGrace = 3'000;  // Go's usleep(3) in runqgrab
+// How long the runnext watcher sleeps between looks. A goroutine woken into
+// the runnext of a worker that keeps computing waits about this long (plus
+// the kernel's timer slack, 50 us by default) before the watcher steals it.
+constexpr nanos kWatchPeriod = 20'000;
 
 // Takes a victim's runnext, but first gives its worker a few microseconds to
 // run it: the usual case is a goroutine that woke g and is about to park, and
@@ -290,6 +331,31 @@ goroutine* runtime_impl::find_runnable(worker* w) {
       run_all_due_timers();
       continue;
     }
+
+    // The runnext watcher: while another worker holds a goroutine in its
+    // runnext, one idle worker sleeps in short timed parks and then spins
+    // (which steals a runnext that stayed put for kRunnextGrace), so a woken
+    // goroutine never waits for a waker that keeps computing.
+    if (foreign_runnext(w)) {
+      if (!w->watching) {
+        int zero = 0;
+        if (n_watching.compare_exchange_strong(zero, 1, std::memory_order_seq_cst))
+          w->watching = true;
+      }
+    } else if (w->watching) {
+      leave_watch(w);  // re-checks after giving the job up
+      if (!w->watching && foreign_runnext(w)) {
+        unidle(this, w);
+        continue;
+      }
+    }
+    if (w->watching) {
+      nanos until = now() + kWatchPeriod;
+      if (next != kNever && next < until) until = next;
+      w->park.park_until(from_nanos(until));
+      unidle(this, w);
+      continue;
+    }
     worker* none = nullptr;
     if (next != kNever &&
         timer_sleeper.compare_exchange_strong(none, w, std::memory_order_seq_cst)) {
@@ -310,6 +376,7 @@ goroutine* runtime_impl::find_runnable(worker* w) {
 void runtime_impl::worker_loop(worker* w) {
   tl_worker = w;
   while (goroutine* g = find_runnable(w)) {
+    if (w->watching) leave_watch(w);
     release_spinning(w);
     tl_current = g;
     tl_budget = kBudget;
@@ -320,6 +387,10 @@ void runtime_impl::worker_loop(worker* w) {
   if (w->spinning) {
     w->spinning = false;
     n_spinning.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  if (w->watching) {
+    w->watching = false;
+    n_watching.store(0, std::memory_order_seq_cst);
   }
   tl_worker = nullptr;
 }

@@ -23,6 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 constexpr auto kHangGuard = 10s;
 constexpr int kRounds = 10;
+constexpr int goro_test_pingpong_rounds = 20000;
 
 // Spins until `flag` is set or the guard expires; true if it was set.
 bool busy_wait(const std::atomic<bool>& flag) {
@@ -104,6 +105,47 @@ TEST(IdleWorkersNotWokenForNewWork, WokenReceiverRunsWhileSenderComputes) {
     ASSERT_TRUE(started) << "round " << round
                          << ": the woken receiver never ran while the sender computed";
     EXPECT_TRUE(rt->wait_no_goroutines(30s));
+  }
+}
+
+// The same shape once the cheap wake path is in use: a ping-pong first makes
+// the second worker the runnext watcher (wakers then skip the futex wake), and
+// then the sender keeps computing after the wake. The watcher must take the
+// receiver out of runnext.
+TEST(IdleWorkersNotWokenForNewWork, WokenReceiverRunsWhileSenderComputesAfterPingPong) {
+  for (int round = 0; round < kRounds; ++round) {
+    goro::runtime_options o;
+    o.workers = 2;
+    goro::runtime rt(o);
+    bool started = rt.run([]() -> goro::task<bool> {
+      std::atomic<bool> received{false};
+      auto ping = goro::make_chan<int>(0), pong = goro::make_chan<int>(0);
+      goro::wait_group wg;
+      wg.add(1);
+      goro::go([&]() -> goro::task<> {
+        while (auto v = co_await ping.recv()) {
+          if (*v < 0) {
+            received.store(true, std::memory_order_release);
+            break;
+          }
+          (void)co_await pong.send(*v);
+        }
+        wg.done();
+      });
+      for (int i = 0; i < goro_test_pingpong_rounds; ++i) {
+        (void)co_await ping.send(i);
+        (void)co_await pong.recv();
+      }
+      // The receiver parks in recv; -1 wakes it into this worker's runnext
+      // (unbuffered: the send completes against the parked receiver).
+      (void)co_await ping.send(-1);
+      const bool ok = busy_wait(received);
+      co_await wg.wait();
+      co_return ok;
+    });
+    ASSERT_TRUE(started) << "round " << round
+                         << ": the woken receiver never ran while the sender computed";
+    EXPECT_TRUE(rt.wait_no_goroutines(30s));
   }
 }
 
