@@ -5,7 +5,7 @@
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: demo test bench asan tsan clang deb ci clean
+.PHONY: demo test bench bench-threads asan tsan clang deb ci clean
 
 # make demo [DIR=/some/tree] [ARGS='--rounds 5 ...']: md5all over DIR
 # (default /usr/include), checked against md5sum and timed beside its Go twin
@@ -49,9 +49,16 @@ deb:
 	@tests/install/run.sh --build build/deb --src "$(CURDIR)" --cxx c++ \
 	  --work build/deb/install-test --deb "$$(ls build/deb/libgoro-dev_*.deb)"
 
+# make bench: every goro benchmark against its Go twin, 5 interleaved runs
+# (about 10 minutes; run it on a quiet machine, see bench/RESULTS.md). The
+# thread-form channel suite takes minutes per run: make bench-threads.
 bench:
 	@scripts/bootstrap.sh bench
-	@bench/run.sh
+	@bench/run.sh -x '_threads$$'
+
+bench-threads:
+	@scripts/bootstrap.sh bench
+	@bench/run.sh -r 3 -f '_threads$$'
 
 ci:
 	@.ci/run

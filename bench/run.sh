@@ -3,10 +3,13 @@
 # prints a markdown report: median per case, goro/Go ratio (lower is better
 # for every unit, so a ratio below 1 means goro wins) and geometric means.
 #
-# Usage: bench/run.sh [-r REPS] [-f FILTER] [--no-build] [--strict]
+# Usage: bench/run.sh [-r REPS] [-f FILTER] [-p PROCS] [--no-build] [--strict]
 #   -r REPS     runs per program and side (default 5); medians are reported
+#   -p PROCS    worker threads on both sides (GORO_MAXPROCS and GOMAXPROCS);
+#               default: one per core. For the scaling runs (1, 4 on 2 cores)
 #   -f FILTER   extended regex matched against program names
 #               (spawn, sleep, chan, chan_threads, ...); default: all
+#   -x EXCLUDE  extended regex of program names to leave out
 #   --no-build  skip configuring/building the C++ side; the Go twins are
 #               always built (cached, takes a second)
 #   --strict    print no table if any run started on a busy machine
@@ -27,11 +30,15 @@ reps=5
 filter=.
 build=1
 strict=0
-usage() { sed -n '6,13s/^# \{0,1\}//p' "$0"; }
+procs=
+exclude='^$'
+usage() { sed -n '6,16s/^# \{0,1\}//p' "$0"; }
 while [ $# -gt 0 ]; do
   case $1 in
     -r) reps=${2:?-r needs a count}; shift 2 ;;
     -f) filter=${2:?-f needs a regex}; shift 2 ;;
+    -x) exclude=${2:?-x needs a regex}; shift 2 ;;
+    -p) procs=${2:?-p needs a count}; shift 2 ;;
     --no-build) build=0; shift ;;
     --strict) strict=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -39,6 +46,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -r wants a positive integer" >&2; exit 2; }
+if [ -n "$procs" ]; then
+  [[ $procs =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -p wants a positive integer" >&2; exit 2; }
+  export GORO_MAXPROCS=$procs GOMAXPROCS=$procs
+fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cxxdir=${GORO_BENCH_DIR:-$root/build/release/bench}
@@ -85,6 +96,7 @@ declare -A twin=()       # C++ program name -> Go twin name
 twins=()                 # Go twin names, in order, without repeats
 for name in $names; do
   [[ $name =~ $filter ]] || continue
+  [[ $name =~ $exclude ]] && continue
   if [ -d "$root/bench/go/$name" ]; then t=$name
   elif [[ $name == *_threads && -d $root/bench/go/${name%_threads} ]]; then t=${name%_threads}
   else log "skipping $name: no Go twin in bench/go/"; continue
@@ -108,6 +120,7 @@ echo "- machine: $(uname -m), nproc $(nproc)${cpu:+, $cpu}"
 echo "- g++: $(g++ --version 2>/dev/null | head -n1 || echo 'not found')"
 echo "- go: $(go version)"
 echo "- command: \`${cmdline% }\`"
+echo "- workers: ${procs:-one per core} (GORO_MAXPROCS / GOMAXPROCS)"
 echo "- runs: $reps per side, goro and Go interleaved; medians shown; lower is better, goro/Go < 1 means goro is faster"
 echo
 

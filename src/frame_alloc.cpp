@@ -2,8 +2,16 @@
 // goro/detail/frame_alloc.hpp.
 //
 // Thread cache: per class, a singly linked free list and its length. When it
-// grows past kHigh, the oldest-pushed kBatch blocks move to the class's
-// global list in one splice; when it is empty, kBatch blocks come back.
+// grows past kHigh, the most recently freed kBatch blocks (still in this
+// core's cache, so walking them is cheap) move to the class's central list
+// as one batch; when it is empty, one batch comes back whole. The central
+// list keeps batches linked through their first block, so taking one never
+// walks blocks another core freed (64 dependent cache misses per refill made
+// frame_alloc_pooled 19% of a spawn/join profile). Partial batches (thread
+// exit) go to a loose list that refill walks only when no batch is left.
+// A miss on both lists carves kBatch new blocks out of one slab (a single
+// operator new), so frames carry no malloc header and a burst of spawns
+// calls malloc once per kBatch frames.
 // Blocks are never returned to the system (like Go's stack and g caches);
 // the pool is bounded by the peak number of live frames.
 #include <cstdint>
@@ -19,14 +27,16 @@ constexpr std::size_t kBatch = 64;
 constexpr std::size_t kHigh = 4 * kBatch;
 
 struct block {
-  block* next;
+  block* next;        // within a free list or a batch (null-terminated)
+  block* next_batch;  // first block of a central batch only: the next batch
 };
+static_assert(sizeof(block) <= kFrameGranule, "the smallest class must hold a block");
 
 struct central_list {
   constexpr central_list() = default;
   spinlock mu;
-  block* head GORO_GUARDED_BY(mu) = nullptr;
-  std::size_t count GORO_GUARDED_BY(mu) = 0;
+  block* batches GORO_GUARDED_BY(mu) = nullptr;  // each exactly kBatch blocks
+  block* loose GORO_GUARDED_BY(mu) = nullptr;    // leftovers of exiting threads
 };
 // Constant-initialised and trivially destructible: usable by any thread at
 // any time (thread caches give blocks back from thread-exit destructors),
@@ -41,7 +51,8 @@ struct thread_cache {
     for (std::size_t c = 0; c < kClasses; ++c)
       while (count[c] > 0) give_back(c, count[c]);
   }
-  // Moves the first n blocks of class c to the central list.
+  // Moves the first n blocks of class c to the central list: a batch when
+  // n == kBatch, else the loose list.
   void give_back(std::size_t c, std::size_t n) noexcept {
     block* first = head[c];
     block* last = first;
@@ -50,26 +61,48 @@ struct thread_cache {
     count[c] -= n;
     central_list& cl = central()[c];
     lock_guard l(cl.mu);
-    last->next = cl.head;
-    cl.head = first;
-    cl.count += n;
+    if (n == kBatch) {
+      last->next = nullptr;
+      first->next_batch = cl.batches;
+      cl.batches = first;
+    } else {
+      last->next = cl.loose;
+      cl.loose = first;
+    }
   }
+  // Carves kBatch blocks of class c from a new slab into this (empty) list.
+  void carve(std::size_t c) {
+    const std::size_t size = (c + 1) * kFrameGranule;
+    auto* slab = static_cast<unsigned char*>(::operator new(kBatch * size));
+    for (std::size_t i = kBatch; i-- > 0;) {
+      auto* b = reinterpret_cast<block*>(slab + i * size);
+      b->next = head[c];
+      head[c] = b;
+    }
+    count[c] += kBatch;
+  }
+  // Called with an empty list for class c.
   bool refill(std::size_t c) noexcept {
     central_list& cl = central()[c];
     lock_guard l(cl.mu);
-    if (cl.head == nullptr) return false;
-    block* first = cl.head;
+    if (block* b = cl.batches) {
+      cl.batches = b->next_batch;
+      head[c] = b;
+      count[c] = kBatch;
+      return true;
+    }
+    if (cl.loose == nullptr) return false;
+    block* first = cl.loose;
     block* last = first;
     std::size_t n = 1;
     while (n < kBatch && last->next) {
       last = last->next;
       ++n;
     }
-    cl.head = last->next;
-    cl.count -= n;
-    last->next = head[c];
+    cl.loose = last->next;
+    last->next = nullptr;
     head[c] = first;
-    count[c] += n;
+    count[c] = n;
     return true;
   }
 };
@@ -85,7 +118,7 @@ std::size_t class_of(std::size_t n) { return (n + kFrameGranule - 1) / kFrameGra
 void* frame_alloc_pooled(std::size_t n) {
   std::size_t c = class_of(n);
   thread_cache& tc = cache();
-  if (tc.head[c] == nullptr && !tc.refill(c)) return ::operator new((c + 1) * kFrameGranule);
+  if (tc.head[c] == nullptr && !tc.refill(c)) tc.carve(c);  // may throw bad_alloc
   block* b = tc.head[c];
   tc.head[c] = b->next;
   --tc.count[c];

@@ -10,8 +10,10 @@
 //  * after a goroutine's resume() returns, the worker never touches it: it may
 //    already be running elsewhere or be freed.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <thread>
@@ -36,6 +38,25 @@ std::uint64_t xorshift(std::uint64_t& s) noexcept {
   return s;
 }
 }  // namespace
+
+unsigned workers_from_env(const char* env, unsigned cores) noexcept {
+  if (env == nullptr || *env == '\0') return cores;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long v = std::strtoul(env, &end, 10);
+  if (errno != 0 || *end != '\0' || env[0] == '-' || env[0] == '+' || v < 1 || v > 4096) {
+    std::fprintf(stderr, "goro: ignoring GORO_MAXPROCS=%s (want 1..4096); using %u workers\n", env,
+                 cores);
+    return cores;
+  }
+  return static_cast<unsigned>(v);
+}
+
+unsigned default_workers() noexcept {
+  static const unsigned n = workers_from_env(std::getenv("GORO_MAXPROCS"),
+                                             std::max(1u, std::thread::hardware_concurrency()));
+  return n;
+}
 
 goroutine* current_goroutine() noexcept { return tl_current; }
 runtime_impl* current_runtime() noexcept { return tl_worker ? tl_worker->rt : nullptr; }

@@ -47,9 +47,20 @@ struct goroutine_info {
   const char* wait_reason = nullptr;  // null when runnable or running
 };
 
+namespace detail {
+// GORO_MAXPROCS from the environment when it is a number from 1 to 4096 (Go's
+// GOMAXPROCS), else the number of cores. Read once per process.
+unsigned default_workers() noexcept;
+// The parsing behind it: `env` (may be null) or `cores` when it is not a
+// valid count; a set but invalid value is reported on stderr.
+unsigned workers_from_env(const char* env, unsigned cores) noexcept;
+}  // namespace detail
+
 struct runtime_options {
-  // Worker threads (M:N). Defaults to the number of cores; 0 is rejected.
-  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  // Worker threads (M:N). Defaults to the number of cores, or to the
+  // environment variable GORO_MAXPROCS when set (like GOMAXPROCS); 0 is
+  // rejected.
+  unsigned workers = detail::default_workers();
   // At most this many spawn_blocking jobs of this runtime's goroutines run
   // at once (each on a thread of its own); 0 is rejected. A spawn_blocking
   // issued at the cap waits, parked, until one of this runtime's running

@@ -219,3 +219,17 @@ TEST(DefaultRuntime, RunWorks) {
 }
 
 }  // namespace
+
+// GORO_MAXPROCS (Go's GOMAXPROCS) sets the default worker count; anything but
+// a count from 1 to 4096 is ignored with a message, never a 0-worker runtime.
+TEST(RuntimeOptions, WorkersFromEnv) {
+  using goro::detail::workers_from_env;
+  EXPECT_EQ(workers_from_env(nullptr, 2), 2u);
+  EXPECT_EQ(workers_from_env("", 2), 2u);
+  EXPECT_EQ(workers_from_env("1", 2), 1u);
+  EXPECT_EQ(workers_from_env("4", 2), 4u);
+  EXPECT_EQ(workers_from_env("4096", 2), 4096u);
+  for (const char* bad : {"0", "-1", "+3", "4097", "abc", "3x", "99999999999999999999"})
+    EXPECT_EQ(workers_from_env(bad, 2), 2u) << bad;
+  EXPECT_GE(goro::runtime_options{}.workers, 1u);
+}
