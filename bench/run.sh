@@ -6,7 +6,8 @@
 # Usage: bench/run.sh [-r REPS] [-f FILTER] [--no-build] [--strict]
 #   -r REPS     runs per program and side (default 5); medians are reported
 #   -f FILTER   extended regex matched against program names
-#               (spawn, sleep, chan, chan_threads, ...); default: all
+#               (spawn, sleep, chan, chan_threads, rate, breaker, ...);
+#               default: all
 #   --no-build  skip configuring/building the C++ side; the Go twins are
 #               always built (cached, takes a second)
 #   --strict    print no table if any run started on a busy machine
@@ -27,7 +28,7 @@ reps=5
 filter=.
 build=1
 strict=0
-usage() { sed -n '6,13s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '6,14s/^# \{0,1\}//p' "$0"; }
 while [ $# -gt 0 ]; do
   case $1 in
     -r) reps=${2:?-r needs a count}; shift 2 ;;
@@ -46,11 +47,12 @@ godir=$root/build/bench-go
 log() { echo "run.sh: $*" >&2; }
 
 # --- toolchains and builds ---------------------------------------------------
-# bench/go/go.mod replaces golang.org/x/sync with the Debian package's copy
-# (the Go side builds offline, GOPROXY=off).
+# bench/go/go.mod replaces golang.org/x/sync and golang.org/x/time with the
+# Debian packages' copies (the Go side builds offline, GOPROXY=off).
 pkgs=()
 command -v go >/dev/null || pkgs+=(golang-go)
 [ -f /usr/share/gocode/src/golang.org/x/sync/go.mod ] || pkgs+=(golang-golang-x-sync-dev)
+[ -f /usr/share/gocode/src/golang.org/x/time/go.mod ] || pkgs+=(golang-golang-x-time-dev)
 if [ ${#pkgs[@]} -gt 0 ]; then
   log "installing ${pkgs[*]}"
   sudo=""
