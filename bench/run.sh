@@ -75,8 +75,8 @@ mkdir -p "$godir"
   go build -o "$godir/" ./...) >&2
 
 # --- pairing -----------------------------------------------------------------
-names=$( { for d in "$root"/bench/go/*/; do
-             if [ -d "$d" ]; then basename "$d"; fi
+names=$( { for d in "$root"/bench/go/*/; do   # bench/go/internal: shared code
+             if [ -d "$d" ] && [ "$(basename "$d")" != internal ]; then basename "$d"; fi
            done
            for b in "$cxxdir"/bench_*; do
              if [ -f "$b" ]; then b=${b##*/}; echo "${b#bench_}"; fi

@@ -27,47 +27,15 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	bu "gorobench/internal/benchutil"
 )
 
-func report(name string, d time.Duration, ops int, unit string) {
-	fmt.Printf("BENCH %s %.2f %s\n", name, float64(d.Nanoseconds())/float64(ops), unit)
-}
-
-func check(ok bool, what string) {
-	if !ok {
-		fmt.Fprintln(os.Stderr, "breaker:", what)
-		os.Exit(1)
-	}
-}
-
-func atLeast(v, min int) int {
-	if v < min {
-		return min
-	}
-	return v
-}
-
-// fanOut runs body(i) in k goroutines and waits for all of them.
-func fanOut(k int, body func(i int)) time.Duration {
-	runtime.GC()
-	var wg sync.WaitGroup
-	wg.Add(k)
-	t0 := time.Now()
-	for i := 0; i < k; i++ {
-		go func(i int) {
-			body(i)
-			wg.Done()
-		}(i)
-	}
-	wg.Wait()
-	return time.Since(t0)
-}
+const prog = "breaker"
 
 func succeed() (interface{}, error) { return nil, nil }
 
@@ -82,15 +50,15 @@ func executeSingle(n int) {
 		}
 	}
 	d := time.Since(t0)
-	check(failed == 0 && cb.state == StateClosed, "execute/single: a call failed")
-	report("breaker/execute/single", d, n, "ns/op")
+	bu.Check(failed == 0 && cb.state == StateClosed, prog, "execute/single: a call failed")
+	bu.Report("breaker/execute/single", d, n, "ns/op")
 }
 
 func executeContended(name string, k, n int) {
 	cb := NewCircuitBreaker(Settings{})
 	var failed atomic.Int64
-	per := atLeast(n/2/k, 1)
-	d := fanOut(k, func(int) {
+	per := bu.AtLeast(n/2/k, 1)
+	d := bu.FanOut(k, func(int) {
 		f := 0
 		for i := 0; i < per; i++ {
 			if _, err := cb.Execute(succeed); err != nil {
@@ -99,15 +67,15 @@ func executeContended(name string, k, n int) {
 		}
 		failed.Add(int64(f))
 	})
-	check(failed.Load() == 0 && int(cb.counts.Requests) == per*k,
+	bu.Check(failed.Load() == 0 && int(cb.counts.Requests) == per*k, prog,
 		"execute/gK: a call failed or was not counted")
-	report(name, d, per*k, "ns/op")
+	bu.Report(name, d, per*k, "ns/op")
 }
 
 func executeCtxSingle(n int) {
 	cb := NewCircuitBreaker(Settings{})
 	ctx := context.Background()
-	ops := atLeast(n/2, 1)
+	ops := bu.AtLeast(n/2, 1)
 	failed := 0
 	runtime.GC()
 	t0 := time.Now()
@@ -121,8 +89,8 @@ func executeCtxSingle(n int) {
 		}
 	}
 	d := time.Since(t0)
-	check(failed == 0, "execute_ctx/single: a call failed")
-	report("breaker/execute_ctx/single", d, ops, "ns/op")
+	bu.Check(failed == 0, prog, "execute_ctx/single: a call failed")
+	bu.Report("breaker/execute_ctx/single", d, ops, "ns/op")
 }
 
 func main() {

@@ -23,69 +23,37 @@
 //	rate/wait/nodelay      one goroutine: Wait(context.Background()) on
 //	                       NewLimiter(1e9, 1), n/5 events; the token is always
 //	                       there by the next call: Wait's cost without a sleep
-//	rate/wait/1M_burst1    one goroutine: Wait on NewLimiter(1e6, 1), n/100
+//	rate/wait/1M_burst1    one goroutine: Wait on NewLimiter(1e6, 1), n/25
 //	                       events; ns per event, 1000 at best: the rest is how
 //	                       late each short sleep wakes
-//	rate/wait/1M_burst100  the same with burst 100 (a sleep every ~100
-//	                       events), n/25 events
-//	rate/wait/1M_g8        8 goroutines waiting on one NewLimiter(1e6, 8),
-//	                       n/100 events in all; ns per event, 1000 at best
+//	rate/wait/1M_burst100  the same with burst 100 (a sleep every ~100 events)
+//	rate/wait/1M_g8        8 goroutines waiting on one NewLimiter(1e6, 8), n/25
+//	                       events in all; ns per event, 1000 at best
+//
+// A wait case stops early, after whole multiples of 16 events, once 500 ms
+// have passed; its value is then per event done.
 package main
 
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
+	bu "gorobench/internal/benchutil"
 )
 
 const (
+	prog    = "rate"
 	fast    = rate.Limit(1e9) // one token per nanosecond
 	million = rate.Limit(1e6)
 )
 
-func report(name string, d time.Duration, ops int, unit string) {
-	fmt.Printf("BENCH %s %.2f %s\n", name, float64(d.Nanoseconds())/float64(ops), unit)
-}
-
-func check(ok bool, what string) {
-	if !ok {
-		fmt.Fprintln(os.Stderr, "rate:", what)
-		os.Exit(1)
-	}
-}
-
-func atLeast(v, min int) int {
-	if v < min {
-		return min
-	}
-	return v
-}
-
-// fanOut runs body(i) in k goroutines and waits for all of them.
-func fanOut(k int, body func(i int)) time.Duration {
-	runtime.GC()
-	var wg sync.WaitGroup
-	wg.Add(k)
-	t0 := time.Now()
-	for i := 0; i < k; i++ {
-		go func(i int) {
-			body(i)
-			wg.Done()
-		}(i)
-	}
-	wg.Wait()
-	return time.Since(t0)
-}
-
-func allowSingle(n int) {
-	lim := rate.NewLimiter(fast, 1000)
+func allowSingle(name string, l rate.Limit, burst, n int) {
+	lim := rate.NewLimiter(l, burst)
 	granted := 0
 	runtime.GC()
 	t0 := time.Now()
@@ -95,30 +63,15 @@ func allowSingle(n int) {
 		}
 	}
 	d := time.Since(t0)
-	check(granted > 0, "allow/single: nothing granted")
-	report("rate/allow/single", d, n, "ns/op")
-}
-
-func allowDenied(n int) {
-	lim := rate.NewLimiter(1, 1)
-	granted := 0
-	runtime.GC()
-	t0 := time.Now()
-	for i := 0; i < n; i++ {
-		if lim.Allow() {
-			granted++
-		}
-	}
-	d := time.Since(t0)
-	check(granted >= 1, "allow/denied: the first call was refused")
-	report("rate/allow/denied", d, n, "ns/op")
+	bu.Check(granted >= 1, prog, "allow: the first call was refused")
+	bu.Report(name, d, n, "ns/op")
 }
 
 func allowContended(name string, k, n int) {
 	lim := rate.NewLimiter(fast, 1000)
 	var granted atomic.Int64
-	per := atLeast(n/2/k, 1)
-	d := fanOut(k, func(int) {
+	per := bu.AtLeast(n/2/k, 1)
+	d := bu.FanOut(k, func(int) {
 		g := 0
 		for i := 0; i < per; i++ {
 			if lim.Allow() {
@@ -127,49 +80,69 @@ func allowContended(name string, k, n int) {
 		}
 		granted.Add(int64(g))
 	})
-	check(granted.Load() > 0, "allow/gK: nothing granted")
-	report(name, d, per*k, "ns/op")
+	bu.Check(granted.Load() > 0, prog, "allow/gK: nothing granted")
+	bu.Report(name, d, per*k, "ns/op")
 }
 
 func reserveCancel(n int) {
 	lim := rate.NewLimiter(10, 1)
 	lim.Allow() // drain: every reservation below is in the future
-	ops := atLeast(n/2, 1)
+	ops := bu.AtLeast(n/2, 1)
 	runtime.GC()
 	t0 := time.Now()
 	for i := 0; i < ops; i++ {
 		r := lim.Reserve()
-		check(r.OK(), "reserve_cancel: reservation not ok")
+		bu.Check(r.OK(), prog, "reserve_cancel: reservation not ok")
 		r.Cancel()
 	}
 	d := time.Since(t0)
-	report("rate/reserve_cancel", d, ops, "ns/op")
+	bu.Report("rate/reserve_cancel", d, ops, "ns/op")
 }
+
+// The waiting cases stop after `events` events or once waitBudget has passed
+// (looked at every 16 events), whichever comes first, and report the time
+// per event done: how late short sleeps wake differs a lot between machines,
+// and this keeps every case's run short.
+const waitBudget = 500 * time.Millisecond
 
 func waitSingle(name string, l rate.Limit, burst, events int) {
 	lim := rate.NewLimiter(l, burst)
 	ctx := context.Background()
 	runtime.GC()
 	t0 := time.Now()
-	for i := 0; i < events; i++ {
+	stop := t0.Add(waitBudget)
+	done := 0
+	for done < events {
 		err := lim.Wait(ctx)
-		check(err == nil, "wait: error")
+		bu.Check(err == nil, prog, "wait: error")
+		done++
+		if done%16 == 0 && !time.Now().Before(stop) {
+			break
+		}
 	}
 	d := time.Since(t0)
-	report(name, d, events, "ns/event")
+	bu.Report(name, d, done, "ns/event")
 }
 
 func waitContended(name string, k, events int) {
 	lim := rate.NewLimiter(million, k)
-	per := atLeast(events/k, 1)
-	d := fanOut(k, func(int) {
+	per := bu.AtLeast(events/k, 1)
+	stop := time.Now().Add(waitBudget)
+	var done atomic.Int64
+	d := bu.FanOut(k, func(int) {
 		ctx := context.Background()
-		for i := 0; i < per; i++ {
+		i := 0
+		for i < per {
 			err := lim.Wait(ctx)
-			check(err == nil, "wait: error")
+			bu.Check(err == nil, prog, "wait: error")
+			i++
+			if i%16 == 0 && !time.Now().Before(stop) {
+				break
+			}
 		}
+		done.Add(int64(i))
 	})
-	report(name, d, per*k, "ns/event")
+	bu.Report(name, d, int(done.Load()), "ns/event")
 }
 
 func main() {
@@ -180,16 +153,14 @@ func main() {
 		os.Exit(2)
 	}
 	runtime.GOMAXPROCS(2)
-	allowSingle(*n)
-	allowDenied(*n)
+	allowSingle("rate/allow/single", fast, 1000, *n)
+	allowSingle("rate/allow/denied", 1, 1, *n)
 	allowContended("rate/allow/g2", 2, *n)
 	allowContended("rate/allow/g4", 4, *n)
 	allowContended("rate/allow/g8", 8, *n)
 	reserveCancel(*n)
-	// Sleeping cases: short sleeps wake late (tens of microseconds each is
-	// usual), so burst 1 and 8 goroutines get fewer events than burst 100.
-	waitSingle("rate/wait/nodelay", fast, 1, atLeast(*n/5, 1))
-	waitSingle("rate/wait/1M_burst1", million, 1, atLeast(*n/100, 8))
-	waitSingle("rate/wait/1M_burst100", million, 100, atLeast(*n/25, 8))
-	waitContended("rate/wait/1M_g8", 8, atLeast(*n/100, 8))
+	waitSingle("rate/wait/nodelay", fast, 1, bu.AtLeast(*n/5, 1))
+	waitSingle("rate/wait/1M_burst1", million, 1, bu.AtLeast(*n/25, 8))
+	waitSingle("rate/wait/1M_burst100", million, 100, bu.AtLeast(*n/25, 8))
+	waitContended("rate/wait/1M_g8", 8, bu.AtLeast(*n/25, 8))
 }
