@@ -26,8 +26,6 @@ package main
 
 import (
 	"context"
-	"flag"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -94,16 +92,10 @@ func executeCtxSingle(n int) {
 }
 
 func main() {
-	n := flag.Int("n", 5_000_000, "calls per single-goroutine case")
-	flag.Parse()
-	if *n < 1 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	runtime.GOMAXPROCS(2)
-	executeSingle(*n)
-	executeContended("breaker/execute/g2", 2, *n)
-	executeContended("breaker/execute/g4", 4, *n)
-	executeContended("breaker/execute/g8", 8, *n)
-	executeCtxSingle(*n)
+	n := bu.Start("calls per single-goroutine case")
+	executeSingle(n)
+	executeContended("breaker/execute/g2", 2, n)
+	executeContended("breaker/execute/g4", 4, n)
+	executeContended("breaker/execute/g8", 8, n)
+	executeCtxSingle(n)
 }

@@ -36,8 +36,6 @@ package main
 
 import (
 	"context"
-	"flag"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -146,21 +144,15 @@ func waitContended(name string, k, events int) {
 }
 
 func main() {
-	n := flag.Int("n", 5_000_000, "operations per single-goroutine case")
-	flag.Parse()
-	if *n < 1 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	runtime.GOMAXPROCS(2)
-	allowSingle("rate/allow/single", fast, 1000, *n)
-	allowSingle("rate/allow/denied", 1, 1, *n)
-	allowContended("rate/allow/g2", 2, *n)
-	allowContended("rate/allow/g4", 4, *n)
-	allowContended("rate/allow/g8", 8, *n)
-	reserveCancel(*n)
-	waitSingle("rate/wait/nodelay", fast, 1, bu.AtLeast(*n/5, 1))
-	waitSingle("rate/wait/1M_burst1", million, 1, bu.AtLeast(*n/25, 8))
-	waitSingle("rate/wait/1M_burst100", million, 100, bu.AtLeast(*n/25, 8))
-	waitContended("rate/wait/1M_g8", 8, bu.AtLeast(*n/25, 8))
+	n := bu.Start("operations per single-goroutine case")
+	allowSingle("rate/allow/single", fast, 1000, n)
+	allowSingle("rate/allow/denied", 1, 1, n)
+	allowContended("rate/allow/g2", 2, n)
+	allowContended("rate/allow/g4", 4, n)
+	allowContended("rate/allow/g8", 8, n)
+	reserveCancel(n)
+	waitSingle("rate/wait/nodelay", fast, 1, bu.AtLeast(n/5, 1))
+	waitSingle("rate/wait/1M_burst1", million, 1, bu.AtLeast(n/25, 8))
+	waitSingle("rate/wait/1M_burst100", million, 100, bu.AtLeast(n/25, 8))
+	waitContended("rate/wait/1M_g8", 8, bu.AtLeast(n/25, 8))
 }

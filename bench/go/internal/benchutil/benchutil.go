@@ -1,17 +1,31 @@
 // Package benchutil is what the Go twins of bench/rate.cpp and
-// bench/breaker.cpp share (the C++ side: bench/bench_util.hpp): the
-// "BENCH <case> <value> <unit>" line bench/run.sh reads, a check that stops
-// the program, and starting k goroutines at once and timing them until the
-// last is done.
+// bench/breaker.cpp share (the C++ side: bench/bench_util.hpp): the -n flag
+// and GOMAXPROCS, the "BENCH <case> <value> <unit>" line bench/run.sh reads,
+// a check that stops the program, and starting k goroutines at once and
+// timing them until the last is done.
 package benchutil
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"runtime"
 	"sync"
 	"time"
 )
+
+// Start parses the command line (-n N, default 5,000,000; what says what n
+// counts), sets GOMAXPROCS to 2 (the C++ twins run 2 workers) and returns n.
+func Start(what string) int {
+	n := flag.Int("n", 5_000_000, what)
+	flag.Parse()
+	if *n < 1 || flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	runtime.GOMAXPROCS(2)
+	return *n
+}
 
 // Report prints one result line: d / ops in unit (a time per operation).
 func Report(name string, d time.Duration, ops int, unit string) {
