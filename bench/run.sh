@@ -8,7 +8,8 @@
 #   -p PROCS    worker threads on both sides (GORO_MAXPROCS and GOMAXPROCS);
 #               default: one per core. For the scaling runs (1, 4 on 2 cores)
 #   -f FILTER   extended regex matched against program names
-#               (spawn, sleep, chan, chan_threads, ...); default: all
+#               (spawn, sleep, chan, chan_threads, rate, breaker, ...);
+#               default: all
 #   -x EXCLUDE  extended regex of program names to leave out
 #   --no-build  skip configuring/building the C++ side; the Go twins are
 #               always built (cached, takes a second)
@@ -32,7 +33,7 @@ build=1
 strict=0
 procs=
 exclude='^$'
-usage() { sed -n '6,16s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '6,17s/^# \{0,1\}//p' "$0"; }
 while [ $# -gt 0 ]; do
   case $1 in
     -r) reps=${2:?-r needs a count}; shift 2 ;;
@@ -57,11 +58,12 @@ godir=$root/build/bench-go
 log() { echo "run.sh: $*" >&2; }
 
 # --- toolchains and builds ---------------------------------------------------
-# bench/go/go.mod replaces golang.org/x/sync with the Debian package's copy
-# (the Go side builds offline, GOPROXY=off).
+# bench/go/go.mod replaces golang.org/x/sync and golang.org/x/time with the
+# Debian packages' copies (the Go side builds offline, GOPROXY=off).
 pkgs=()
 command -v go >/dev/null || pkgs+=(golang-go)
 [ -f /usr/share/gocode/src/golang.org/x/sync/go.mod ] || pkgs+=(golang-golang-x-sync-dev)
+[ -f /usr/share/gocode/src/golang.org/x/time/go.mod ] || pkgs+=(golang-golang-x-time-dev)
 if [ ${#pkgs[@]} -gt 0 ]; then
   log "installing ${pkgs[*]}"
   sudo=""
@@ -84,8 +86,8 @@ mkdir -p "$godir"
   go build -o "$godir/" ./...) >&2
 
 # --- pairing -----------------------------------------------------------------
-names=$( { for d in "$root"/bench/go/*/; do
-             if [ -d "$d" ]; then basename "$d"; fi
+names=$( { for d in "$root"/bench/go/*/; do   # bench/go/internal: shared code
+             if [ -d "$d" ] && [ "$(basename "$d")" != internal ]; then basename "$d"; fi
            done
            for b in "$cxxdir"/bench_*; do
              if [ -f "$b" ]; then b=${b##*/}; echo "${b#bench_}"; fi

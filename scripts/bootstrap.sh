@@ -2,11 +2,12 @@
 # Installs the Debian packages goro needs, and nothing when they are present.
 # Usage: scripts/bootstrap.sh [build|bench]
 #   build (default): compilers, cmake, GoogleTest/Mock, Google Benchmark, OpenSSL
-#   bench:           the above plus Go and golang.org/x/sync (for the Go twins
-#                    of the benchmarks; bench/go/go.mod uses the Debian copy)
+#   bench:           the above plus Go, golang.org/x/sync and golang.org/x/time
+#                    (for the Go twins of the benchmarks; bench/go/go.mod uses
+#                    the Debian copies)
 set -euo pipefail
 want=(cmake make g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev pkg-config)
-if [ "${1:-build}" = bench ]; then want+=(golang-go golang-golang-x-sync-dev); fi
+if [ "${1:-build}" = bench ]; then want+=(golang-go golang-golang-x-sync-dev golang-golang-x-time-dev); fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -126,6 +126,49 @@ struct retry_call {
     return O::wrap(std::forward<X>(x));
   }
   static type failed(error e) { return O::fail(std::move(e)); }
+
+  // The parts of one round of the loop that the goroutine form and the
+  // thread form share; they differ only in how f's awaitable (goroutines
+  // only) and the sleep are waited for.
+
+  // Calls a non-awaitable f once; an exception from f becomes the result's
+  // error.
+  static type attempt(F& f, const context& ctx) {
+    type res = failed(error());
+    try {
+      if constexpr (std::is_void_v<R>) {
+        call(f, ctx);
+        res = error();
+      } else {
+        res = make(call(f, ctx));
+      }
+    } catch (...) {
+      res = O::fail_with(std::move(res), error(std::current_exception()));
+    }
+    return res;
+  }
+  // After call number `attempt` produced res: true when the loop is over
+  // and res is what retry returns (f succeeded, or the policy gives up; a
+  // permanent(e) is unwrapped to e), else false with *delay set to the sleep
+  // before the next call.
+  static bool settle(const retry_policy& p, type& res, std::uint32_t attempt, nanos start,
+                     std::chrono::nanoseconds* delay) {
+    const error e = O::error_of_result(res);
+    if (!e) return true;
+    retry_step s = retry_decide(p, e, attempt, start);
+    if (s.unwrap) res = O::fail_with(std::move(res), std::move(s.inner));
+    if (s.stop) return true;
+    *delay = s.delay;
+    return false;
+  }
+  // After the sleep returned `slept`: true when the loop is over (the sleep
+  // failed or ctx is done), res then carrying that error.
+  static bool woke(const context& ctx, std::error_code slept, type& res) {
+    if (!slept) slept = ctx.err();
+    if (!slept) return false;
+    res = O::fail_with(std::move(res), slept);
+    return true;
+  }
 };
 
 template <class F>
@@ -137,8 +180,8 @@ task<typename retry_call<F>::type> retry_task(context ctx, retry_policy p, F f) 
   if (std::error_code e = ctx.err()) co_return C::failed(e);
   for (std::uint32_t attempt = 1;; ++attempt) {
     T res = C::failed(error());
-    try {
-      if constexpr (awaitable<typename C::raw>) {
+    if constexpr (awaitable<typename C::raw>) {
+      try {
         typename C::raw t = C::call(f, ctx);  // named: GCC PR 100611
         if constexpr (std::is_void_v<typename C::R>) {
           co_await std::move(t);
@@ -147,29 +190,22 @@ task<typename retry_call<F>::type> retry_task(context ctx, retry_policy p, F f) 
           typename C::R r = co_await std::move(t);
           res = C::make(std::move(r));
         }
-      } else if constexpr (std::is_void_v<typename C::R>) {
-        C::call(f, ctx);
-        res = error();
-      } else {
-        res = C::make(C::call(f, ctx));
+      } catch (...) {
+        res = O::fail_with(std::move(res), error(std::current_exception()));
       }
-    } catch (...) {
-      res = O::fail_with(std::move(res), error(std::current_exception()));
+    } else {
+      res = C::attempt(f, ctx);
     }
-    const error e = O::error_of_result(res);
-    if (!e) co_return res;
-    retry_step s = retry_decide(p, e, attempt, start);
-    if (s.unwrap) co_return O::fail_with(std::move(res), std::move(s.inner));
-    if (s.stop) co_return res;
+    std::chrono::nanoseconds delay{0};
+    if (C::settle(p, res, attempt, start, &delay)) co_return res;
     std::error_code slept;
     if (p.sleep) {
-      slept = p.sleep(ctx, s.delay);
+      slept = p.sleep(ctx, delay);
     } else {
-      auto w = goro::sleep_for(ctx, s.delay);  // named awaiter: GCC PR 100611
+      auto w = goro::sleep_for(ctx, delay);  // named awaiter: GCC PR 100611
       slept = co_await w;
     }
-    if (!slept) slept = ctx.err();
-    if (slept) co_return O::fail_with(std::move(res), slept);
+    if (C::woke(ctx, slept, res)) co_return res;
   }
 }
 
@@ -199,8 +235,6 @@ template <class F>
 auto blocking_retry(const context& ctx, const retry_policy& p, F&& f) ->
     typename detail::retry_call<std::decay_t<F>>::type {
   using C = detail::retry_call<std::decay_t<F>>;
-  using T = typename C::type;
-  using O = typename C::O;
   static_assert(!awaitable<typename C::raw>,
                 "goro::blocking_retry: f returns an awaitable; use co_await goro::retry(ctx, p, f)");
   GORO_ASSERT(p.sleep || detail::current_goroutine() == nullptr,
@@ -209,25 +243,11 @@ auto blocking_retry(const context& ctx, const retry_policy& p, F&& f) ->
   const detail::nanos start = detail::retry_now(p);
   if (std::error_code e = ctx.err()) return C::failed(e);
   for (std::uint32_t attempt = 1;; ++attempt) {
-    T res = C::failed(error());
-    try {
-      if constexpr (std::is_void_v<typename C::R>) {
-        C::call(f, ctx);
-        res = error();
-      } else {
-        res = C::make(C::call(f, ctx));
-      }
-    } catch (...) {
-      res = O::fail_with(std::move(res), error(std::current_exception()));
-    }
-    const error e = O::error_of_result(res);
-    if (!e) return res;
-    detail::retry_step s = detail::retry_decide(p, e, attempt, start);
-    if (s.unwrap) return O::fail_with(std::move(res), std::move(s.inner));
-    if (s.stop) return res;
-    std::error_code slept = p.sleep ? p.sleep(ctx, s.delay) : blocking_sleep_for(ctx, s.delay);
-    if (!slept) slept = ctx.err();
-    if (slept) return O::fail_with(std::move(res), slept);
+    typename C::type res = C::attempt(f, ctx);
+    std::chrono::nanoseconds delay{0};
+    if (C::settle(p, res, attempt, start, &delay)) return res;
+    std::error_code slept = p.sleep ? p.sleep(ctx, delay) : blocking_sleep_for(ctx, delay);
+    if (C::woke(ctx, slept, res)) return res;
   }
 }
 
