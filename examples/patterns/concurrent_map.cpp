@@ -55,7 +55,7 @@ goro::task<> goro_examples::concurrent_map() {
     std::string key = "page-" + std::to_string(k);
     line += " " + key + "=" + std::to_string(hits.load(key).value_or(0));
   }
-  say("sharded_map(16 shards): 8 goroutines x 1000 update(+1) over 4 keys:%s", line.c_str());
+  say("sharded_map: 8 goroutines x 1000 update(+1) on 4 keys:%s", line.c_str());
   CHECK(line == " page-0=2000 page-1=2000 page-2=2000 page-3=2000");
 }
 

@@ -49,8 +49,7 @@ goro::task<> goro_examples::context_timeout() {
   std::string a = co_await std::move(fast);
   goro::task<std::string> stuck = ask(1h, 10ms);
   std::string b = co_await std::move(stuck);
-  say("select(recv(reply), timeout(d)): a server answering at once: %s; one that never does: %s",
-      a.c_str(), b.c_str());
+  say("select(recv(reply), timeout(d)): a quick server: %s; a silent one: %s", a.c_str(), b.c_str());
   CHECK(a == "received pong" && b == "timeout");
 
   // A context with a deadline, passed down to the operation.

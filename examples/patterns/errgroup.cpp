@@ -71,7 +71,7 @@ goro::task<> goro_examples::errgroup() {
   goro::task<fetched> tb =
       fetch_all(goro::background(), {"slow-1.example", "bad.example", "slow-2.example"}, 0);
   fetched b = co_await std::move(tb);
-  say("one fails: Wait() = \"%s\"; the two slow fetches were cancelled, not waited for",
+  say("one fails: Wait() = \"%s\"; the 2 slow fetches were cancelled",
       b.err.message().c_str());
   CHECK(b.err.message() == "GET bad.example: connection refused");
 

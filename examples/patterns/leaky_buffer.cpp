@@ -68,8 +68,7 @@ goro::task<> goro_examples::leaky_buffer() {
   wg.go(client, &fl, goro::sender<std::unique_ptr<buffer>>(to_server), 100);
   wg.go(server, &fl, goro::receiver<std::unique_ptr<buffer>>(to_server), &processed);
   co_await wg.wait();
-  say("free list of 2 (a channel): 100 messages between client and server, "
-      "no more than 3 buffers ever allocated");
+  say("free list of 2 (a channel): 100 messages client -> server, at most 3 buffers allocated");
   CHECK(processed == 100 && g_allocated.load() <= 3);
 
   // goro::pool: the same free list; acquire() returns a handle that puts the

@@ -71,8 +71,7 @@ goro::task<> goro_examples::once() {
   std::error_code first = co_await cl.get_conn();
   std::error_code second = co_await cl.get_conn();
   std::error_code third = co_await cl.get_conn();
-  say("call_until_success: dial fails (\"%s\"), the next call dials again and connects; "
-      "then no more dials (%d in all)",
+  say("call_until_success: the 1st dial fails (\"%s\"), the 2nd connects; %d dials in all",
       first.message().c_str(), cl.dials);
   CHECK(first && !second && !third && cl.dials == 2 && cl.connected);
 }

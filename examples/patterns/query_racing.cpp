@@ -56,7 +56,7 @@ goro::task<> goro_examples::query_racing() {
 
   std::vector<replica> down{{"replica-a", replica::refuses}, {"replica-b", replica::refuses}};
   goro::race_result<std::string> none = co_await goro::race_first(ctx, down);
-  say("every replica fails: no value, errors: \"%s\", \"%s\"", none.errors[0].message().c_str(),
+  say("all fail: no value; errors \"%s\", \"%s\"", none.errors[0].message().c_str(),
       none.errors[1].message().c_str());
   CHECK(!none && none.errors.size() == 2);
 }
