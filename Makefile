@@ -10,13 +10,14 @@ MAKEFLAGS += --no-print-directory
 # make demo [DIR=/some/tree] [ARGS='--rounds 5 ...']: md5all over DIR
 # (default /usr/include), checked against md5sum and timed beside its Go twin
 # (bench/go/md5all, built offline as bench/run.sh does, when Go is installed),
-# then a short tour. Full listing: build/demo/md5all.txt.
+# then a short tour of the pattern examples (examples/patterns/). Full
+# listing: build/demo/md5all.txt; build output: build/release/build.log.
 GO_ENV = GOCACHE=$(CURDIR)/build/go-cache GOPATH=$(CURDIR)/build/gopath GOENV=off \
   GOPROXY=off GOFLAGS= GOTOOLCHAIN=local
 demo:
 	@scripts/bootstrap.sh build
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS) --target goro_demo
+	@scripts/build.sh release $(JOBS) goro_demo
 	@mkdir -p build/demo build/bench-go
 	@if command -v go >/dev/null; then \
 	  (cd bench/go && $(GO_ENV) go build -o $(CURDIR)/build/bench-go/ ./md5all) >build/demo/go-build.log 2>&1 || \

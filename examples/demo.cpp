@@ -10,18 +10,24 @@
 //    its output must be byte-identical: MATCH or MISMATCH.
 // 3. The time: goro's md5all beside the Go twin (bench/go/md5all, built by
 //    `make demo` when Go is installed), median of a few warm runs each.
-// 4. A short tour: select with a timeout, context cancellation, errgroup.
+// 4. A short tour of the pattern examples (examples/patterns/<name>.cpp, one
+//    program each, compiled in here without their main()): pipeline,
+//    fan-out/fan-in, worker pool, select, context deadlines, errgroup, rate
+//    limiting, circuit breaker and retry, query racing, graceful shutdown on a
+//    signal. --tour-all runs all 16 (examples/patterns/tour.hpp).
 //
 // Errors: a file or directory that cannot be read is reported like md5sum
 // and find report it ("md5all: PATH: Permission denied") and the rest goes
 // on (exit status 1, as md5sum's); --fail-fast makes it stop everything
 // instead, as the blog's MD5All does. The root not being readable stops the
-// run (status 2). Ctrl-C cancels the run's context: every goroutine stops
-// at its next channel operation (status 130). Until goro has a signal
-// context, a SIGINT handler sets a flag that a goroutine polls every 50 ms.
+// run (status 2). Ctrl-C cancels the run's context, a
+// goro::signal_context(background(), {SIGINT}): every goroutine stops at its
+// next channel operation (status 130); the demo then stops watching SIGINT,
+// so a second Ctrl-C kills it at once.
 //
 // Usage: goro_demo [DIR] [--out DIR] [--go PATH] [--rounds N] [--digesters N]
 //                  [--batch N] [--hash-in blocking|goroutine] [--fail-fast] [--no-tour]
+//                  [--tour-all]
 // Exit status: 0 all files hashed and MATCH; 1 some files unreadable (and
 // MATCH); 2 md5all stopped on an error; 3 MISMATCH or md5sum could not run;
 // 130 interrupted.
@@ -46,7 +52,10 @@
 
 #include <goro/goro.hpp>
 
+#include <goro/signal.hpp>
+
 #include "md5all.hpp"
+#include "patterns/tour.hpp"
 
 extern char** environ;
 
@@ -62,13 +71,15 @@ struct args {
   std::string go_twin;  // path of the Go twin's binary; empty: not given
   int rounds = 3;       // timing runs per side
   bool tour = true;
+  bool tour_all = false;
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "goro_demo: %s\n"
                "usage: goro_demo [DIR] [--out DIR] [--go PATH] [--rounds N] [--digesters N]\n"
-               "                 [--batch N] [--hash-in blocking|goroutine] [--fail-fast] [--no-tour]\n",
+               "                 [--batch N] [--hash-in blocking|goroutine] [--fail-fast] [--no-tour]\n"
+               "                 [--tour-all]\n",
                why);
   std::exit(2);
 }
@@ -96,6 +107,7 @@ args parse(int argc, char** argv) {
     else if (s == "--batch") a.md5.batch = to_int(value(), 1);
     else if (s == "--fail-fast") a.md5.fail_fast = true;
     else if (s == "--no-tour") a.tour = false;
+    else if (s == "--tour-all") a.tour_all = true;
     else if (s == "--hash-in") {
       std::string v = value();
       if (v == "blocking") a.md5.where = md5all::hash_site::blocking;
@@ -114,30 +126,14 @@ args parse(int argc, char** argv) {
 
 // ---- Ctrl-C ----------------------------------------------------------------------
 
-// Set by the SIGINT handler; polled by watch_interrupt (see the top comment).
-std::atomic<int> g_sigint{0};
-static_assert(std::atomic<int>::is_always_lock_free, "used from a signal handler");
-
-void on_sigint(int) { g_sigint.store(1, std::memory_order_relaxed); }
-
-void install_sigint() {
-  struct sigaction sa {};
-  sa.sa_handler = on_sigint;
-  sa.sa_flags = SA_RESTART | SA_RESETHAND;  // a second Ctrl-C kills at once
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-}
-
-// Cancels `interrupt` once SIGINT arrives; returns when `stop` is done.
-goro::task<> watch_interrupt(goro::context stop, const goro::cancel_func* interrupt) {
-  for (;;) {
-    std::error_code done = co_await goro::sleep_for(stop, 50ms);
-    if (done) co_return;
-    if (g_sigint.load(std::memory_order_relaxed)) {
-      (*interrupt)();
-      co_return;
-    }
-  }
+// Once the first Ctrl-C has cancelled `interrupted`, stop watching SIGINT so
+// that a second one kills the demo at once (Go: stop() after NotifyContext's
+// context is done). Returns when either context is done.
+goro::task<> second_ctrl_c_kills(goro::context interrupted, goro::context finished,
+                                 const goro::signal_stop* stop) {
+  goro::receiver<void> first = interrupted.done(), end = finished.done();
+  auto r = co_await goro::select(goro::recv(first), goro::recv(end));
+  if (r.index() == 0) (*stop)();
 }
 
 // ---- presentation ----------------------------------------------------------------
@@ -237,7 +233,7 @@ struct check_result {
 
 // md5sum over `files` (the same sorted list md5all reports, unreadable files
 // included: md5sum reports those on stderr too), compared with `ours`.
-goro::task<check_result> check_with_md5sum(const std::string& out_dir,
+goro::task<check_result> check_with_md5sum(goro::context ctx, const std::string& out_dir,
                                            const std::vector<std::string>& files,
                                            const std::string& ours) {
   check_result c;
@@ -261,7 +257,7 @@ goro::task<check_result> check_with_md5sum(const std::string& out_dir,
       c.detail = "could not run xargs/md5sum (status " + std::to_string(rc) + ")";
       return;
     }
-    if (g_sigint.load()) {
+    if (ctx.err()) {
       c.detail = "interrupted";
       return;
     }
@@ -381,7 +377,7 @@ goro::task<int> md5all_showcase(goro::context ctx, const args& a) {
     if (!p.is_dir) files.push_back(p.path);
   std::sort(files.begin(), files.end());
   status("  running md5sum over the same files...");
-  const check_result c = co_await check_with_md5sum(a.out_dir, files, listing);
+  const check_result c = co_await check_with_md5sum(ctx, a.out_dir, files, listing);
   clear_status();
   if (ctx.err()) co_return 130;
   if (c.ran)
@@ -435,118 +431,50 @@ goro::task<int> md5all_showcase(goro::context ctx, const args& a) {
 
 // ---- the tour ----------------------------------------------------------------------
 
-// select with a timeout: ask a server that answers after `delay`, wait at
-// most 100 ms. The server gets a context the client cancels when it leaves
-// (the cancel function cancels on destruction), so it never outlives the
-// question by more than its own next step.
-goro::task<> ask(const char* who, std::chrono::milliseconds delay) {
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
-  auto reply = goro::make_chan<std::string>(1);  // room for the answer: the server never blocks
-  const auto t0 = goro::clock::now();
-  goro::go(
-      [](goro::context c, goro::sender<std::string> tx, std::chrono::milliseconds d) -> goro::task<> {
-        std::error_code gone = co_await goro::sleep_for(c, d);
-        if (gone) co_return;  // the client gave up: no answer
-        std::string answer = "pong";
-        goro::send_status st = co_await tx.send(std::move(answer));
-        (void)st;
-      },
-      ctx, goro::sender<std::string>(reply), delay);
-
-  auto r = co_await goro::select(goro::recv(reply), goro::timeout(100ms));
-  const double ms = seconds_since(t0) * 1e3;
-  if (r.index() == 0)
-    std::printf("    %-30s \"%s\" after %.0f ms\n", who, r.get<0>()->c_str(), ms);
-  else
-    std::printf("    %-30s no answer: gave up after %.0f ms (timeout case)\n", who, ms);
+// The short tour: these stops of examples/patterns/tour.hpp (--tour-all: every one).
+bool in_short_tour(const char* name) {
+  static const char* const stops[] = {"pipeline",        "fan_out_fan_in", "worker_pool",
+                                      "priority_select", "context_timeout", "errgroup",
+                                      "rate_limiter",    "circuit_breaker_retry",
+                                      "query_racing",    "graceful_shutdown"};
+  for (const char* s : stops)
+    if (std::strcmp(s, name) == 0) return true;
+  return false;
 }
 
-goro::task<> tour_select() {
-  std::printf("  select with a timeout: select(recv(reply), timeout(100ms))\n");
-  co_await ask("server answering in 10 ms:", 10ms);
-  co_await ask("server answering in 1 s:", 1000ms);
-}
-
-// Context cancellation: a producer and four workers share one context with
-// a 50 ms deadline; when it passes, every one of them stops at its next
-// channel operation, and the wait group says they all returned.
-goro::task<> tour_context() {
-  std::printf("  context cancellation: with_timeout(ctx, 50ms) over a producer and 4 workers\n");
-  auto [ctx, cancel] = goro::with_timeout(goro::background(), 50ms);
-  auto jobs = goro::make_chan<int>(16);
-  std::atomic<long> done{0};
-  goro::wait_group wg;
-  wg.add(5);
-  goro::go(
-      [](goro::context c, goro::sender<int> tx, goro::wait_group* w) -> goro::task<> {
-        for (int i = 0;; ++i) {
-          goro::send_status st = co_await tx.send(c, i);
-          if (st != goro::send_status::ok) break;  // ctx done
-        }
-        w->done();
-      },
-      ctx, goro::sender<int>(jobs), &wg);
-  for (int i = 0; i < 4; ++i)
-    goro::go(
-        [](goro::context c, goro::receiver<int> rx, std::atomic<long>* n,
-           goro::wait_group* w) -> goro::task<> {
-          for (;;) {
-            goro::recv_result<int> j = co_await rx.recv(c);
-            if (!j) break;  // ctx done
-            n->fetch_add(1, std::memory_order_relaxed);
-          }
-          w->done();
-        },
-        ctx, goro::receiver<int>(jobs), &done, &wg);
-  const auto t0 = goro::clock::now();
-  co_await wg.wait();
-  std::printf("    %s jobs done; after %.0f ms all 5 goroutines returned (ctx.err(): %s)\n",
-              commas(static_cast<std::uint64_t>(done.load())).c_str(), seconds_since(t0) * 1e3,
-              ctx.err().message().c_str());
-}
-
-// errgroup: fetch five URLs at once; one fails after 20 ms, which cancels
-// the group's context, so the four slow fetches stop instead of finishing
-// their 2 s; wait() returns the first error.
-goro::task<> tour_errgroup() {
-  std::printf("  errgroup: five fetches, one fails; the first error cancels the rest\n");
-  goro::errgroup g(goro::background());
-  goro::context ctx = g.context();
-  std::atomic<int> stopped{0};
-  const char* urls[] = {"https://a.example", "https://b.example", "https://bad.example",
-                        "https://c.example", "https://d.example"};
-  const auto t0 = goro::clock::now();
-  for (const char* url : urls) {
-    std::atomic<int>* st = &stopped;
-    g.go([ctx, url, st]() -> goro::task<goro::error> {
-      if (std::strstr(url, "bad") != nullptr) {
-        co_await goro::sleep_for(20ms);
-        co_return goro::error::of(std::runtime_error(std::string("GET ") + url + ": connection refused"));
-      }
-      std::error_code ec = co_await goro::sleep_for(ctx, 2s);  // the slow download
-      if (ec) st->fetch_add(1);
-      co_return ec;
-    });
+// Runs the tour's examples one after another; stops between two on Ctrl-C.
+goro::task<> tour(goro::context ctx, bool all) {
+  std::printf("\nA short tour: the seeds' patterns in goro (examples/patterns/<name>.cpp, one program each)\n");
+  goro_examples::g_indent = "      ";
+  int shown = 0;
+  for (const goro_examples::tour_stop& stop : goro_examples::tour) {
+    if (ctx.err()) co_return;
+    if (!all && !in_short_tour(stop.name)) continue;
+    std::printf("  %s\n", stop.title);
+    std::fflush(stdout);
+    goro::task<> t = stop.run();
+    co_await std::move(t);
+    ++shown;
   }
-  goro::error err = co_await g.wait();
-  std::printf("    wait() after %.0f ms: \"%s\"; %d fetches stopped early (context canceled)\n",
-              seconds_since(t0) * 1e3, err.message().c_str(), stopped.load());
+  const int total = static_cast<int>(std::size(goro_examples::tour));
+  if (shown < total)
+    std::printf("  (%d more: goro_demo --tour-all; each runs alone as build/release/examples/pattern_<name>)\n",
+                total - shown);
 }
 
 goro::task<int> async_main(args a) {
-  auto [ictx, interrupt] = goro::with_cancel(goro::background());
-  auto [wctx, stop_watch] = goro::with_cancel(goro::background());
-  goro::join_handle<void> watcher = goro::spawn(watch_interrupt, wctx, &interrupt);
+  // Ctrl-C cancels ictx (the md5all run and the tour); see the top comment.
+  auto [ictx, stop_sigint] = goro::signal_context(goro::background(), {SIGINT});
+  auto [finished, finish] = goro::with_cancel(goro::background());
+  goro::join_handle<void> watcher = goro::spawn(second_ctrl_c_kills, ictx, finished, &stop_sigint);
 
   int rc = co_await md5all_showcase(ictx, a);
   if (rc != 130 && a.tour) {
-    std::printf("\nA short tour\n");
-    co_await tour_select();
-    if (!ictx.err()) co_await tour_context();
-    if (!ictx.err()) co_await tour_errgroup();
+    goro::task<> t = tour(ictx, a.tour_all);
+    co_await std::move(t);
     if (ictx.err()) rc = 130;  // Ctrl-C during the tour: it stops between its parts
   }
-  stop_watch();
+  finish();
   co_await std::move(watcher);
   co_return rc;
 }
@@ -561,6 +489,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "goro_demo: cannot create %s: %s\n", a.out_dir.c_str(), ec.message().c_str());
     return 2;
   }
-  install_sigint();  // before the runtime's threads start: they inherit nothing to undo
   return goro::run(async_main, std::move(a));
 }
