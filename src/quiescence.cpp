@@ -187,6 +187,9 @@ void quiescence_trigger() noexcept {
     if (!wants_report(rt)) continue;
     rt->deadlock_reported.store(true, std::memory_order_relaxed);
     std::vector<goroutine_info> gs = rt->snapshot();
+    std::sort(gs.begin(), gs.end(), [](const goroutine_info& a, const goroutine_info& b) {
+      return a.id < b.id;  // the oldest first, as Go lists main first
+    });
     if (rt->opts.on_deadlock)
       rt->opts.on_deadlock(gs);
     else
