@@ -37,6 +37,7 @@
 #include "blocking_pool_testing.hpp"
 #include "goro/detail/intrusive_list.hpp"
 #include "goro/runtime.hpp"
+#include "quiescence.hpp"
 #include "runtime_impl.hpp"
 
 namespace goro::detail {
@@ -91,8 +92,17 @@ struct blocking_pool {
       throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
                               "goro::spawn_blocking: injected thread start failure");
     }
-    std::thread([this, first] { loop(first); }).detach();
+    // Inside the quiescence epoch: the deadlock check counts `threads`
+    // (started, not exited) against the process's threads.
+    epoch_begin();
+    try {
+      std::thread([this, first] { loop(first); }).detach();
+    } catch (...) {
+      epoch_end();
+      throw;
+    }
     ++threads;
+    epoch_end();
   }
 
   void loop(blocking_job* j) {
@@ -118,6 +128,12 @@ struct blocking_pool {
         j = next;
         continue;
       }
+      // The job's end may leave every goroutine asleep (its wake ran
+      // before blocking_end, so a worker that went idle meanwhile saw the
+      // job still counted): check, as a worker going idle would.
+      l.unlock();
+      quiescence_trigger();
+      l.lock();
       if (retire_all) break;
       idle.push_front(&self);
       self.cv.wait_for(l, kIdleTimeout, [&] { return self.job != nullptr || self.retire; });
@@ -154,6 +170,11 @@ void submit_blocking(blocking_job* job) {
     rt->blocking_jobs.fetch_sub(1, std::memory_order_release);  // nothing was queued
     throw;
   }
+}
+
+std::size_t blocking_pool_threads() noexcept {
+  std::lock_guard<std::mutex> l(pool().mu);
+  return pool().threads;
 }
 
 namespace testing {

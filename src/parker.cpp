@@ -18,6 +18,7 @@
 #include "goro/detail/goroutine.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/task.hpp"
+#include "quiescence.hpp"
 
 namespace goro::detail {
 namespace {
@@ -30,8 +31,21 @@ void futex_wake_one(std::atomic<int32_t>* a) {
 }
 }  // namespace
 
+void quiescence_trigger() noexcept;  // quiescence.cpp
+
 void parker::park() noexcept {
-  if (state_.fetch_sub(1, std::memory_order_acquire) == kNotified) return;  // token consumed
+  if (plain_) {
+    // A plain thread falls asleep: inside the quiescence epoch, so the
+    // deadlock check never counts it parked while it was counted awake
+    // (docs/design/quiescence.md); then it may be the last to sleep.
+    epoch_begin();
+    const int32_t prev = state_.fetch_sub(1, std::memory_order_seq_cst);
+    epoch_end();
+    if (prev == kNotified) return;  // token consumed
+    quiescence_trigger();
+  } else if (state_.fetch_sub(1, std::memory_order_acquire) == kNotified) {
+    return;  // token consumed
+  }
   for (;;) {
     futex_wait(&state_, kParked, nullptr);
     int32_t n = kNotified;
@@ -55,6 +69,14 @@ bool parker::park_until(std::chrono::steady_clock::time_point deadline) noexcept
 }
 
 void parker::unpark() noexcept {
+  if (plain_) {
+    // Wakes a plain thread the deadlock check may count as asleep.
+    epoch_begin();
+    const int32_t prev = state_.exchange(kNotified, std::memory_order_seq_cst);
+    epoch_end();
+    if (prev == kParked) futex_wake_one(&state_);
+    return;
+  }
   if (state_.exchange(kNotified, std::memory_order_release) == kParked) futex_wake_one(&state_);
 }
 
@@ -66,11 +88,14 @@ namespace {
 struct parker_pool {
   spinlock mu;
   std::vector<parker*> free GORO_GUARDED_BY(mu);
+  std::vector<parker*> all GORO_GUARDED_BY(mu);  // every thread parker ever made
 };
 parker_pool& pool() {
   static parker_pool* p = new parker_pool;
   return *p;
 }
+}  // namespace
+
 struct thread_parker {
   parker* p;
   thread_parker() {
@@ -78,6 +103,8 @@ struct thread_parker {
     lock_guard l(pl.mu);
     if (pl.free.empty()) {
       p = new parker;
+      p->plain_ = true;
+      pl.all.push_back(p);
     } else {
       p = pl.free.back();
       pl.free.pop_back();
@@ -89,7 +116,17 @@ struct thread_parker {
     pl.free.push_back(p);
   }
 };
-}  // namespace
+
+std::size_t parker::plain_threads_parked() noexcept {
+  // A pooled parker whose thread exited is never PARKED (its owner left
+  // park() before it exited); a late unpark leaves it NOTIFIED.
+  parker_pool& pl = pool();
+  lock_guard l(pl.mu);
+  std::size_t n = 0;
+  for (parker* p : pl.all)
+    if (p->state_.load(std::memory_order_seq_cst) == kParked) ++n;
+  return n;
+}
 
 parker& parker::current() noexcept {
   static thread_local thread_parker tp;

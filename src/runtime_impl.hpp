@@ -171,6 +171,7 @@ struct worker {
   bool in_idle_list = false;  // guarded by runtime_impl::idle_mu
 
   // Owner-thread state.
+  bool virtual_clock = false;  // rt->opts.virtual_time, read by now() on this thread
   std::uint32_t tick = 0;
   unsigned lifo_streak = 0;
   bool spinning = false;
@@ -210,6 +211,21 @@ struct runtime_impl {
   // parks while another worker holds a goroutine in runnext, and steals one
   // that stays there (scheduler.md, "Waking for runnext"). 0 or 1.
   std::atomic<int> n_watching{0};
+  // Quiescence epoch (docs/design/quiescence.md): every decrease of n_idle
+  // (a worker leaving the idle list: wakep, unidle) is bracketed by
+  // wake_begun += 1 before and wake_ended += 1 after, so the deadlock check
+  // can tell that no worker woke while it looked. Under idle_mu, next to
+  // n_idle: no line of their own, no cost outside the idle path.
+  std::atomic<std::uint64_t> wake_begun{0};
+  std::atomic<std::uint64_t> wake_ended{0};
+  // Set when this runtime's deadlock was reported; cleared when a worker
+  // leaves the idle list (so a later deadlock is reported again).
+  std::atomic<bool> deadlock_reported{false};
+  // Virtual clock (opts.virtual_time): the time now() returns on this
+  // runtime's workers; moved only forward, under vclock_mu, by the last
+  // worker to go idle (advance_virtual_clock).
+  std::atomic<nanos> vclock{0};
+  spinlock vclock_mu;
   // Set first thing in ~runtime. From then on a wake or yield of one of this
   // runtime's goroutines queues nothing (schedule_*): nothing will run it,
   // and ~runtime destroys it or leaves it to its join_handle.
@@ -265,6 +281,19 @@ struct runtime_impl {
   void local_push(worker* w, goroutine* g) noexcept;
   bool any_work() const noexcept;
   void release_spinning(worker* w) noexcept;
+  // Every worker idle, nothing queued, no timer armed, no spawn_blocking job,
+  // no plain thread inside schedule_*, not stopping (quiescence.cpp).
+  bool quiescent() const noexcept;
+  // Virtual time: if the runtime is quiescent but for armed timers, moves
+  // the clock to the earliest one and returns true (the caller fires them).
+  bool advance_virtual_clock() noexcept;
+  // Brackets a decrease of n_idle (see wake_begun).
+  void wake_begin() noexcept { wake_begun.fetch_add(1, std::memory_order_seq_cst); }
+  void wake_end() noexcept {
+    wake_ended.fetch_add(1, std::memory_order_seq_cst);
+    if (deadlock_reported.load(std::memory_order_relaxed)) [[unlikely]]
+      deadlock_reported.store(false, std::memory_order_relaxed);
+  }
 
   // Timers.
   timer_heap& heap_for_arm() noexcept;
@@ -285,5 +314,21 @@ struct runtime_impl {
 };
 
 worker* current_worker() noexcept;
+
+// ---- quiescence (quiescence.cpp, docs/design/quiescence.md) ------------------
+// Runtimes enter the process-wide list once their workers run and leave it
+// first thing in ~runtime.
+void runtime_list_add(runtime_impl* rt);
+void runtime_list_remove(runtime_impl* rt) noexcept;
+// The deadlock check: called by a worker that went idle last in its runtime
+// with no timer armed, by a plain thread about to park in a goro operation,
+// and by a blocking-pool thread that finished a job. Cheap unless every
+// runtime is quiescent.
+void quiescence_trigger() noexcept;
+// Threads of the blocking pool (blocking_pool.cpp), started and not exited.
+std::size_t blocking_pool_threads() noexcept;
+// The signal reader thread (0 or 1), and whether any signal is watched
+// (signal.cpp): a watched signal can wake a goroutine at any time.
+unsigned signal_reader_threads(bool* watching) noexcept;
 
 }  // namespace goro::detail

@@ -59,6 +59,15 @@ unsigned default_workers() noexcept {
 }
 
 goroutine* current_goroutine() noexcept { return tl_current; }
+
+// The one clock seam: a virtual runtime's workers read its virtual clock
+// (one thread_local load and a flag on this worker for everybody else).
+nanos now() noexcept {
+  worker* w = tl_worker;
+  if (w != nullptr && w->virtual_clock) [[unlikely]]
+    return w->rt->vclock.load(std::memory_order_acquire);
+  return real_now();
+}
 runtime_impl* current_runtime() noexcept { return tl_worker ? tl_worker->rt : nullptr; }
 worker* current_worker() noexcept { return tl_worker; }
 
@@ -226,12 +235,14 @@ void runtime_impl::wakep() noexcept {
   {
     lock_guard l(idle_mu);
     if (!idle.empty()) {
+      wake_begin();
       w = idle.back();
       idle.pop_back();
       w->in_idle_list = false;
       // Handed over under the lock so the woken worker's unidle() sees it.
       w->woken_spinning.store(true, std::memory_order_relaxed);
       n_idle.fetch_sub(1, std::memory_order_seq_cst);
+      wake_end();
     }
   }
   if (w == nullptr) {
@@ -270,11 +281,11 @@ constexpr nanos kWatchPeriod = 20'000;
 goroutine* steal_runnext(worker* v) noexcept {
   goroutine* seen = v->runnext.load(std::memory_order_relaxed);
   if (seen == nullptr) return nullptr;
-  const nanos until = now() + kRunnextGrace;
+  const nanos until = real_now() + kRunnextGrace;  // real time, also on a virtual runtime
   do {
     cpu_relax();
     if (v->runnext.load(std::memory_order_relaxed) != seen) return nullptr;  // its worker took it
-  } while (now() < until);
+  } while (real_now() < until);
   return v->runnext.exchange(nullptr, std::memory_order_acq_rel);
 }
 
@@ -283,10 +294,12 @@ goroutine* steal_runnext(worker* v) noexcept {
 void unidle(runtime_impl* rt, worker* w) {
   lock_guard l(rt->idle_mu);
   if (w->in_idle_list) {
+    rt->wake_begin();
     auto it = std::find(rt->idle.begin(), rt->idle.end(), w);
     rt->idle.erase(it);
     w->in_idle_list = false;
     rt->n_idle.fetch_sub(1, std::memory_order_seq_cst);
+    rt->wake_end();
   } else if (w->woken_spinning.exchange(false, std::memory_order_relaxed)) {
     w->spinning = true;
   }
@@ -352,6 +365,25 @@ goroutine* runtime_impl::find_runnable(worker* w) {
       run_all_due_timers();
       continue;
     }
+    if (w->virtual_clock) {
+      // Virtual time never passes while a worker sleeps: the last worker
+      // to go idle moves the clock to the earliest timer and fires it.
+      if (next != kNever && advance_virtual_clock()) {
+        unidle(this, w);
+        run_all_due_timers();
+        continue;
+      }
+      next = kNever;  // sleep untimed; the last worker to go idle jumps
+    }
+    if (next == kNever && n_idle.load(std::memory_order_seq_cst) == static_cast<int>(nw)) {
+      // Last worker idle with no timer armed: maybe nothing can ever run
+      // again (quiescence.cpp). A deadlock handler may have made work.
+      quiescence_trigger();
+      if (any_work()) {
+        unidle(this, w);
+        continue;
+      }
+    }
 
     // The runnext watcher: while another worker holds a goroutine in its
     // runnext, one idle worker sleeps in short timed parks and then spins
@@ -371,7 +403,9 @@ goroutine* runtime_impl::find_runnable(worker* w) {
       }
     }
     if (w->watching) {
-      nanos until = now() + kWatchPeriod;
+      // Real time: the watch period is about this thread's sleep, also on
+      // a runtime with a virtual clock.
+      nanos until = real_now() + kWatchPeriod;
       if (next != kNever && next < until) until = next;
       w->park.park_until(from_nanos(until));
       unidle(this, w);
@@ -439,11 +473,13 @@ runtime_impl::runtime_impl(const runtime_options& o) : opts(o), shards(o.workers
   // The idle list never allocates in find_runnable (noexcept: an allocation
   // failure there could only terminate).
   idle.reserve(opts.workers);
+  vclock.store(real_now(), std::memory_order_relaxed);
   for (unsigned i = 0; i < opts.workers; ++i) {
     auto* w = new worker;
     w->rt = this;
     w->index = i;
     w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+    w->virtual_clock = opts.virtual_time;
     workers.push_back(w);
   }
 }
@@ -481,9 +517,14 @@ void release_runtime(runtime_impl* rt) noexcept { rt->release(); }
 
 namespace goro {
 
-runtime::runtime(runtime_options opts) : impl_(new detail::runtime_impl(opts)) { impl_->start(); }
+runtime::runtime(runtime_options opts) : impl_(new detail::runtime_impl(opts)) {
+  impl_->start();
+  // Listed once its workers exist (the deadlock check counts them as threads).
+  detail::runtime_list_add(impl_);
+}
 
 runtime::~runtime() {
+  detail::runtime_list_remove(impl_);  // before its workers exit (quiescence.cpp)
   impl_->stop_and_join();
   impl_->destroy_remaining();
   impl_->rehome_timers();

@@ -48,6 +48,9 @@
 // thread; not supported (documented in the header).
 #include "goro/signal.hpp"
 
+#include "quiescence.hpp"
+#include "runtime_impl.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -199,14 +202,19 @@ void start_reader(registry& r) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   r.spawn_mask = old;
+  // Inside the quiescence epoch: the deadlock check counts the reader
+  // (quiescence.cpp).
+  detail::epoch_begin();
   try {
     std::thread(reader_main, &r).detach();
   } catch (...) {
+    detail::epoch_end();
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     throw;
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   r.reader_started = true;
+  detail::epoch_end();
 }
 
 std::uint64_t request_mask(registry& r) {
@@ -426,6 +434,13 @@ cancelable_context<signal_stop> signal_context(const context& parent, std::initi
 }
 
 namespace detail {
+unsigned signal_reader_threads(bool* watching) noexcept {
+  registry& r = reg();
+  std::lock_guard<std::mutex> l(r.mu);
+  *watching = !r.watchers.empty();
+  return r.reader_started ? 1u : 0u;
+}
+
 int signal_watchers(int signo) noexcept {
   if (signo <= 0 || signo >= kMaxSig) return 0;
   registry& r = reg();

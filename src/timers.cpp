@@ -9,7 +9,7 @@
 
 namespace goro::detail {
 
-nanos now() noexcept { return to_nanos(std::chrono::steady_clock::now()); }
+// now() lives in scheduler.cpp, beside the worker it reads (virtual clock).
 
 // ---- heap --------------------------------------------------------------------
 

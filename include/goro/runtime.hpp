@@ -74,6 +74,27 @@ struct runtime_options {
   // Called by ~runtime() with the goroutines still alive, before they are
   // destroyed. Default: print them to stderr.
   std::function<void(const std::vector<goroutine_info>&)> on_shutdown_alive;
+  // Deadlock report (docs/design/quiescence.md): when every goroutine of
+  // every runtime is blocked, no timer is armed, no spawn_blocking job runs,
+  // no signal is watched and every thread of the process is accounted for
+  // (a worker, a blocking-pool thread, or a plain thread parked in a goro
+  // operation, as the one in run() is), nothing can ever wake them: the
+  // runtime calls on_deadlock with its goroutines, once per such episode.
+  // Default: print "fatal error: all goroutines are asleep - deadlock!" and
+  // the goroutines to stderr and abort, like Go. The callback runs on a
+  // worker or on the plain thread that parked last, outside any goroutine;
+  // it may do non-blocking goro operations (close a channel, unlock, done)
+  // to break the deadlock, must not block, and must not create or destroy
+  // a runtime. A plain thread that is not parked in a goro operation (it
+  // may hold a channel and send later) rules a report out.
+  bool detect_deadlock = true;
+  std::function<void(const std::vector<goroutine_info>&)> on_deadlock;
+  // Testing (goro/testing/virtual_time.hpp): the runtime's clock is virtual.
+  // It starts at the real time of creation and stands still while anything
+  // of the runtime runs; when every goroutine is blocked and a timer is
+  // armed, it jumps to the earliest timer. Only code on this runtime's
+  // workers sees it (detail::now(), goro::now()).
+  bool virtual_time = false;
 };
 
 class runtime;

@@ -44,6 +44,10 @@ struct GORO_NODISCARD_AWAITABLE sleep_awaiter {
 };
 }  // namespace detail
 
+// The time goro's timers use: under goro::testing::run_virtual the virtual
+// clock, else clock::now(). Compute deadlines for sleep_until & co from it.
+inline clock::time_point now() noexcept { return detail::from_nanos(detail::now()); }
+
 // Suspends the calling goroutine for at least d.
 GORO_NODISCARD_AWAITABLE inline detail::sleep_awaiter sleep_for(std::chrono::nanoseconds d) noexcept {
   return detail::sleep_awaiter(detail::deadline_after(detail::now(), d));

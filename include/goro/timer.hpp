@@ -53,7 +53,7 @@ class timer_chan final : public chan_state<clock::time_point> {
   // Runs under the timer heap lock (heap -> channel lock order).
   static void fire(timer_node* n) noexcept {
     auto* c = static_cast<timer_chan*>(n->ctx);
-    clock::time_point t = clock::now();
+    clock::time_point t = from_nanos(now());  // the firing runtime's clock (virtual time)
     chan_waiter* wake = nullptr;
     {
       lock_guard l(c->mu);

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 namespace goro::detail {
@@ -29,10 +30,18 @@ class parker {
 
   // The calling thread's parker.
   static parker& current() noexcept;
+  // Plain threads parked right now in an untimed park() of their
+  // current() parker (workers' parkers are not counted): the deadlock
+  // check counts them as asleep (docs/design/quiescence.md).
+  static std::size_t plain_threads_parked() noexcept;
 
  private:
   static constexpr int32_t kEmpty = 0, kNotified = 1, kParked = -1;
   std::atomic<int32_t> state_{kEmpty};
+  // A plain thread's parker (from current()): its park/unpark transitions
+  // are wrapped in the quiescence epoch and park() runs the deadlock check.
+  bool plain_ = false;
+  friend struct thread_parker;
 };
 
 }  // namespace goro::detail

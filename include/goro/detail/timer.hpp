@@ -62,8 +62,11 @@ void timer_arm(timer_node* n, nanos when, runtime_impl* rt = nullptr) noexcept;
 // Disarms `n`; returns true if it was armed (so it will not fire), false if
 // it already fired or was never armed.
 bool timer_disarm(timer_node* n) noexcept;
-// Current time of the runtime's clock (the real steady clock for now; the
-// virtual clock plugs in here).
+// Current time of the calling thread's clock: a virtual runtime's clock on
+// its workers (runtime_options::virtual_time), the steady clock elsewhere.
+// Every deadline and timeout of goro is computed from it.
 nanos now() noexcept;
+// The real steady clock, for the scheduler's own spin bounds.
+inline nanos real_now() noexcept { return to_nanos(std::chrono::steady_clock::now()); }
 
 }  // namespace goro::detail
