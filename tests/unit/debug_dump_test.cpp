@@ -128,6 +128,8 @@ TEST_P(DebugDump, MutexWaitGroupSelectAndSleepRecordTheirLines) {
   wg.done();
   a.close();
   cancel();
+  // mu and wg live on this stack: the goroutines must be done with them.
+  EXPECT_TRUE(rt().wait_no_goroutines(std::chrono::seconds(30)));
 }
 
 TEST_P(DebugDump, JoinNamesTheJoinedGoroutine) {
