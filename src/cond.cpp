@@ -28,7 +28,7 @@ struct cond::park_awaiter {
     goro::mutex* m = c->m_;
     {
       detail::lock_guard l(c->mu_);
-      node.w = detail::waker_for(h, "cond.wait");
+      node.w = detail::waker_for_noted(h, detail::wait_kinds::cond, c);
       c->waiters_.push_back(&node);
       parked = true;
     }

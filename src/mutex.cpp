@@ -141,7 +141,7 @@ bool mutex::enqueue_or_retry(lock_state& st, std::coroutine_handle<> h) noexcept
   st.awoke = false;
   st.node.handoff = false;
   st.node.notified.store(false, std::memory_order_relaxed);
-  st.node.w = h ? detail::waker_for(h, "mutex.lock") : detail::thread_waker();
+  st.node.w = h ? detail::waker_for_noted(h, detail::wait_kinds::mutex, this) : detail::thread_waker();
   if (requeue) {
     waiters_.push_front(&st.node);  // lost the race after a wake: back to the head
   } else {

@@ -34,7 +34,7 @@ bool once::wait_turn(waiter& w, std::coroutine_handle<> h, bool* parked) noexcep
   }
   w.t = turn::none;
   w.notified.store(false, std::memory_order_relaxed);
-  w.w = h ? detail::waker_for(h, "once") : detail::thread_waker();
+  w.w = h ? detail::waker_for_noted(h, detail::wait_kinds::once, this) : detail::thread_waker();
   waiters_.push_back(&w);
   *parked = true;
   return true;

@@ -150,7 +150,7 @@ void report_unstarted_task() noexcept {
     std::fprintf(stderr,
                  "goro: warning: a goro::task was destroyed without ever being co_awaited "
                  "(a missing co_await?), in the goroutine started at %s:%d\n",
-                 g->spawned_at.file, g->spawned_at.line);
+                 g->spawn_file, static_cast<int>(g->spawn_line));
   else
     std::fprintf(stderr,
                  "goro: warning: a goro::task was destroyed without ever being co_awaited "

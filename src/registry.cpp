@@ -1,9 +1,18 @@
-// registry.cpp — live goroutines per runtime (count, ids, spawn sites), the
+// registry.cpp — live goroutines per runtime (count, ids, spawn sites, where
+// each waits), the list of live runtimes (for dumps and leak checks), the
 // quiescence wait used by leak checks, uncaught-exception reporting, and
 // teardown of goroutines still alive when a runtime is destroyed.
+//
+// Locks: a registry shard's spinlock guards its slots; holding it keeps the
+// goroutines in them alive (a frame leaves its shard before it is freed), so
+// snapshot() reads their control blocks under it. The runtime list has its
+// own mutex (g_runtimes), taken before no other lock; a runtime leaves it
+// first thing in ~runtime, and readers take a reference (refs) on each
+// runtime_impl they keep after releasing it.
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <mutex>
 
 #include "runtime_impl.hpp"
 
@@ -39,11 +48,98 @@ void default_uncaught(std::exception_ptr e, const goroutine_info& g) {
 }
 std::atomic<uncaught_handler> g_uncaught{&default_uncaught};
 
-goroutine_info info_of(const goroutine* g) {
-  return goroutine_info{g->id, g->spawned_at.file, g->spawned_at.line,
-                        g->wait_reason.load(std::memory_order_relaxed)};
+goroutine_info info_of(const goroutine* g, std::uint32_t now_ms) {
+  goroutine_info i;
+  i.id = g->id;
+  i.file = g->spawn_file;
+  i.line = static_cast<int>(g->spawn_line);
+  // acquire: pairs with mark_parking's release, so the fields written before
+  // it are those of this park (unless the goroutine has moved on meanwhile:
+  // then the record may mix two parks; nothing is dereferenced but static
+  // strings, so that is harmless).
+  const wait_kind* k = g->wait.load(std::memory_order_acquire);
+  g_state st = g->state.load(std::memory_order_relaxed);
+  if (k == nullptr) {
+    i.state = st == g_state::running ? goroutine_state::running : goroutine_state::runnable;
+    return i;
+  }
+  i.state = goroutine_state::waiting;
+  i.wait_reason = k->reason;
+  i.wait_file = g->wait_file.load(std::memory_order_relaxed);
+  i.wait_line = static_cast<int>(g->wait_line.load(std::memory_order_relaxed));
+  i.wait_function = g->wait_function.load(std::memory_order_relaxed);
+  i.wait_object_kind = k->object;
+  i.wait_object = g->wait_object.load(std::memory_order_relaxed);
+  std::uint32_t aux = g->wait_aux.load(std::memory_order_relaxed);
+  i.wait_aux = aux;
+  if (k->len != wait_len::none) {
+    i.chan_cap = aux;
+    i.chan_len = k->len == wait_len::full ? aux : 0;
+  }
+  i.chan_elem_type = k->elem;
+  std::uint32_t since = g->wait_since.load(std::memory_order_relaxed);
+  i.waiting_for = std::chrono::milliseconds(static_cast<std::uint32_t>(now_ms - since));
+  return i;
+}
+goroutine_info info_of(const goroutine* g) { return info_of(g, coarse_ms()); }
+
+// Live runtimes. Leaked on purpose: dumps may run during static destruction.
+std::mutex& runtimes_mu() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+std::vector<runtime_impl*>& runtimes() {
+  static auto* v = new std::vector<runtime_impl*>;
+  return *v;
 }
 }  // namespace
+
+void register_runtime(runtime_impl* rt) {
+  std::lock_guard<std::mutex> l(runtimes_mu());
+  runtimes().push_back(rt);
+}
+void unregister_runtime(runtime_impl* rt) noexcept {
+  std::lock_guard<std::mutex> l(runtimes_mu());
+  auto& v = runtimes();
+  v.erase(std::remove(v.begin(), v.end(), rt), v.end());
+}
+std::vector<runtime_impl*> live_runtimes() {
+  std::lock_guard<std::mutex> l(runtimes_mu());
+  std::vector<runtime_impl*> out = runtimes();
+  for (runtime_impl* rt : out) rt->refs.fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
+
+bool runtime_impl::wait_until_only(const std::vector<std::uint64_t>& allowed,
+                                   std::chrono::nanoseconds timeout) {
+  // allowed is sorted. Woken by registry_remove whenever live() drops to
+  // allowed.size() or below (quiet_threshold), then checks the ids.
+  auto only_allowed = [&] {
+    if (live() > allowed.size()) return false;
+    for (const goroutine_info& g : snapshot())
+      if (!std::binary_search(allowed.begin(), allowed.end(), g.id)) return false;
+    return true;
+  };
+  std::size_t mine = allowed.size();
+  {
+    std::lock_guard<std::mutex> l(quiet_mu);
+    if (quiet_waiters.load(std::memory_order_relaxed) == 0 ||
+        quiet_threshold.load(std::memory_order_relaxed) < mine)
+      quiet_threshold.store(mine, std::memory_order_relaxed);
+  }
+  quiet_waiters.fetch_add(1, std::memory_order_seq_cst);
+  bool ok;
+  {
+    std::unique_lock<std::mutex> l(quiet_mu);
+    ok = quiet_cv.wait_for(l, timeout, only_allowed);
+  }
+  {
+    std::lock_guard<std::mutex> l(quiet_mu);
+    if (quiet_waiters.fetch_sub(1, std::memory_order_relaxed) == 1)
+      quiet_threshold.store(0, std::memory_order_relaxed);
+  }
+  return ok;
+}
 
 void runtime_impl::registry_add(goroutine* g) {
   g->id = new_goroutine_id();
@@ -81,7 +177,9 @@ void runtime_impl::registry_remove(goroutine* g) noexcept {
   // Dekker pair with wait_no_goroutines: count published; fence; look for
   // waiters. A waiter registers, then sums the shards under quiet_mu.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (quiet_waiters.load(std::memory_order_relaxed) > 0 && live() == 0) {
+  // acquire: a waiter stores quiet_threshold before its increment.
+  if (quiet_waiters.load(std::memory_order_acquire) > 0 &&
+      live() <= quiet_threshold.load(std::memory_order_relaxed)) {
     std::lock_guard<std::mutex> l(quiet_mu);
     quiet_cv.notify_all();
   }
@@ -98,11 +196,14 @@ std::size_t runtime_impl::live() const noexcept {
 
 std::vector<goroutine_info> runtime_impl::snapshot() const {
   std::vector<goroutine_info> out;
+  const std::uint32_t now_ms = coarse_ms();
   for (const registry_shard& s : shards) {
     lock_guard l(const_cast<spinlock&>(s.mu));
     for (goroutine* g : s.slots)
-      if (g) out.push_back(info_of(g));
+      if (g) out.push_back(info_of(g, now_ms));
   }
+  std::sort(out.begin(), out.end(),
+            [](const goroutine_info& a, const goroutine_info& b) { return a.id < b.id; });
   return out;
 }
 

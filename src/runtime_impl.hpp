@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -259,7 +260,10 @@ struct runtime_impl {
   // Registry.
   std::vector<registry_shard> shards;  // workers.size() + 1
   std::size_t live() const noexcept;   // sum over shards
-  std::atomic<int> quiet_waiters{0};   // threads in wait_no_goroutines
+  std::atomic<int> quiet_waiters{0};   // threads in wait_no_goroutines / wait_until_only
+  // registry_remove notifies quiet_cv when live() <= this (0 for
+  // wait_no_goroutines; a leak check waits for its baseline's size).
+  std::atomic<std::size_t> quiet_threshold{0};
   mutable std::mutex quiet_mu;
   mutable std::condition_variable quiet_cv;
 
@@ -309,8 +313,12 @@ struct runtime_impl {
   // Registry.
   void registry_add(goroutine* g);  // may throw std::bad_alloc
   void registry_remove(goroutine* g) noexcept;
-  std::vector<goroutine_info> snapshot() const;
+  std::vector<goroutine_info> snapshot() const;  // sorted by id
   void destroy_remaining();
+  // Waits until every live goroutine's id is in `allowed` (sorted); false
+  // on timeout.
+  bool wait_until_only(const std::vector<std::uint64_t>& allowed,
+                       std::chrono::nanoseconds timeout);
 };
 
 worker* current_worker() noexcept;
@@ -330,5 +338,12 @@ std::size_t blocking_pool_threads() noexcept;
 // The signal reader thread (0 or 1), and whether any signal is watched
 // (signal.cpp): a watched signal can wake a goroutine at any time.
 unsigned signal_reader_threads(bool* watching) noexcept;
+// The list of live runtimes (registry.cpp). live_runtimes() returns each
+// with a reference taken (release with release_runtime).
+void register_runtime(runtime_impl* rt);
+void unregister_runtime(runtime_impl* rt) noexcept;
+std::vector<runtime_impl*> live_runtimes();
+// GORO_DUMP_ON: read once, at the first runtime start (debug.cpp).
+void dump_on_env_once() noexcept;
 
 }  // namespace goro::detail

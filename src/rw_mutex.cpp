@@ -60,7 +60,8 @@ rw_mutex::enq rw_mutex::enqueue(detail::wait_node& n, bool shared, std::coroutin
     }
   }
   n.notified.store(false, std::memory_order_relaxed);
-  n.w = h ? detail::waker_for(h, shared ? "rw_mutex.lock_shared" : "rw_mutex.lock")
+  n.w = h ? detail::waker_for_noted(
+                  h, shared ? detail::wait_kinds::rw_lock_shared : detail::wait_kinds::rw_lock, this)
           : detail::thread_waker();
   if (shared) {
     readers_.push_back(&n);

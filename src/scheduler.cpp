@@ -16,9 +16,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <string>
 #include <thread>
 #include <typeinfo>
 
+#include "goro/debug.hpp"
 #include "runtime_impl.hpp"
 
 namespace goro::detail {
@@ -89,7 +91,7 @@ void ready(goroutine* g) noexcept {
   // and their destructors may wake others (runtime_impl::refs keeps this
   // readable until the last such frame is gone).
   if (g->rt->stopping.load(std::memory_order_relaxed)) return;
-  g->wait_reason.store(nullptr, std::memory_order_relaxed);
+  g->wait.store(nullptr, std::memory_order_relaxed);
   g->state.store(g_state::runnable, std::memory_order_relaxed);
   g->rt->schedule_ready(g);
 }
@@ -461,12 +463,9 @@ runtime_impl::runtime_impl(const runtime_options& o) : opts(o), shards(o.workers
     throw std::invalid_argument("goro::runtime: max_blocking_threads must be at least 1 (got 0)");
   if (!opts.on_shutdown_alive) {
     opts.on_shutdown_alive = [](const std::vector<goroutine_info>& alive) {
-      std::fprintf(stderr, "goro: runtime destroyed with %zu goroutine(s) still alive:\n",
-                   alive.size());
-      for (const auto& i : alive)
-        std::fprintf(stderr, "  goroutine %llu [%s] started at %s:%d\n",
-                     static_cast<unsigned long long>(i.id),
-                     i.wait_reason ? i.wait_reason : "runnable", i.file, i.line);
+      std::string text = "goro: runtime destroyed with " + std::to_string(alive.size()) +
+                         " goroutine(s) still alive:\n" + debug::format(alive);
+      std::fputs(text.c_str(), stderr);
     };
   }
   workers.reserve(opts.workers);
@@ -518,13 +517,27 @@ void release_runtime(runtime_impl* rt) noexcept { rt->release(); }
 namespace goro {
 
 runtime::runtime(runtime_options opts) : impl_(new detail::runtime_impl(opts)) {
+  detail::dump_on_env_once();
   impl_->start();
-  // Listed once its workers exist (the deadlock check counts them as threads).
-  detail::runtime_list_add(impl_);
+  try {
+    detail::register_runtime(impl_);
+    try {
+      // Listed once its workers exist (the deadlock check counts them as threads).
+      detail::runtime_list_add(impl_);
+    } catch (...) {
+      detail::unregister_runtime(impl_);
+      throw;
+    }
+  } catch (...) {
+    impl_->stop_and_join();
+    impl_->release();
+    throw;
+  }
 }
 
 runtime::~runtime() {
   detail::runtime_list_remove(impl_);  // before its workers exit (quiescence.cpp)
+  detail::unregister_runtime(impl_);   // dumps and leak checks skip it from now on
   impl_->stop_and_join();
   impl_->destroy_remaining();
   impl_->rehome_timers();

@@ -115,7 +115,7 @@ bool semaphore::begin_wait(detail::sem_waiter& w, std::coroutine_handle<> h) noe
     return false;
   }
   w.notified.store(false, std::memory_order_relaxed);
-  w.w = h ? detail::waker_for(h, "semaphore.acquire") : detail::thread_waker();
+  w.w = h ? detail::waker_for_noted(h, detail::wait_kinds::semaphore, this) : detail::thread_waker();
   waiters_.push_back(&w);
   w.parked = true;
   return true;  // published: nothing of w or the caller is touched after the unlock

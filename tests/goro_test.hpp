@@ -1,8 +1,10 @@
 // goro_test.hpp — shared test scaffolding.
 //
 // Every test runs on its own runtime, parameterised over worker counts
-// (1, 2 and 8), and ends with a leak check: every goroutine it started must
-// have returned (waited for with the runtime's quiescence wait, never a sleep).
+// (1, 2 and 8), and ends with a leak check (goro::testing::leak_check): every
+// goroutine it started must have returned (waited for with the runtime's
+// quiescence wait, never a sleep); a leak fails the test with each leaked
+// goroutine's spawn site and where it waits.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include <goro/goro.hpp>
+#include <goro/testing/gtest.hpp>
 
 namespace goro_test {
 
@@ -23,14 +26,15 @@ inline constexpr int kScale = 1;
 #endif
 constexpr int scaled(int n) { return n / kScale > 0 ? n / kScale : 1; }
 
+// Every goroutine of rt must have returned (30 s grace: sanitizer builds are slow).
 inline void expect_no_leaks(goro::runtime& rt) {
-  bool quiet = rt.wait_no_goroutines(std::chrono::seconds(30));
-  EXPECT_TRUE(quiet) << rt.live_goroutines() << " goroutine(s) leaked";
-  if (!quiet) {
-    for (const auto& g : rt.goroutines())
-      ADD_FAILURE() << "leaked goroutine " << g.id << " started at " << g.file << ":" << g.line
-                    << " [" << (g.wait_reason ? g.wait_reason : "runnable") << "]";
-  }
+  goro::testing::leak_check::options o;
+  o.rt = &rt;
+  o.grace = std::chrono::seconds(30);
+  o.report = goro::testing::gtest_failure();
+  o.ignore_existing = false;  // made at the end: every goroutine of rt counts
+  goro::testing::leak_check guard(o);
+  (void)guard.check();
 }
 
 // Fixture: a runtime with GetParam() workers, checked for leaks at the end.

@@ -118,10 +118,17 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   std::optional<V> value;
   chan_waiter node;
   wait_token tok;
+  // The caller's wait_site, unpacked so that the line shares a word with `parked`.
+  const char* site_file;
+  const char* site_function;
+  std::uint32_t site_line;
   bool parked = false;
 
-  explicit recv_awaiter(chan_state<V>* ch) noexcept : c(ch) {}
-  recv_awaiter(recv_awaiter&& o) noexcept : c(o.c) {}  // only before it starts
+  recv_awaiter(chan_state<V>* ch, const wait_site& s) noexcept
+      : c(ch), site_file(s.file), site_function(s.function), site_line(s.line) {}
+  recv_awaiter(recv_awaiter&& o) noexcept  // only before it starts
+      : c(o.c), site_file(o.site_file), site_function(o.site_function), site_line(o.site_line) {}
+  wait_site site() const noexcept { return {site_file, site_function, site_line}; }
   ~recv_awaiter() {
     if (parked && !tok.completed()) c->cancel_recv(&node);  // torn down while parked
   }
@@ -146,10 +153,11 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     if (c == nullptr) {
-      park_forever(h, "chan receive (nil chan)");
+      park_forever(h, wait_kinds::chan<V>::recv_nil, site());
       return true;
     }
-    if (start([&] { return waker_for(h, "chan receive"); })) return completed_or_yield(h);
+    if (start([&] { return waker_for(h, wait_kinds::chan<V>::recv, site(), c, aux_of(c->cap())); }))
+      return completed_or_yield(h);
     return tok.suspend();
   }
   std::optional<V> await_resume() noexcept { return std::move(value); }
@@ -163,8 +171,12 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
 template <class V>
 struct GORO_NODISCARD_AWAITABLE recv_timed_awaiter {
   select_awaiter<recv_case<V>, timeout_case_impl> sel;
+  wait_site site;
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan receive (timed)"); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    auto* c = sel.template get<0>().c;
+    return sel.suspend(h, wait_kinds::chan<V>::recv_timed, site, c, c ? aux_of(c->cap()) : 0);
+  }
   recv_result<V> await_resume() noexcept { return result(sel.finish()); }
   recv_result<V> result(int fired) noexcept {
     if (fired == 1) return {recv_status::timeout, std::nullopt};
@@ -179,13 +191,18 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
   V value;
   chan_waiter node;
   wait_token tok;
+  const char* site_file;  // the caller's wait_site (see recv_awaiter)
+  const char* site_function;
+  std::uint32_t site_line;
   bool parked = false;
   bool sent = false;
 
-  send_awaiter(chan_state<V>* ch, V v) noexcept
-      : c(ch), value(std::move(v)) {}
+  send_awaiter(chan_state<V>* ch, V v, const wait_site& s) noexcept
+      : c(ch), value(std::move(v)), site_file(s.file), site_function(s.function), site_line(s.line) {}
   send_awaiter(send_awaiter&& o) noexcept
-      : c(o.c), value(std::move(o.value)) {}
+      : c(o.c), value(std::move(o.value)), site_file(o.site_file), site_function(o.site_function),
+        site_line(o.site_line) {}
+  wait_site site() const noexcept { return {site_file, site_function, site_line}; }
   ~send_awaiter() {
     if (parked && !tok.completed()) c->cancel_send(&node);
   }
@@ -215,10 +232,11 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     if (c == nullptr) {
-      park_forever(h, "chan send (nil chan)");
+      park_forever(h, wait_kinds::chan<V>::send_nil, site());
       return true;
     }
-    if (start([&] { return waker_for(h, "chan send"); })) return completed_or_yield(h);
+    if (start([&] { return waker_for(h, wait_kinds::chan<V>::send, site(), c, aux_of(c->cap())); }))
+      return completed_or_yield(h);
     return tok.suspend();
   }
   send_status await_resume() const noexcept { return status(); }
@@ -232,8 +250,12 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
 template <class V>
 struct GORO_NODISCARD_AWAITABLE send_timed_awaiter {
   select_awaiter<send_case<V>, timeout_case_impl> sel;
+  wait_site site;
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan send (timed)"); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    auto* c = sel.template get<0>().c;
+    return sel.suspend(h, wait_kinds::chan<V>::send_timed, site, c, c ? aux_of(c->cap()) : 0);
+  }
   send_status await_resume() noexcept { return result(sel.finish()); }
   send_status result(int fired) noexcept {
     if (fired == 1) return send_status::timeout;
@@ -246,8 +268,12 @@ struct GORO_NODISCARD_AWAITABLE send_timed_awaiter {
 template <class V>
 struct GORO_NODISCARD_AWAITABLE recv_ctx_awaiter {
   select_awaiter<recv_case<V>, recv_case<std::monostate>> sel;
+  wait_site site;
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan receive (context)"); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    auto* c = sel.template get<0>().c;
+    return sel.suspend(h, wait_kinds::chan<V>::recv_ctx, site, c, c ? aux_of(c->cap()) : 0);
+  }
   recv_result<V> await_resume() noexcept { return result(sel.finish()); }
   recv_result<V> result(int fired) noexcept {
     if (fired == 1) return {recv_status::canceled, std::nullopt};
@@ -258,8 +284,12 @@ struct GORO_NODISCARD_AWAITABLE recv_ctx_awaiter {
 template <class V>
 struct GORO_NODISCARD_AWAITABLE send_ctx_awaiter {
   select_awaiter<send_case<V>, recv_case<std::monostate>> sel;
+  wait_site site;
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel.suspend(h, "chan send (context)"); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    auto* c = sel.template get<0>().c;
+    return sel.suspend(h, wait_kinds::chan<V>::send_ctx, site, c, c ? aux_of(c->cap()) : 0);
+  }
   send_status await_resume() noexcept { return result(sel.finish()); }
   send_status result(int fired) noexcept {
     if (fired == 1) return send_status::canceled;
@@ -274,9 +304,12 @@ struct chan_ops {
   using V = chan_value_t<T>;
   using state = chan_state<V>;
 
-  GORO_NODISCARD_AWAITABLE static recv_awaiter<V> recv(state* s) noexcept { return recv_awaiter<V>(s); }
-  GORO_NODISCARD_AWAITABLE static recv_timed_awaiter<V> recv_until(state* s, nanos d) noexcept {
-    return {select_awaiter<recv_case<V>, timeout_case_impl>(recv_case<V>(s, false), timeout_case_impl(d))};
+  GORO_NODISCARD_AWAITABLE static recv_awaiter<V> recv(state* s, const wait_site& w) noexcept {
+    return recv_awaiter<V>(s, w);
+  }
+  GORO_NODISCARD_AWAITABLE static recv_timed_awaiter<V> recv_until(state* s, nanos d,
+                                                                   const wait_site& w = {}) noexcept {
+    return {select_awaiter<recv_case<V>, timeout_case_impl>(recv_case<V>(s, false), timeout_case_impl(d)), w};
   }
   static recv_result<V> try_recv(state* s) noexcept {
     if (s == nullptr) return {recv_status::empty, std::nullopt};
@@ -292,19 +325,21 @@ struct chan_ops {
     return {r == op_result::closed ? recv_status::closed : recv_status::empty, std::nullopt};
   }
   static std::optional<V> blocking_recv(state* s, source_loc loc) noexcept {
-    return recv_awaiter<V>(s).blocking(loc);
+    return recv_awaiter<V>(s, {}).blocking(loc);
   }
   static recv_result<V> blocking_recv_until(state* s, nanos d, source_loc loc) noexcept {
     auto a = recv_until(s, d);
     return a.result(a.sel.blocking(loc));
   }
 
-  GORO_NODISCARD_AWAITABLE static send_awaiter<V> send(state* s, V v) noexcept {
-    return send_awaiter<V>(s, std::move(v));
+  GORO_NODISCARD_AWAITABLE static send_awaiter<V> send(state* s, V v, const wait_site& w) noexcept {
+    return send_awaiter<V>(s, std::move(v), w);
   }
-  GORO_NODISCARD_AWAITABLE static send_timed_awaiter<V> send_until(state* s, V v, nanos d) {
+  GORO_NODISCARD_AWAITABLE static send_timed_awaiter<V> send_until(state* s, V v, nanos d,
+                                                                   const wait_site& w = {}) {
     return {select_awaiter<send_case<V>, timeout_case_impl>(send_case<V>(s, std::move(v), false),
-                                                            timeout_case_impl(d))};
+                                                            timeout_case_impl(d)),
+            w};
   }
   static send_status try_send(state* s, V& v) noexcept {
     if (s == nullptr) return send_status::full;
@@ -319,7 +354,7 @@ struct chan_ops {
     return r == op_result::closed ? send_status::closed : send_status::full;
   }
   static send_status blocking_send(state* s, V v, source_loc loc) noexcept {
-    return send_awaiter<V>(s, std::move(v)).blocking(loc);
+    return send_awaiter<V>(s, std::move(v), {}).blocking(loc);
   }
   static send_status blocking_send_until(state* s, V v, nanos d, source_loc loc) noexcept {
     auto a = send_until(s, std::move(v), d);
@@ -328,13 +363,17 @@ struct chan_ops {
 
   // `done` is the context's done channel (null: never done); the awaiter
   // holds its own reference to it.
-  GORO_NODISCARD_AWAITABLE static recv_ctx_awaiter<V> recv_ctx(state* s, chan_state<std::monostate>* done) noexcept {
+  GORO_NODISCARD_AWAITABLE static recv_ctx_awaiter<V> recv_ctx(state* s, chan_state<std::monostate>* done,
+                                                               const wait_site& w = {}) noexcept {
     return {select_awaiter<recv_case<V>, recv_case<std::monostate>>(
-        recv_case<V>(s, false), recv_case<std::monostate>(done, true))};
+                recv_case<V>(s, false), recv_case<std::monostate>(done, true)),
+            w};
   }
-  GORO_NODISCARD_AWAITABLE static send_ctx_awaiter<V> send_ctx(state* s, V v, chan_state<std::monostate>* done) {
+  GORO_NODISCARD_AWAITABLE static send_ctx_awaiter<V> send_ctx(state* s, V v, chan_state<std::monostate>* done,
+                                                               const wait_site& w = {}) {
     return {select_awaiter<send_case<V>, recv_case<std::monostate>>(
-        send_case<V>(s, std::move(v), false), recv_case<std::monostate>(done, true))};
+                send_case<V>(s, std::move(v), false), recv_case<std::monostate>(done, true)),
+            w};
   }
   static recv_result<V> blocking_recv_ctx(state* s, chan_state<std::monostate>* done,
                                           source_loc loc) noexcept {
@@ -363,15 +402,19 @@ class receiver {
   receiver() noexcept = default;  // nil: receives block forever
 
   // co_await r.recv() -> std::optional<T>; empty <=> closed and drained.
-  GORO_NODISCARD_AWAITABLE auto recv() const noexcept { return ops::recv(s()); }
+  GORO_NODISCARD_AWAITABLE auto recv(detail::wait_site site = detail::wait_site::current()) const noexcept {
+    return ops::recv(s(), site);
+  }
   // Never blocks: ok, empty (would block) or closed.
   recv_result<value_type> try_recv() const noexcept { return ops::try_recv(s()); }
   // co_await: ok, closed or timeout.
-  GORO_NODISCARD_AWAITABLE auto recv_for(std::chrono::nanoseconds d) const noexcept {
-    return ops::recv_until(s(), detail::deadline_in(d));
+  GORO_NODISCARD_AWAITABLE auto recv_for(std::chrono::nanoseconds d,
+                                         detail::wait_site site = detail::wait_site::current()) const noexcept {
+    return ops::recv_until(s(), detail::deadline_in(d), site);
   }
-  GORO_NODISCARD_AWAITABLE auto recv_until(std::chrono::steady_clock::time_point t) const noexcept {
-    return ops::recv_until(s(), detail::deadline_of(t));
+  GORO_NODISCARD_AWAITABLE auto recv_until(std::chrono::steady_clock::time_point t,
+                                           detail::wait_site site = detail::wait_site::current()) const noexcept {
+    return ops::recv_until(s(), detail::deadline_of(t), site);
   }
   // Plain-thread forms (must not be called inside a goroutine: that aborts,
   // naming the caller's line; loc is filled in by the compiler).
@@ -387,7 +430,9 @@ class receiver {
   }
   // co_await r.recv(ctx): ok, closed, or canceled when ctx is done first
   // (Go: select { case v, ok := <-r: ... case <-ctx.Done(): ... }).
-  GORO_NODISCARD_AWAITABLE auto recv(const context& ctx) const { return ops::recv_ctx(s(), detail::context_done_state(ctx)); }
+  GORO_NODISCARD_AWAITABLE auto recv(const context& ctx, detail::wait_site site = detail::wait_site::current()) const {
+    return ops::recv_ctx(s(), detail::context_done_state(ctx), site);
+  }
   recv_result<value_type> blocking_recv(const context& ctx, detail::source_loc loc = detail::source_loc::current()) const {
     detail::assert_not_in_goroutine(loc);  // before context_done_state allocates
     return ops::blocking_recv_ctx(s(), detail::context_done_state(ctx), loc);
@@ -418,24 +463,26 @@ class sender {
   sender() noexcept = default;  // nil: sends block forever
 
   // co_await s.send(v) -> ok or closed.
-  GORO_NODISCARD_AWAITABLE auto send(value_type v) const noexcept {
-    return ops::send(s(), std::move(v));
+  GORO_NODISCARD_AWAITABLE auto send(value_type v, detail::wait_site site = detail::wait_site::current()) const noexcept {
+    return ops::send(s(), std::move(v), site);
   }
   // Signal channels (chan<void>): send() with no value.
   template <class U = T>
     requires std::is_void_v<U>
-  GORO_NODISCARD_AWAITABLE auto send() const noexcept {
-    return ops::send(s(), std::monostate{});
+  GORO_NODISCARD_AWAITABLE auto send(detail::wait_site site = detail::wait_site::current()) const noexcept {
+    return ops::send(s(), std::monostate{}, site);
   }
   // Never blocks: ok, full (would block) or closed. The value is consumed
   // only when ok; otherwise v keeps it (a leaky free list drops it or retries).
   send_status try_send(value_type& v) const noexcept { return ops::try_send(s(), v); }
   send_status try_send(value_type&& v) const noexcept { return ops::try_send(s(), v); }
-  GORO_NODISCARD_AWAITABLE auto send_for(value_type v, std::chrono::nanoseconds d) const {
-    return ops::send_until(s(), std::move(v), detail::deadline_in(d));
+  GORO_NODISCARD_AWAITABLE auto send_for(value_type v, std::chrono::nanoseconds d,
+                                         detail::wait_site site = detail::wait_site::current()) const {
+    return ops::send_until(s(), std::move(v), detail::deadline_in(d), site);
   }
-  GORO_NODISCARD_AWAITABLE auto send_until(value_type v, std::chrono::steady_clock::time_point t) const {
-    return ops::send_until(s(), std::move(v), detail::deadline_of(t));
+  GORO_NODISCARD_AWAITABLE auto send_until(value_type v, std::chrono::steady_clock::time_point t,
+                                           detail::wait_site site = detail::wait_site::current()) const {
+    return ops::send_until(s(), std::move(v), detail::deadline_of(t), site);
   }
   // Plain-thread forms (see receiver's).
   send_status blocking_send(value_type v, detail::source_loc loc = detail::source_loc::current()) const noexcept {
@@ -447,13 +494,14 @@ class sender {
   }
   // co_await s.send(ctx, v): ok, closed, or canceled when ctx is done first
   // (the value is then dropped).
-  GORO_NODISCARD_AWAITABLE auto send(const context& ctx, value_type v) const {
-    return ops::send_ctx(s(), std::move(v), detail::context_done_state(ctx));
+  GORO_NODISCARD_AWAITABLE auto send(const context& ctx, value_type v,
+                                     detail::wait_site site = detail::wait_site::current()) const {
+    return ops::send_ctx(s(), std::move(v), detail::context_done_state(ctx), site);
   }
   template <class U = T>
     requires std::is_void_v<U>
-  GORO_NODISCARD_AWAITABLE auto send(const context& ctx) const {
-    return ops::send_ctx(s(), std::monostate{}, detail::context_done_state(ctx));
+  GORO_NODISCARD_AWAITABLE auto send(const context& ctx, detail::wait_site site = detail::wait_site::current()) const {
+    return ops::send_ctx(s(), std::monostate{}, detail::context_done_state(ctx), site);
   }
   send_status blocking_send(const context& ctx, value_type v, detail::source_loc loc = detail::source_loc::current()) const {
     detail::assert_not_in_goroutine(loc);  // before context_done_state allocates

@@ -401,14 +401,17 @@ namespace detail {
 // A sleep that the context can cut short: select(recv(done), timeout).
 class GORO_NODISCARD_AWAITABLE ctx_sleep_awaiter {
  public:
-  ctx_sleep_awaiter(const context& ctx, nanos deadline)
+  ctx_sleep_awaiter(const context& ctx, nanos deadline, const wait_site& site = {})
       : ctx_(ctx),
-        sel_(recv_case<std::monostate>(context_done_state(ctx), true), timeout_case_impl(deadline)) {}
+        sel_(recv_case<std::monostate>(context_done_state(ctx), true), timeout_case_impl(deadline)),
+        site_(site) {}
   bool await_ready() noexcept {
     early_ = ctx_.err();
     return static_cast<bool>(early_);
   }
-  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel_.suspend(h, "sleep (context)"); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    return sel_.suspend(h, wait_kinds::sleep_ctx, site_, nullptr, 0);
+  }
   std::error_code await_resume() noexcept { return early_ ? early_ : result(sel_.finish()); }
   std::error_code blocking(source_loc loc) noexcept {
     assert_not_in_goroutine(loc);
@@ -421,16 +424,19 @@ class GORO_NODISCARD_AWAITABLE ctx_sleep_awaiter {
   context ctx_;
   select_awaiter<recv_case<std::monostate>, timeout_case_impl> sel_;
   std::error_code early_;
+  wait_site site_;
 };
 }  // namespace detail
 
 // co_await goro::sleep_for(ctx, d): sleeps for d unless ctx is done first.
 // Returns {} after a full sleep, else ctx.err() (at once if ctx is already done).
-GORO_NODISCARD_AWAITABLE inline detail::ctx_sleep_awaiter sleep_for(const context& ctx, std::chrono::nanoseconds d) {
-  return detail::ctx_sleep_awaiter(ctx, detail::deadline_after(detail::now(), d));
+GORO_NODISCARD_AWAITABLE inline detail::ctx_sleep_awaiter sleep_for(
+    const context& ctx, std::chrono::nanoseconds d, detail::wait_site site = detail::wait_site::current()) {
+  return detail::ctx_sleep_awaiter(ctx, detail::deadline_after(detail::now(), d), site);
 }
-GORO_NODISCARD_AWAITABLE inline detail::ctx_sleep_awaiter sleep_until(const context& ctx, clock::time_point t) {
-  return detail::ctx_sleep_awaiter(ctx, detail::to_nanos(t));
+GORO_NODISCARD_AWAITABLE inline detail::ctx_sleep_awaiter sleep_until(
+    const context& ctx, clock::time_point t, detail::wait_site site = detail::wait_site::current()) {
+  return detail::ctx_sleep_awaiter(ctx, detail::to_nanos(t), site);
 }
 // The same for plain threads: blocks the calling thread.
 inline std::error_code blocking_sleep_for(const context& ctx, std::chrono::nanoseconds d,

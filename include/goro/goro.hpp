@@ -26,3 +26,4 @@
 #include "goro/retry.hpp"
 #include "goro/rand.hpp"
 #include "goro/patterns.hpp"
+#include "goro/debug.hpp"

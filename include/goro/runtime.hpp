@@ -27,6 +27,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -39,12 +40,36 @@
 
 namespace goro {
 
-// What a dump or a report knows about a goroutine.
+enum class goroutine_state : std::uint8_t { runnable, running, waiting };
+
+// What a dump or a report knows about a goroutine (goro/debug.hpp formats
+// it). Strings are static (string literals, type names): they stay valid.
 struct goroutine_info {
   std::uint64_t id = 0;
-  const char* file = "";
+  const char* file = "";  // spawn site
   int line = 0;
   const char* wait_reason = nullptr;  // null when runnable or running
+  goroutine_state state = goroutine_state::runnable;
+  // While waiting: the co_await's location (the caller of recv(), lock(),
+  // sleep_for(), ...); wait_file is null when the wait has no site (a
+  // co_await on a join_handle, a select of more than six cases).
+  const char* wait_file = nullptr;
+  int wait_line = 0;
+  const char* wait_function = nullptr;
+  // The object waited on: its kind ("chan", "mutex", "wait_group", ...; null
+  // for a select) and address (only an identity: it may be gone by now).
+  const char* wait_object_kind = nullptr;
+  const void* wait_object = nullptr;
+  // Channels: element type, capacity, and length. A receiver parks only
+  // while the buffer is empty and a sender only while it is full, so the
+  // length follows from the wait (0 or cap) and holds while it lasts.
+  std::string_view chan_elem_type;
+  std::size_t chan_cap = 0;
+  std::size_t chan_len = 0;
+  // select: the number of cases; join: the joined goroutine's id (low 32 bits).
+  std::uint32_t wait_aux = 0;
+  // How long it has been waiting (coarse clock: 1-4 ms steps).
+  std::chrono::milliseconds waiting_for{0};
 };
 
 namespace detail {
@@ -251,7 +276,8 @@ std::coroutine_handle<root_promise<R>> make_goroutine(root_frame<R> fr, source_l
                                                       bool detached) {
   auto h = fr.h;
   root_promise<R>& p = h.promise();
-  p.g.spawned_at = loc;
+  p.g.spawn_file = loc.file;
+  p.g.spawn_line = static_cast<std::uint32_t>(loc.line);
   p.g.root = h;
   p.g.resume_point = h;
   if (detached) p.g.join_state.store(kDetached, std::memory_order_relaxed);
@@ -312,7 +338,11 @@ class [[nodiscard]] join_handle {
       return h.promise().g.join_state.load(std::memory_order_acquire) & kFinished;
     }
     bool await_suspend(std::coroutine_handle<> me) noexcept {
-      h.promise().g.joiner = detail::waker_for(me, "join");
+      // operator co_await cannot take a defaulted site: the dump names the
+      // joined goroutine (its id in aux) instead of the line.
+      detail::goroutine& target = h.promise().g;
+      h.promise().g.joiner =
+          detail::waker_for(me, detail::wait_kinds::join, {}, &target, detail::aux_of(target.id));
       auto prev = h.promise().g.join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel);
       if (!(prev & kFinished)) return true;
       detail::unmark_parking(h.promise().g.joiner.g);  // not parked after all
@@ -619,7 +649,9 @@ struct GORO_NODISCARD_AWAITABLE blocking_awaiter : blocking_job {
   std::exception_ptr error;
   waker w;
 
-  explicit blocking_awaiter(F f) : fn(std::move(f)) { run = &execute; }
+  wait_site site;
+
+  blocking_awaiter(F f, wait_site s) : fn(std::move(f)), site(s) { run = &execute; }
   static void execute(blocking_job* j) {
     auto* self = static_cast<blocking_awaiter*>(j);
     try {
@@ -635,7 +667,7 @@ struct GORO_NODISCARD_AWAITABLE blocking_awaiter : blocking_job {
   }
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) {
-    w = waker_for(h, "spawn_blocking");
+    w = waker_for(h, wait_kinds::spawn_blocking, site, this);
     try {
       submit_blocking(this);  // after it returns the job may already have woken us
     } catch (...) {  // no thread could be started and nothing was queued:
@@ -661,8 +693,9 @@ struct GORO_NODISCARD_AWAITABLE blocking_awaiter : blocking_job {
 // cannot be interrupted; like tokio's runtime drop), then destroys those
 // goroutines as it does every goroutine still alive.
 template <class F>
-GORO_NODISCARD_AWAITABLE auto spawn_blocking(F&& f) {
-  return detail::blocking_awaiter<std::decay_t<F>>(std::forward<F>(f));
+GORO_NODISCARD_AWAITABLE auto spawn_blocking(F&& f,
+                                             detail::wait_site site = detail::wait_site::current()) {
+  return detail::blocking_awaiter<std::decay_t<F>>(std::forward<F>(f), site);
 }
 
 }  // namespace goro

@@ -132,9 +132,11 @@ namespace detail {
 template <class... Cs>
 class GORO_NODISCARD_AWAITABLE select_op {
  public:
-  explicit select_op(Cs&&... cs) : sel_(std::move(cs)...) {}
+  explicit select_op(wait_site site, Cs&&... cs) : sel_(std::move(cs)...), site_(site) {}
   bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) noexcept { return sel_.suspend(h, "select"); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    return sel_.suspend(h, wait_kinds::select, site_, nullptr, sizeof...(Cs));
+  }
   select_result<Cs...> await_resume() { return result(sel_.finish()); }
   select_result<Cs...> blocking(source_loc loc = source_loc::current()) {
     return result(sel_.blocking(loc));
@@ -157,14 +159,55 @@ class GORO_NODISCARD_AWAITABLE select_op {
     return select_result<Cs...>(table[fired](sel_));
   }
   select_awaiter<Cs...> sel_;
+  wait_site site_;
 };
+
+template <class... Cs>
+auto make_select(wait_site site, Cs&&... cs) {
+  static_assert(sizeof...(Cs) > 0, "goro::select needs at least one case (use a nil channel to block forever)");
+  return select_op<case_of<Cs>...>(site, to_case(std::forward<Cs>(cs))...);
+}
 }  // namespace detail
 
 // co_await goro::select(cases...)
+// Functions (not a class template like blocking_select, so that GCC warns
+// about a select without co_await); up to six cases take the caller's
+// wait_site for dumps, more cases fall back to the variadic form, whose
+// dump entry names no line.
+#define GORO_SELECT_SITE detail::wait_site site = detail::wait_site::current()
+template <class C1>
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, GORO_SELECT_SITE) {
+  return detail::make_select(site, std::forward<C1>(c1));
+}
+template <class C1, class C2>
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, GORO_SELECT_SITE) {
+  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2));
+}
+template <class C1, class C2, class C3>
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, GORO_SELECT_SITE) {
+  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3));
+}
+template <class C1, class C2, class C3, class C4>
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, GORO_SELECT_SITE) {
+  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3),
+                             std::forward<C4>(c4));
+}
+template <class C1, class C2, class C3, class C4, class C5>
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, GORO_SELECT_SITE) {
+  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3),
+                             std::forward<C4>(c4), std::forward<C5>(c5));
+}
+template <class C1, class C2, class C3, class C4, class C5, class C6>
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, C6&& c6,
+                                     GORO_SELECT_SITE) {
+  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3),
+                             std::forward<C4>(c4), std::forward<C5>(c5), std::forward<C6>(c6));
+}
+#undef GORO_SELECT_SITE
 template <class... Cs>
+  requires(sizeof...(Cs) > 6 || sizeof...(Cs) == 0)
 GORO_NODISCARD_AWAITABLE auto select(Cs&&... cs) {
-  static_assert(sizeof...(Cs) > 0, "goro::select needs at least one case (use a nil channel to block forever)");
-  return detail::select_op<detail::case_of<Cs>...>(detail::to_case(std::forward<Cs>(cs))...);
+  return detail::make_select({}, std::forward<Cs>(cs)...);
 }
 
 // The same for plain threads: blocks the calling thread, and yields the same
@@ -177,7 +220,8 @@ struct [[nodiscard]] blocking_select : select_result<detail::case_of<Cs>...> {
                 "goro::blocking_select needs at least one case (use a nil channel to block forever)");
   explicit blocking_select(Cs&&... cs, detail::source_loc loc = detail::source_loc::current())
       : select_result<detail::case_of<Cs>...>(
-            detail::select_op<detail::case_of<Cs>...>(detail::to_case(std::forward<Cs>(cs))...)
+            detail::select_op<detail::case_of<Cs>...>(detail::wait_site{},
+                                                      detail::to_case(std::forward<Cs>(cs))...)
                 .blocking(loc)) {}
 };
 template <class... Cs>

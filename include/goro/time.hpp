@@ -24,8 +24,9 @@ namespace detail {
 struct GORO_NODISCARD_AWAITABLE sleep_awaiter {
   nanos deadline;
   timer_node node;
+  wait_site site;
 
-  explicit sleep_awaiter(nanos d) noexcept : deadline(d) {}
+  sleep_awaiter(nanos d, wait_site s) noexcept : deadline(d), site(s) {}
   sleep_awaiter(const sleep_awaiter&) = delete;
   ~sleep_awaiter() { timer_disarm(&node); }
 
@@ -33,7 +34,7 @@ struct GORO_NODISCARD_AWAITABLE sleep_awaiter {
   void await_suspend(std::coroutine_handle<> h) noexcept {
     goroutine* g = current_goroutine();
     GORO_ASSERT(g != nullptr, "goro::sleep_for awaited outside a goroutine");
-    mark_parking(g, h, "sleep");
+    mark_parking(g, h, wait_kinds::sleep, site, &node);
     node.ctx = g;
     // Runs under the heap lock; the resumed goroutine's ~sleep_awaiter
     // disarms through that same lock, so the node outlives this call.
@@ -49,12 +50,14 @@ struct GORO_NODISCARD_AWAITABLE sleep_awaiter {
 inline clock::time_point now() noexcept { return detail::from_nanos(detail::now()); }
 
 // Suspends the calling goroutine for at least d.
-GORO_NODISCARD_AWAITABLE inline detail::sleep_awaiter sleep_for(std::chrono::nanoseconds d) noexcept {
-  return detail::sleep_awaiter(detail::deadline_after(detail::now(), d));
+GORO_NODISCARD_AWAITABLE inline detail::sleep_awaiter sleep_for(
+    std::chrono::nanoseconds d, detail::wait_site site = detail::wait_site::current()) noexcept {
+  return detail::sleep_awaiter(detail::deadline_after(detail::now(), d), site);
 }
 // Suspends the calling goroutine until t (steady clock).
-GORO_NODISCARD_AWAITABLE inline detail::sleep_awaiter sleep_until(clock::time_point t) noexcept {
-  return detail::sleep_awaiter(detail::to_nanos(t));
+GORO_NODISCARD_AWAITABLE inline detail::sleep_awaiter sleep_until(
+    clock::time_point t, detail::wait_site site = detail::wait_site::current()) noexcept {
+  return detail::sleep_awaiter(detail::to_nanos(t), site);
 }
 
 }  // namespace goro

@@ -96,8 +96,9 @@ inline void assert_not_in_goroutine(source_loc loc) noexcept {
 
 // A nil channel blocks forever (Go). The goroutine is parked with nothing
 // that can wake it; the leak check and shutdown report will show it.
-inline void park_forever(std::coroutine_handle<> h, const char* reason) noexcept {
-  mark_parking(current_goroutine(), h, reason);
+inline void park_forever(std::coroutine_handle<> h, const wait_kind& kind,
+                         const wait_site& site) noexcept {
+  mark_parking(current_goroutine(), h, kind, site);
 }
 [[noreturn]] inline void park_thread_forever() noexcept {
   for (;;) parker::current().park();

@@ -18,11 +18,25 @@
 // (into a wait queue, a timer, a join state). From the moment it is published,
 // another thread may resume the goroutine, so the parking code must not touch
 // its coroutine frame afterwards.
+//
+// Where a goroutine waits (for dumps, goro/debug.hpp): the park path
+// (mark_parking) copies the caller's wait_site, the object waited on, an
+// auxiliary number (a channel's capacity, a select's case count) and a coarse
+// timestamp into the control block, then stores the wait_kind with release.
+// Fast paths that complete without parking write nothing. Only the goroutine
+// itself writes these fields (and ready() clears `wait`); a dump reads them
+// under the registry shard lock, which keeps the control block alive, and
+// never dereferences `wait_object` (only static strings are followed), so a
+// goroutine that wakes and parks elsewhere while it is read can at worst show
+// a mixed record, never a crash.
 #pragma once
+
+#include <time.h>
 
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <string_view>
 
 #include "goro/detail/config.hpp"
 #include "goro/detail/parker.hpp"
@@ -43,6 +57,92 @@ struct waker {
 
 enum class g_state : std::uint8_t { runnable, running, waiting, dead };
 
+// The caller of a public function that returned a parking awaitable: each
+// such function takes `wait_site site = wait_site::current()` last (the
+// builtins in current()'s defaults evaluate at that function's call site,
+// as for source_loc). The strings are literals: copying the pointers is all
+// a record costs.
+struct wait_site {
+  const char* file = nullptr;  // null: not recorded (e.g. co_await on a join_handle)
+  const char* function = nullptr;
+  std::uint32_t line = 0;
+  static constexpr wait_site current(const char* f = __builtin_FILE(),
+                                     const char* fn = __builtin_FUNCTION(),
+                                     std::uint32_t l = __builtin_LINE()) noexcept {
+    return {f, fn, l};
+  }
+};
+
+// How the length of the object waited on follows from the wait itself.
+enum class wait_len : std::uint8_t {
+  none,   // not a channel
+  zero,   // a receiver parks only while the buffer is empty
+  full,   // a sender parks only while the buffer is full: len == cap (aux)
+};
+
+// What a goroutine waits for: one static instance per kind (and per element
+// type for channels), so the control block holds one pointer.
+struct wait_kind {
+  const char* reason;         // "chan receive", "mutex.lock", ... (goroutine_info::wait_reason)
+  const char* object;         // "chan", "mutex", ... or null
+  std::string_view elem;      // channels: the element type's name
+  wait_len len = wait_len::none;
+  const char* aux_name = nullptr;  // what `aux` means when it is not a capacity ("cases")
+};
+
+// The name of T as the compiler spells it (__PRETTY_FUNCTION__: constant,
+// static storage, the same in GCC and Clang up to spacing).
+template <class T>
+constexpr std::string_view type_name() noexcept {
+  std::string_view p = __PRETTY_FUNCTION__;
+  // GCC: "... type_name() [with T = int; std::string_view = ...]"; Clang: "... [T = int]".
+  std::size_t b = p.find("T = ");
+  if (b == std::string_view::npos) return "?";
+  b += 4;
+  std::size_t e = p.find_first_of(";]", b);
+  return p.substr(b, e - b);
+}
+
+namespace wait_kinds {
+inline constexpr wait_kind unknown{"waiting", nullptr, {}};
+inline constexpr wait_kind sleep{"sleep", "timer", {}};
+inline constexpr wait_kind sleep_ctx{"sleep (context)", "timer", {}};
+inline constexpr wait_kind join{"join", "goroutine", {}};
+inline constexpr wait_kind spawn_blocking{"spawn_blocking", "job", {}};
+inline constexpr wait_kind select{"select", nullptr, {}, wait_len::none, "cases"};
+inline constexpr wait_kind mutex{"mutex.lock", "mutex", {}};
+inline constexpr wait_kind rw_lock{"rw_mutex.lock", "rw_mutex", {}};
+inline constexpr wait_kind rw_lock_shared{"rw_mutex.lock_shared", "rw_mutex", {}};
+inline constexpr wait_kind cond{"cond.wait", "cond", {}};
+inline constexpr wait_kind semaphore{"semaphore.acquire", "semaphore", {}};
+inline constexpr wait_kind wait_group{"wait_group.wait", "wait_group", {}};
+inline constexpr wait_kind wait_group_ctx{"wait_group.wait (context)", "wait_group", {}};
+inline constexpr wait_kind once{"once", "once", {}};
+inline constexpr wait_kind singleflight{"singleflight", "singleflight call", {}};
+template <class T>
+struct chan {
+  static constexpr wait_kind recv{"chan receive", "chan", type_name<T>(), wait_len::zero};
+  static constexpr wait_kind send{"chan send", "chan", type_name<T>(), wait_len::full};
+  static constexpr wait_kind recv_nil{"chan receive (nil chan)", "chan", type_name<T>()};
+  static constexpr wait_kind send_nil{"chan send (nil chan)", "chan", type_name<T>()};
+  static constexpr wait_kind recv_timed{"chan receive (timed)", "chan", type_name<T>(), wait_len::zero};
+  static constexpr wait_kind send_timed{"chan send (timed)", "chan", type_name<T>(), wait_len::full};
+  static constexpr wait_kind recv_ctx{"chan receive (context)", "chan", type_name<T>(), wait_len::zero};
+  static constexpr wait_kind send_ctx{"chan send (context)", "chan", type_name<T>(), wait_len::full};
+};
+}  // namespace wait_kinds
+
+// Milliseconds of CLOCK_MONOTONIC_COARSE, modulo 2^32 (differences are right
+// for waits shorter than 49 days). The coarse clock is read from the vDSO
+// without the TSC (a few ns; resolution one kernel tick, 1-4 ms), which is
+// plenty for "waiting 3 min" and keeps the park path cheap.
+inline std::uint32_t coarse_ms() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(ts.tv_sec) * 1000u +
+                                    static_cast<std::uint64_t>(ts.tv_nsec) / 1000000u);
+}
+
 struct goroutine {
   // Innermost suspended frame. Written by the goroutine itself before it is
   // published as waiting; read by the worker that resumes it. The publication
@@ -52,26 +152,39 @@ struct goroutine {
   goroutine* next = nullptr;
   runtime_impl* rt = nullptr;
   std::uint64_t id = 0;
-  source_loc spawned_at;
-  // What it waits for (a string literal), for dumps. Relaxed: informational.
-  std::atomic<const char*> wait_reason{nullptr};
-  std::atomic<g_state> state{g_state::runnable};
+  // Spawn site (source_loc split, so that the line fills a 4-byte hole).
+  const char* spawn_file = "";
+  // What it waits for, for dumps: null unless parked (cleared by ready()).
+  // Stored with release after the wait_* fields below; read with acquire.
+  std::atomic<const wait_kind*> wait{nullptr};
+  // Where and on what it parked; written by mark_parking (park path only).
+  std::atomic<const char*> wait_file{nullptr};
+  std::atomic<const char*> wait_function{nullptr};
+  std::atomic<const void*> wait_object{nullptr};
+  // The root frame, destroyed at runtime shutdown if the goroutine is still alive.
+  std::coroutine_handle<> root;
+  // Join protocol (see runtime.hpp): the joiner's waker, written by the
+  // joiner before it sets kWaiter in join_state.
+  waker joiner;
+  std::uint32_t spawn_line = 0;
+  std::atomic<std::uint32_t> wait_line{0};
+  std::atomic<std::uint32_t> wait_aux{0};    // channel capacity (saturated), select cases
+  std::atomic<std::uint32_t> wait_since{0};  // coarse_ms() at park
   // Registry position, guarded by that registry shard's lock.
   std::uint32_t shard = 0;
   std::uint32_t slot = 0;
+  std::atomic<std::uint32_t> join_state{0};
+  std::atomic<g_state> state{g_state::runnable};
   bool registered = false;
   // Set by ~runtime for a frame it leaves alive (a join_handle still holds
   // it): the frame holds a reference on its runtime_impl, so wakes that its
   // destruction causes later still find the runtime (stopped, so they are
   // no-ops). Released when the frame is destroyed.
   bool holds_runtime = false;
-  // The root frame, destroyed at runtime shutdown if the goroutine is still alive.
-  std::coroutine_handle<> root;
-  // Join protocol (see runtime.hpp): state bits and the joiner's waker,
-  // written by the joiner before it sets kWaiter.
-  std::atomic<std::uint32_t> join_state{0};
-  waker joiner;
 };
+// 104 bytes before the wait record; the record costs 24 (the spawn site's
+// padding and the flags' holes pay for the rest).
+static_assert(sizeof(void*) != 8 || sizeof(goroutine) <= 128, "goroutine control block grew");
 
 // The goroutine running on this thread, or null on a plain thread. Not inline:
 // coroutine bodies must not cache thread_local addresses (GCC 12 and Clang 14
@@ -101,18 +214,33 @@ void requeue(goroutine* g) noexcept;
 // should yield (see `completed_or_yield`).
 GORO_NOINLINE bool budget_spent() noexcept;
 
-// Records that `g` is about to park on something described by `reason`.
-inline void mark_parking(goroutine* g, std::coroutine_handle<> h, const char* reason) noexcept {
+// Records that `g` is about to park: on what (`kind`, `object`, `aux`),
+// where (`site`), since when. The park path's whole cost for dumps: seven
+// relaxed stores (plain moves on x86) and one coarse clock read.
+inline void mark_parking(goroutine* g, std::coroutine_handle<> h, const wait_kind& kind,
+                         const wait_site& site = {}, const void* object = nullptr,
+                         std::uint32_t aux = 0) noexcept {
   g->resume_point = h;
-  g->wait_reason.store(reason, std::memory_order_relaxed);
+  g->wait_file.store(site.file, std::memory_order_relaxed);
+  g->wait_function.store(site.function, std::memory_order_relaxed);
+  g->wait_line.store(site.line, std::memory_order_relaxed);
+  g->wait_object.store(object, std::memory_order_relaxed);
+  g->wait_aux.store(aux, std::memory_order_relaxed);
+  g->wait_since.store(coarse_ms(), std::memory_order_relaxed);
+  g->wait.store(&kind, std::memory_order_release);
   g->state.store(g_state::waiting, std::memory_order_relaxed);
 }
 
 // Undoes mark_parking when the goroutine did not park after all (nothing was
 // published, so no other thread can be touching it).
 inline void unmark_parking(goroutine* g) noexcept {
-  g->wait_reason.store(nullptr, std::memory_order_relaxed);
+  g->wait.store(nullptr, std::memory_order_relaxed);
   g->state.store(g_state::running, std::memory_order_relaxed);
+}
+
+// A size for wait_aux: saturates at 2^32-1.
+inline std::uint32_t aux_of(std::size_t n) noexcept {
+  return n > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(n);
 }
 
 // For awaitables whose operation completed without blocking: returns false
@@ -131,10 +259,36 @@ inline bool completed_or_yield(std::coroutine_handle<> h) noexcept {
 
 // Makes a waker for the calling party: the current goroutine parked at `h`, or
 // the calling thread's parker.
-inline waker waker_for(std::coroutine_handle<> h, const char* reason) noexcept {
+inline waker waker_for(std::coroutine_handle<> h, const wait_kind& kind, const wait_site& site = {},
+                        const void* object = nullptr, std::uint32_t aux = 0) noexcept {
   goroutine* g = current_goroutine();
   GORO_ASSERT(g != nullptr, "goro: a coroutine awaited outside any goroutine");
-  mark_parking(g, h, reason);
+  mark_parking(g, h, kind, site, object, aux);
+  return waker{g, nullptr};
+}
+
+// For primitives whose parking code (in src/, often a child task that may
+// park several times) does not know the caller: the public awaiter's
+// await_suspend -- reached only when the fast path failed -- notes the site
+// in the control block, and the parking code uses waker_for_noted, which
+// records everything but the site.
+inline void note_wait_site(const wait_site& site) noexcept {
+  if (goroutine* g = current_goroutine()) {
+    g->wait_file.store(site.file, std::memory_order_relaxed);
+    g->wait_function.store(site.function, std::memory_order_relaxed);
+    g->wait_line.store(site.line, std::memory_order_relaxed);
+  }
+}
+inline waker waker_for_noted(std::coroutine_handle<> h, const wait_kind& kind, const void* object,
+                             std::uint32_t aux = 0) noexcept {
+  goroutine* g = current_goroutine();
+  GORO_ASSERT(g != nullptr, "goro: a coroutine awaited outside any goroutine");
+  g->resume_point = h;
+  g->wait_object.store(object, std::memory_order_relaxed);
+  g->wait_aux.store(aux, std::memory_order_relaxed);
+  g->wait_since.store(coarse_ms(), std::memory_order_relaxed);
+  g->wait.store(&kind, std::memory_order_release);
+  g->state.store(g_state::waiting, std::memory_order_relaxed);
   return waker{g, nullptr};
 }
 inline waker thread_waker() noexcept { return waker{nullptr, &parker::current()}; }

@@ -49,8 +49,10 @@ class select_awaiter {
   }
 
   // Goroutine side: true = stay suspended.
-  bool suspend(std::coroutine_handle<> h, const char* reason) noexcept {
-    tok_.w = waker_for(h, reason);
+  // kind/site/object/aux: what the goroutine's record shows while it waits.
+  bool suspend(std::coroutine_handle<> h, const wait_kind& kind, const wait_site& site,
+               const void* object, std::uint32_t aux) noexcept {
+    tok_.w = waker_for(h, kind, site, object, aux);
     int f = start();
     if (f >= 0) {
       // Completed without parking; nothing was published, so no other thread

@@ -249,7 +249,7 @@ class errgroup {
 
   class GORO_NODISCARD_AWAITABLE wait_awaiter {
    public:
-    explicit wait_awaiter(errgroup* g) noexcept : g_(g), w_(g->wg_.wait()) {}
+    wait_awaiter(errgroup* g, const detail::wait_site& s) noexcept : g_(g), w_(g->wg_.wait(s)) {}
     wait_awaiter(const wait_awaiter&) = delete;
     bool await_ready() noexcept { return w_.await_ready(); }
     bool await_suspend(std::coroutine_handle<> h) noexcept { return w_.await_suspend(h); }
@@ -267,7 +267,9 @@ class errgroup {
   // co_await g.wait(): parks until every goroutine of the group has
   // returned; yields the first error (nil if none) or rethrows the first
   // exception. Cancels the group's context.
-  GORO_NODISCARD_AWAITABLE wait_awaiter wait() noexcept { return wait_awaiter(this); }
+  GORO_NODISCARD_AWAITABLE wait_awaiter wait(detail::wait_site site = detail::wait_site::current()) noexcept {
+    return wait_awaiter(this, site);
+  }
 
   // The same from a plain thread.
   error blocking_wait(detail::source_loc loc = detail::source_loc::current()) {

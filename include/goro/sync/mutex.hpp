@@ -71,7 +71,7 @@ class mutex {
   // co_await mu.lock(): parks the goroutine until it holds the mutex.
   class GORO_NODISCARD_AWAITABLE lock_awaiter {
    public:
-    explicit lock_awaiter(mutex* m) noexcept : m_(m) {}
+    lock_awaiter(mutex* m, const detail::wait_site& s) noexcept : m_(m), site_(s) {}
     lock_awaiter(const lock_awaiter&) = delete;
     lock_awaiter& operator=(const lock_awaiter&) = delete;
     ~lock_awaiter() {
@@ -95,6 +95,7 @@ class mutex {
     // Contended: the slow path is a child task that may park several times
     // (detail/child_task.hpp). Throws only std::bad_alloc (its frame).
     bool await_suspend(std::coroutine_handle<> h) {
+      detail::note_wait_site(site_);  // the slow path parks without knowing it
       slow_ = m_->lock_contended(yield_first_);
       return detail::start_child(slow_, h);
     }
@@ -105,6 +106,7 @@ class mutex {
 
    private:
     task<> slow_;
+    detail::wait_site site_;
     bool awaited_ = false;
     bool yield_first_ = false;
   };
@@ -116,14 +118,20 @@ class mutex {
     [[nodiscard]] unique_guard<mutex> await_resume() noexcept { return unique_guard<mutex>(*m_); }
   };
 
-  GORO_NODISCARD_AWAITABLE lock_awaiter lock() noexcept { return lock_awaiter(this); }
-  GORO_NODISCARD_AWAITABLE scoped_lock_awaiter scoped_lock() noexcept { return scoped_lock_awaiter(this); }
+  GORO_NODISCARD_AWAITABLE lock_awaiter lock(detail::wait_site site = detail::wait_site::current()) noexcept {
+    return lock_awaiter(this, site);
+  }
+  GORO_NODISCARD_AWAITABLE scoped_lock_awaiter scoped_lock(
+      detail::wait_site site = detail::wait_site::current()) noexcept {
+    return scoped_lock_awaiter(this, site);
+  }
 
   // co_await mu.lock(ctx): {} once it holds the mutex, or ctx.err() (and
   // not held) when ctx is done first. ctx must outlive the co_await.
   class GORO_NODISCARD_AWAITABLE lock_ctx_awaiter {
    public:
-    lock_ctx_awaiter(mutex* m, const context& ctx) noexcept : m_(m), ctx_(&ctx) {}
+    lock_ctx_awaiter(mutex* m, const context& ctx, const detail::wait_site& s) noexcept
+        : m_(m), ctx_(&ctx), site_(s) {}
     lock_ctx_awaiter(const lock_ctx_awaiter&) = delete;
     lock_ctx_awaiter& operator=(const lock_ctx_awaiter&) = delete;
     bool await_ready() noexcept {
@@ -135,6 +143,7 @@ class mutex {
       return m_->try_lock();
     }
     bool await_suspend(std::coroutine_handle<> h) {
+      detail::note_wait_site(site_);
       slow_ = m_->lock_contended_ctx(*ctx_, yield_first_);
       started_ = true;
       return detail::start_child(slow_, h);
@@ -146,10 +155,14 @@ class mutex {
     const context* ctx_;
     task<std::error_code> slow_;
     std::error_code early_;
+    detail::wait_site site_;
     bool yield_first_ = false;
     bool started_ = false;
   };
-  GORO_NODISCARD_AWAITABLE lock_ctx_awaiter lock(const context& ctx) noexcept { return lock_ctx_awaiter(this, ctx); }
+  GORO_NODISCARD_AWAITABLE lock_ctx_awaiter lock(const context& ctx,
+                                                 detail::wait_site site = detail::wait_site::current()) noexcept {
+    return lock_ctx_awaiter(this, ctx, site);
+  }
 
   // Takes the mutex if that needs no waiting (Go's TryLock: fails in
   // starvation mode, where the mutex belongs to the head waiter).

@@ -252,7 +252,7 @@ class group {
                     bool* parked = nullptr) {
     std::lock_guard<std::mutex> l(mu_);
     if (c->done) return false;
-    node.w = h ? goro::detail::waker_for(h, "singleflight") : goro::detail::thread_waker();
+    node.w = h ? goro::detail::waker_for_noted(h, goro::detail::wait_kinds::singleflight, c) : goro::detail::thread_waker();
     c->waiters.push_back(&node);
     if (parked) *parked = true;
     return true;

@@ -88,8 +88,9 @@ class wait_group {
   struct GORO_NODISCARD_AWAITABLE awaiter {
     wait_group* wg;
     detail::wait_node node;
+    detail::wait_site site;
     bool parked = false;
-    explicit awaiter(wait_group* g) noexcept : wg(g) {}
+    awaiter(wait_group* g, const detail::wait_site& s) noexcept : wg(g), site(s) {}
     awaiter(const awaiter&) = delete;
     // A goroutine destroyed while parked here (runtime shutdown) unlinks its
     // node, so that a later release does not wake a freed frame. A woken
@@ -104,7 +105,7 @@ class wait_group {
     bool await_suspend(std::coroutine_handle<> h) noexcept {
       detail::lock_guard l(wg->mu_);
       if (wg->count() == 0) return false;
-      node.w = detail::waker_for(h, "wait_group.wait");
+      node.w = detail::waker_for(h, detail::wait_kinds::wait_group, site, wg);
       wg->waiters_.push_back(&node);
       parked = true;
       return true;
@@ -112,13 +113,16 @@ class wait_group {
     void await_resume() const noexcept {}
   };
   // co_await wg.wait(): parks the goroutine until the counter is zero.
-  GORO_NODISCARD_AWAITABLE awaiter wait() noexcept { return awaiter(this); }
+  GORO_NODISCARD_AWAITABLE awaiter wait(detail::wait_site site = detail::wait_site::current()) noexcept {
+    return awaiter(this, site);
+  }
 
   // A wait that a context can cut short. A counter found at zero wins over a
   // done context (the wait is over); otherwise ctx.err() once ctx is done.
   class GORO_NODISCARD_AWAITABLE ctx_wait {
    public:
-    ctx_wait(wait_group* g, const context& ctx) noexcept : wg_(g), watch_(ctx, &on_cancel, this) {}
+    ctx_wait(wait_group* g, const context& ctx, const detail::wait_site& s = {}) noexcept
+        : wg_(g), watch_(ctx, &on_cancel, this), site_(s) {}  // site_ declared last
     ctx_wait(const ctx_wait&) = delete;
     // Torn down while parked (runtime shutdown): unhook, then unqueue.
     ~ctx_wait() {
@@ -131,7 +135,10 @@ class wait_group {
     }
     bool await_ready() noexcept { return wg_->settled_at_zero() || (early_ = watch_.err()); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
-      return begin(detail::waker_for(h, "wait_group.wait (context)"));
+      detail::waker w = detail::waker_for(h, detail::wait_kinds::wait_group_ctx, site_, wg_);
+      if (begin(w)) return true;
+      detail::unmark_parking(w.g);  // not parked after all: nothing was published
+      return false;
     }
     std::error_code await_resume() noexcept { return end(); }
     std::error_code blocking() noexcept {
@@ -185,10 +192,14 @@ class wait_group {
     bool decided_ = false;   // under mu_: queued, or found the counter at zero
     bool canceled_ = false;  // under mu_: the hook removed us, or fired before we queued
     bool parked_ = false;
+    detail::wait_site site_;
   };
   // co_await wg.wait(ctx): {} when the counter is zero, ctx.err() if ctx is
   // done first (at once if it already is and the counter is not zero).
-  GORO_NODISCARD_AWAITABLE ctx_wait wait(const context& ctx) noexcept { return ctx_wait(this, ctx); }
+  GORO_NODISCARD_AWAITABLE ctx_wait wait(const context& ctx,
+                                         detail::wait_site site = detail::wait_site::current()) noexcept {
+    return ctx_wait(this, ctx, site);
+  }
 
   // Blocks the calling thread until the counter is zero.
   void blocking_wait(detail::source_loc loc = detail::source_loc::current()) noexcept {
