@@ -276,6 +276,9 @@ constexpr nanos kRunnextGrace = 3'000;  // Go's usleep(3) in runqgrab
 // the runnext of a worker that keeps computing waits about this long (plus
 // the kernel's timer slack, 50 us by default) before the watcher steals it.
 constexpr nanos kWatchPeriod = 20'000;
+// How often an idle worker of a virtual-time runtime looks again when it
+// could not move the clock (real time).
+constexpr nanos kVirtualRetry = 100'000;
 
 // Takes a victim's runnext, but first gives its worker a few microseconds to
 // run it: the usual case is a goroutine that woke g and is about to park, and
@@ -367,15 +370,22 @@ goroutine* runtime_impl::find_runnable(worker* w) {
       run_all_due_timers();
       continue;
     }
-    if (w->virtual_clock) {
+    if (w->virtual_clock && next != kNever) {
       // Virtual time never passes while a worker sleeps: the last worker
       // to go idle moves the clock to the earliest timer and fires it.
-      if (next != kNever && advance_virtual_clock()) {
+      if (advance_virtual_clock()) {
         unidle(this, w);
         run_all_due_timers();
         continue;
       }
-      next = kNever;  // sleep untimed; the last worker to go idle jumps
+      // Not yet: another worker runs, or a plain thread is still inside
+      // schedule_* (the root goroutine's inject). Whoever ends that state
+      // does not move the clock, so look again soon instead of sleeping
+      // for good (a worker that slept untimed here hung run_virtual when
+      // the root's inject was still returning: DeadlockDeath tests).
+      w->park.park_until(from_nanos(real_now() + kVirtualRetry));
+      unidle(this, w);
+      continue;
     }
     if (next == kNever && n_idle.load(std::memory_order_seq_cst) == static_cast<int>(nw)) {
       // Last worker idle with no timer armed: maybe nothing can ever run
