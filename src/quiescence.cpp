@@ -32,8 +32,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "goro/debug.hpp"
 #include "quiescence.hpp"
 #include "runtime_impl.hpp"
 
@@ -110,11 +112,21 @@ bool wants_report(runtime_impl* rt) noexcept {
 
 // The goroutine list of a report. One function, so that a richer dump
 // (wait sites, channels) can replace it in one place.
+// In the dump's format (goro::debug::format): where each goroutine waits,
+// on what, and where it was spawned, grouped by site.
 void print_goroutines(std::FILE* out, const std::vector<goroutine_info>& gs) {
-  for (const goroutine_info& i : gs)
-    std::fprintf(out, "\ngoroutine %llu [%s]:\n\tspawned at %s:%d\n",
-                 static_cast<unsigned long long>(i.id), i.wait_reason ? i.wait_reason : "runnable",
-                 i.file, i.line);
+  std::string text;
+  try {
+    text = goro::debug::format(gs);
+  } catch (...) {  // out of memory: the bare list still helps
+    for (const goroutine_info& i : gs)
+      std::fprintf(out, "\ngoroutine %llu [%s]:\n\tspawned at %s:%d\n",
+                   static_cast<unsigned long long>(i.id),
+                   i.wait_reason ? i.wait_reason : "runnable", i.file, i.line);
+    return;
+  }
+  std::fputc('\n', out);
+  std::fputs(text.c_str(), out);
 }
 
 void default_on_deadlock(const std::vector<goroutine_info>& gs) {
