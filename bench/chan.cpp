@@ -30,6 +30,8 @@
 
 #include <goro/goro.hpp>
 
+#include "bench_util.hpp"
+
 namespace {
 
 constexpr int threads = 4;
@@ -166,37 +168,10 @@ goro::task<clk::duration> ring(int size, int hops) {
   co_return d;
 }
 
-// Go's flag package: -n N, -n=N, --n N, --n=N.
-[[noreturn]] void usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [-n messages per case (default 5000000)]\n", argv0);
-  std::exit(2);
-}
-long parse_n(int argc, char** argv) {
-  long n = 5'000'000;
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    const char* v = nullptr;
-    if (std::strcmp(a, "-n") == 0 || std::strcmp(a, "--n") == 0) {
-      if (i + 1 >= argc) usage(argv[0]);
-      v = argv[++i];
-    } else if (std::strncmp(a, "-n=", 3) == 0) {
-      v = a + 3;
-    } else if (std::strncmp(a, "--n=", 4) == 0) {
-      v = a + 4;
-    } else {
-      usage(argv[0]);
-    }
-    char* end = nullptr;
-    n = std::strtol(v, &end, 0);
-    if (*v == '\0' || *end != '\0') usage(argv[0]);
-  }
-  return n;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  long n = parse_n(argc, argv);
+  long n = bench::parse_n(argc, argv, 5'000'000, "messages per case");
   int m = static_cast<int>(n / threads * threads);
   if (m < threads) m = threads;
 

@@ -25,6 +25,8 @@
 
 #include <goro/goro.hpp>
 
+#include "bench_util.hpp"
+
 namespace {
 using clk = std::chrono::steady_clock;
 constexpr int kG = 8;
@@ -41,25 +43,6 @@ void check(bool ok, const char* what) {
     std::fprintf(stderr, "bench_sync: %s\n", what);
     std::abort();
   }
-}
-
-// Starts kG goroutines running body(i) and waits for all of them; returns the
-// time from before the first start to the wait's return.
-template <class Body>
-goro::task<clk::duration> fan_out(Body body) {
-  goro::wait_group wg;
-  wg.add(kG);
-  auto t0 = clk::now();
-  for (int i = 0; i < kG; ++i)
-    goro::go(
-        [](Body b, int i, goro::wait_group* w) -> goro::task<> {
-          goro::task<> t = b(i);
-          co_await std::move(t);
-          w->done();
-        },
-        body, i, &wg);
-  co_await wg.wait();
-  co_return clk::now() - t0;
 }
 
 goro::task<> mutex_uncontended() {
@@ -79,7 +62,7 @@ goro::task<> mutex_uncontended() {
 goro::task<> mutex_contended() {
   goro::mutex mu;
   long counter = 0;
-  auto d = co_await fan_out([&mu, &counter](int) -> goro::task<> {
+  auto d = co_await bench::fan_out(kG, [&mu, &counter](int) -> goro::task<> {
     for (long i = 0; i < kPerG; ++i) {
       co_await mu.lock();
       ++counter;
@@ -94,7 +77,7 @@ goro::task<> rwmutex_read_mostly() {
   goro::rw_mutex rw;
   long counter = 0;
   std::atomic<long> seen{0};
-  auto d = co_await fan_out([&rw, &counter, &seen](int) -> goro::task<> {
+  auto d = co_await bench::fan_out(kG, [&rw, &counter, &seen](int) -> goro::task<> {
     long local = 0;
     for (long i = 0; i < kPerG; ++i) {
       if (i % 100 == 99) {
@@ -131,7 +114,7 @@ goro::task<> sem_uncontended() {
 goro::task<> sem_contended() {
   goro::semaphore sem(2);
   std::atomic<long> counter{0};
-  auto d = co_await fan_out([&sem, &counter](int) -> goro::task<> {
+  auto d = co_await bench::fan_out(kG, [&sem, &counter](int) -> goro::task<> {
     for (long i = 0; i < kPerG; ++i) {
       auto st = co_await sem.acquire(1);
       if (st != goro::acquire_status::ok) std::abort();
@@ -158,7 +141,7 @@ goro::task<> wait_group_round() {
 goro::task<> wait_group_done_8() {
   goro::wait_group work;
   work.add(kG * kPerG);
-  auto d = co_await fan_out([&work](int) -> goro::task<> {
+  auto d = co_await bench::fan_out(kG, [&work](int) -> goro::task<> {
     for (long i = 0; i < kPerG; ++i) work.done();
     co_return;
   });

@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	bu "gorobench/internal/benchutil"
 )
 
 const (
@@ -50,22 +52,6 @@ func check(ok bool, what string) {
 	}
 }
 
-// fanOut runs body(i) in g goroutines and waits for all of them.
-func fanOut(body func(i int)) time.Duration {
-	runtime.GC()
-	var wg sync.WaitGroup
-	wg.Add(g)
-	t0 := time.Now()
-	for i := 0; i < g; i++ {
-		go func(i int) {
-			body(i)
-			wg.Done()
-		}(i)
-	}
-	wg.Wait()
-	return time.Since(t0)
-}
-
 func mutexUncontended() {
 	var mu sync.Mutex
 	counter := 0
@@ -83,7 +69,7 @@ func mutexUncontended() {
 func mutexContended() {
 	var mu sync.Mutex
 	counter := 0
-	d := fanOut(func(int) {
+	d := bu.FanOut(g, func(int) {
 		for i := 0; i < perG; i++ {
 			mu.Lock()
 			counter++
@@ -98,7 +84,7 @@ func rwmutexReadMostly() {
 	var rw sync.RWMutex
 	counter := 0
 	var seen atomic.Int64
-	d := fanOut(func(int) {
+	d := bu.FanOut(g, func(int) {
 		local := 0
 		for i := 0; i < perG; i++ {
 			if i%100 == 99 {
@@ -138,7 +124,7 @@ func semContended() {
 	sem := semaphore.NewWeighted(2)
 	ctx := context.Background()
 	var counter atomic.Int64
-	d := fanOut(func(int) {
+	d := bu.FanOut(g, func(int) {
 		for i := 0; i < perG; i++ {
 			if err := sem.Acquire(ctx, 1); err != nil {
 				panic(err)
@@ -165,7 +151,7 @@ func waitGroupRound() {
 func waitGroupDone8() {
 	var work sync.WaitGroup
 	work.Add(g * perG)
-	d := fanOut(func(int) {
+	d := bu.FanOut(g, func(int) {
 		for i := 0; i < perG; i++ {
 			work.Done()
 		}
