@@ -409,7 +409,7 @@ goroutine* runtime_impl::find_runnable(worker* w) {
       }
     } else if (w->watching) {
       leave_watch(w);  // re-checks after giving the job up
-      if (!w->watching && foreign_runnext(w)) {
+      if (foreign_runnext(w)) {
         unidle(this, w);
         continue;
       }
