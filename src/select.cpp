@@ -85,6 +85,10 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
     ++nl;
   }
   for (int i = 0; i < nl; ++i) locks[i]->lock();
+  // Stop the lock-free ring operations of buffered channels too, so that
+  // nothing changes under the locked poll (chan_base::freeze).
+  for (int i = 0; i < n; ++i)
+    if (s.cases[i]->lock != nullptr) s.cases[i]->freeze();
 
   chan_waiter* wake = nullptr;
   int fired = -1;
@@ -110,6 +114,8 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
     }
   }
 
+  for (int i = 0; i < n; ++i)
+    if (s.cases[i]->lock != nullptr) s.cases[i]->thaw();  // stays frozen where we enqueued
   for (int i = nl; i-- > 0;) locks[i]->unlock();
   if (wake != nullptr) wake->tok->complete();
   return fired;
@@ -127,6 +133,9 @@ bool chan_base::close() noexcept {
     lock_guard l(mu);
     if (closed_) return false;
     closed_ = true;
+    // Lock-free senders now come to mu and see closed_; receivers that find
+    // the ring empty report closed.
+    if (cap_ > 0) tail_.fetch_or(kClosedBit, std::memory_order_seq_cst);
     // Receivers waiting means the buffer is empty: they all see "closed".
     // Senders get "closed" (their values stay with them).
     for (waiter_queue* q : {&recvq_, &sendq_}) {
@@ -137,6 +146,7 @@ bool chan_base::close() noexcept {
       }
     }
     *tail = nullptr;
+    thaw();
   }
   complete_chain(chain);
   return true;

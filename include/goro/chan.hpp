@@ -135,9 +135,13 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   // True: completed at once. False: the waiter is queued (tok.w set by mk()).
   template <class MakeWaker>
   bool start(MakeWaker mk) noexcept {
+    ring_result f = c->try_recv_fast(value);
+    if (f == ring_result::done || f == ring_result::closed) return true;  // closed: value empty
     chan_waiter* wake = nullptr;
     c->mu.lock();
+    c->freeze();  // the ring stays empty until our waiter is queued
     if (c->recv_locked(value, &wake) != op_result::blocked) {
+      c->thaw();
       c->mu.unlock();
       if (wake) wake->tok->complete();
       return true;
@@ -208,10 +212,16 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
   }
   template <class MakeWaker>
   bool start(MakeWaker mk) noexcept {
+    if (c->try_send_fast(value) == ring_result::done) {
+      sent = true;
+      return true;
+    }
     chan_waiter* wake = nullptr;
     c->mu.lock();
+    c->freeze();  // the ring stays full until our waiter is queued
     op_result r = c->send_locked(value, &wake);
     if (r != op_result::blocked) {
+      c->thaw();
       c->mu.unlock();
       if (wake) wake->tok->complete();
       sent = r == op_result::done;
@@ -314,11 +324,20 @@ struct chan_ops {
   static recv_result<V> try_recv(state* s) noexcept {
     if (s == nullptr) return {recv_status::empty, std::nullopt};
     std::optional<V> out;
+    switch (s->try_recv_fast(out)) {
+      case ring_result::done: return {recv_status::ok, std::move(out)};
+      case ring_result::closed: return {recv_status::closed, std::nullopt};
+      // Empty with no flag set: no sender waits (one waits only on a full,
+      // frozen ring), so "would block" held at that instant.
+      case ring_result::empty_or_full: return {recv_status::empty, std::nullopt};
+      case ring_result::slow: break;
+    }
     chan_waiter* wake = nullptr;
     op_result r;
     {
       lock_guard l(s->mu);
       r = s->recv_locked(out, &wake);
+      s->thaw();
     }
     if (wake) wake->tok->complete();
     if (r == op_result::done) return {recv_status::ok, std::move(out)};
@@ -343,11 +362,18 @@ struct chan_ops {
   }
   static send_status try_send(state* s, V& v) noexcept {
     if (s == nullptr) return send_status::full;
+    switch (s->try_send_fast(v)) {
+      case ring_result::done: return send_status::ok;
+      case ring_result::empty_or_full: return send_status::full;  // no receiver waits on a full ring
+      case ring_result::closed:
+      case ring_result::slow: break;
+    }
     chan_waiter* wake = nullptr;
     op_result r;
     {
       lock_guard l(s->mu);
       r = s->send_locked(v, &wake);
+      s->thaw();
     }
     if (wake) wake->tok->complete();
     if (r == op_result::done) return send_status::ok;

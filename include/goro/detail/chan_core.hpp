@@ -42,6 +42,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <sched.h>
+
 #include "goro/detail/goroutine.hpp"
 #include "goro/detail/intrusive_list.hpp"
 #include "goro/detail/spinlock.hpp"
@@ -129,9 +131,43 @@ class waiter_queue : public intrusive_list<chan_waiter> {
   }
 };
 
+// Crossbeam's backoff: spin (doubling pause counts), then yield the thread.
+// For the ring below, whose waits are for another thread's few-instruction
+// in-flight slot write, never for an event.
+class backoff {
+ public:
+  void spin() noexcept {
+    for (unsigned i = 0, n = 1u << (step_ < kSpinLimit ? step_ : kSpinLimit); i < n; ++i) cpu_relax();
+    if (step_ <= kSpinLimit) ++step_;
+  }
+  void snooze() noexcept {
+    if (step_ <= kSpinLimit) {
+      for (unsigned i = 0, n = 1u << step_; i < n; ++i) cpu_relax();
+    } else {
+      sched_yield();
+    }
+    if (step_ <= kYieldLimit) ++step_;
+  }
+
+ private:
+  static constexpr unsigned kSpinLimit = 6, kYieldLimit = 10;
+  unsigned step_ = 0;
+};
+
+// Buffered channels keep their values in a ring of stamped slots (crossbeam's
+// array flavor, docs/design/channels.md "The lock-free ring"): a sender and a
+// receiver that need not wait for each other claim a slot with one CAS on
+// tail_ / head_ each and never take mu. Positions are lap | index (lap a
+// multiple of one_lap_, the power of two above cap); two flag bits sit above
+// them in both words:
+//   kSlowBit  set (under mu) while a waiter is queued or a party holding mu
+//             needs the ring to stand still (one about to enqueue, select's
+//             pass 2): lock-free operations then fail their CAS and take mu.
+//   kClosedBit in tail_ once closed: senders take mu and see closed_;
+//             receivers that find the ring empty report closed.
 class chan_base {
  public:
-  explicit chan_base(std::size_t cap) noexcept : cap_(cap) {}
+  explicit chan_base(std::size_t cap) noexcept : cap_(cap), one_lap_(lap_for(cap)) {}
   virtual ~chan_base() = default;
   chan_base(const chan_base&) = delete;
   chan_base& operator=(const chan_base&) = delete;
@@ -142,8 +178,22 @@ class chan_base {
   }
 
   std::size_t cap() const noexcept { return cap_; }
-  // Racy snapshot, like Go's len(ch).
-  std::size_t len() const noexcept { return len_.load(std::memory_order_relaxed); }
+  // Racy snapshot, like Go's len(ch) (crossbeam's len: a consistent pair of
+  // positions; slots being written or read count as full).
+  std::size_t len() const noexcept {
+    if (cap_ == 0) return 0;
+    for (;;) {
+      std::size_t tail = tail_.load(std::memory_order_seq_cst);
+      std::size_t head = head_.load(std::memory_order_seq_cst);
+      if (tail_.load(std::memory_order_seq_cst) != tail) continue;
+      tail &= kPos;
+      head &= kPos;
+      const std::size_t hix = head & (one_lap_ - 1), tix = tail & (one_lap_ - 1);
+      if (hix < tix) return tix - hix;
+      if (hix > tix) return cap_ - hix + tix;
+      return tail == head ? 0 : cap_;
+    }
+  }
 
   // Closes the channel; false if it was already closed. Every waiting
   // receiver gets "closed" (after the buffer drains), every waiting sender
@@ -152,7 +202,50 @@ class chan_base {
 
   spinlock mu;
 
+  // Under mu: stop lock-free ring operations (they fail their CAS and come
+  // to mu); in-flight ones finish, and the locked ring operations wait for
+  // them. Needed before deciding to enqueue (the ring must stay empty/full
+  // until the waiter is visible) and by select's pass 2 (one instant).
+  void freeze() noexcept GORO_REQUIRES(mu) {
+    if (cap_ == 0 || frozen_) return;
+    head_.fetch_or(kSlowBit, std::memory_order_seq_cst);
+    tail_.fetch_or(kSlowBit, std::memory_order_seq_cst);
+    frozen_ = true;
+  }
+  // Under mu: let lock-free operations run again once no waiter is queued
+  // and the ring is neither empty nor full. Cheap when not frozen; every
+  // party that leaves mu after completing, cancelling or polling calls it.
+  // Staying frozen at empty or full is hysteresis: there the next operation
+  // would likely freeze again to wait, and two pairs of RMWs on head_ and
+  // tail_ per message cost more than the lock (a capacity-1 channel with
+  // four senders ran at half the speed).
+  void thaw() noexcept GORO_REQUIRES(mu) {
+    if (!frozen_ || !recvq_.empty() || !sendq_.empty()) return;
+    const std::size_t head = head_.load(std::memory_order_relaxed) & kPos;
+    const std::size_t tail = tail_.load(std::memory_order_relaxed) & kPos;
+    if (head == tail || ((head + one_lap_) & kPos) == tail) return;
+    head_.fetch_and(~kSlowBit, std::memory_order_seq_cst);
+    tail_.fetch_and(~kSlowBit, std::memory_order_seq_cst);
+    frozen_ = false;
+  }
+
  protected:
+  static constexpr std::size_t kClosedBit = std::size_t{1} << 63;
+  static constexpr std::size_t kSlowBit = std::size_t{1} << 62;
+  static constexpr std::size_t kFlags = kClosedBit | kSlowBit;
+  static constexpr std::size_t kPos = ~kFlags;  // positions wrap within these bits
+
+  static std::size_t lap_for(std::size_t cap) noexcept {
+    std::size_t lap = 1;
+    while (lap <= cap) lap <<= 1;  // > cap: a written slot's stamp (pos + 1) never reads as free
+    return lap;
+  }
+  // The position after pos: the next index, or index 0 of the next lap.
+  std::size_t next_pos(std::size_t pos) const noexcept {
+    const std::size_t index = pos & (one_lap_ - 1);
+    return index + 1 < cap_ ? pos + 1 : ((pos & ~(one_lap_ - 1)) + one_lap_) & kPos;
+  }
+
   // Completes a chain of waiters (linked through next) outside the lock.
   static void complete_chain(chan_waiter* chain) noexcept {
     while (chain) {
@@ -164,12 +257,20 @@ class chan_base {
   // Drops buffered values (close keeps them; this is for timer resets).
   virtual void clear_buffer_locked() noexcept GORO_REQUIRES(mu) = 0;
 
+  // Layout: read-mostly words first, then the slow path's (mu, queues),
+  // then head_ and tail_ on lines of their own, so that a sender and a
+  // receiver on two cores write different lines.
   std::atomic<long> refs_{1};
   const std::size_t cap_;
-  std::atomic<std::size_t> len_{0};  // mirror of the buffer count for len()
+  const std::size_t one_lap_;
+  void* ring_ = nullptr;  // chan_state<T>'s slots; set once by its constructor
   bool closed_ GORO_GUARDED_BY(mu) = false;
+  bool frozen_ GORO_GUARDED_BY(mu) = false;  // kSlowBit is set in head_ and tail_
   waiter_queue recvq_ GORO_GUARDED_BY(mu);
   waiter_queue sendq_ GORO_GUARDED_BY(mu);
+  alignas(64) std::atomic<std::size_t> head_{0};  // receivers' position | kSlowBit
+  alignas(64) std::atomic<std::size_t> tail_{0};  // senders' position | kSlowBit | kClosedBit
+  char pad_[64 - sizeof(std::atomic<std::size_t>)];  // the derived class's fields stay off tail_'s line
 
   friend struct chan_access;
 };
@@ -187,6 +288,9 @@ struct case_iface {
   virtual void enqueue(wait_token* tok, int index) noexcept = 0;
   // Takes *lock: removes the waiter if it is still queued.
   virtual void cancel() noexcept = 0;
+  // Under *lock: chan_base::freeze / thaw of the case's channel (pass 2).
+  virtual void freeze() noexcept {}
+  virtual void thaw() noexcept {}
   // The select was parked and this case won: read the completer's outcome.
   virtual void on_woken() noexcept {}
 

@@ -1,9 +1,11 @@
-// goro/detail/chan_state.hpp — a channel of T: the ring buffer and the typed
-// halves of the protocol in chan_core.hpp (poll for send/recv, the select
-// cases). One implementation serves capacity 0 (rendezvous: values move
-// directly between a sender's and a receiver's slots) and capacity N (FIFO
-// ring; a blocked sender's value moves into the ring as a receiver frees a
-// slot, as in Go's chan.go).
+// goro/detail/chan_state.hpp — a channel of T: the ring of stamped slots and
+// the typed halves of the protocol in chan_core.hpp (poll for send/recv, the
+// select cases). One implementation serves capacity 0 (rendezvous: values
+// move directly between a sender's and a receiver's slots, under mu) and
+// capacity N (FIFO ring that senders and receivers use without mu while
+// nobody waits; with a waiter queued, everything goes through mu as in Go's
+// chan.go, and a blocked sender's value moves into the ring as a receiver
+// frees a slot).
 #pragma once
 
 #include <cstddef>
@@ -32,58 +34,146 @@ inline constexpr bool chan_element_ok =
   "move constructor noexcept, or send a std::unique_ptr<T> (or std::shared_ptr<const T>)"
 
 enum class op_result { done, closed, blocked };
+// A ring operation: done; empty (pop) / full (push); closed (pop: empty and
+// closed); slow (lock-free form only: kSlowBit or kClosedBit is set, take mu).
+enum class ring_result { done, empty_or_full, closed, slow };
 
 template <class T>
 class chan_state : public chan_base {
   static_assert(chan_element_ok<T>, GORO_CHAN_ELEMENT_RULE);
 
+  struct slot {
+    std::atomic<std::size_t> stamp;  // pos: free for the sender at pos; pos + 1: holds its value
+    alignas(T) unsigned char storage[sizeof(T)];
+    T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
+  };
+
  public:
-  explicit chan_state(std::size_t cap) : chan_base(cap) {
-    if (cap > 0)
-      buf_ = static_cast<T*>(::operator new(sizeof(T) * cap, std::align_val_t(alignof(T))));
+  // first_lap: tests start the positions near the wrap of their bits.
+  explicit chan_state(std::size_t cap, std::size_t first_lap = 0) : chan_base(cap) {
+    if (cap == 0) return;
+    auto* slots = static_cast<slot*>(::operator new(sizeof(slot) * cap, std::align_val_t(alignof(slot))));
+    const std::size_t start = first_lap * one_lap_ & kPos;
+    for (std::size_t i = 0; i < cap; ++i) ::new (&slots[i].stamp) std::atomic<std::size_t>(start + i);
+    head_.store(start, std::memory_order_relaxed);
+    tail_.store(start, std::memory_order_relaxed);
+    ring_ = slots;
   }
-  // No other reference exists: the buffer is ours without the lock.
+  // No other reference exists: the ring is ours without the lock.
   ~chan_state() override GORO_NO_TSA {
+    if (cap_ == 0) return;
     clear_buffer_locked();
-    if (buf_) ::operator delete(buf_, std::align_val_t(alignof(T)));
+    ::operator delete(ring_, std::align_val_t(alignof(slot)));
   }
 
-  // ---- under mu ----
+  // ---- the ring (crossbeam's array flavor; cap > 0 only) ----
+  // Fast (Locked = false): any thread, no lock; gives up with `slow` when a
+  // flag is set. Locked: under mu, ignores kSlowBit; waits out operations
+  // still writing or reading a slot they claimed before it was set.
+
+  // Moves v into the ring only when it returns done.
+  template <bool Locked>
+  ring_result ring_push(T& v) noexcept {
+    backoff b;
+    std::size_t tail = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (!Locked && (tail & kFlags)) return ring_result::slow;
+      const std::size_t pos = tail & kPos;
+      slot& sl = slots()[pos & (one_lap_ - 1)];
+      const std::size_t stamp = sl.stamp.load(std::memory_order_acquire);
+      if (stamp == pos) {
+        if (tail_.compare_exchange_weak(tail, next_pos(pos) | (tail & kFlags), std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+          ::new (static_cast<void*>(sl.storage)) T(std::move(v));
+          sl.stamp.store((pos + 1) & kPos, std::memory_order_release);
+          return ring_result::done;
+        }
+        b.spin();
+      } else if (((stamp + one_lap_) & kPos) == ((pos + 1) & kPos)) {
+        // The slot still holds last lap's value: full, unless a receiver has
+        // claimed it and is reading it.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        const std::size_t head = head_.load(std::memory_order_relaxed) & kPos;
+        if (((head + one_lap_) & kPos) == pos) return ring_result::empty_or_full;
+        b.spin();
+        tail = tail_.load(std::memory_order_relaxed);
+      } else {
+        b.snooze();  // another sender claimed it and is writing
+        tail = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+  template <bool Locked>
+  ring_result ring_pop(std::optional<T>& out) noexcept {
+    backoff b;
+    std::size_t head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (!Locked && (head & kSlowBit)) return ring_result::slow;
+      const std::size_t pos = head & kPos;
+      slot& sl = slots()[pos & (one_lap_ - 1)];
+      const std::size_t stamp = sl.stamp.load(std::memory_order_acquire);
+      if (stamp == ((pos + 1) & kPos)) {
+        if (head_.compare_exchange_weak(head, next_pos(pos) | (head & kFlags), std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+          T* x = sl.value();
+          out.emplace(std::move(*x));
+          x->~T();
+          sl.stamp.store((pos + one_lap_) & kPos, std::memory_order_release);
+          return ring_result::done;
+        }
+        b.spin();
+      } else if (stamp == pos) {
+        // Free at this lap: empty, unless a sender has claimed it and is writing.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        const std::size_t tail = tail_.load(std::memory_order_relaxed);
+        if ((tail & kPos) == pos) return tail & kClosedBit ? ring_result::closed : ring_result::empty_or_full;
+        b.spin();
+        head = head_.load(std::memory_order_relaxed);
+      } else {
+        b.snooze();  // another receiver claimed it and is reading
+        head = head_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // ---- under mu (Go's chansend/chanrecv with the lock held) ----
+  // Both thaw when they complete; on `blocked` they leave a freeze in place,
+  // for the caller's enqueue (the caller thaws if it does not enqueue).
   op_result send_locked(T& v, chan_waiter** wake) noexcept GORO_REQUIRES(mu) {
     if (closed_) return op_result::closed;
+    // A waiting receiver means an empty ring (frozen while it waits).
     if (chan_waiter* r = recvq_.dequeue_claimed()) {
       static_cast<std::optional<T>*>(r->slot)->emplace(std::move(v));
       r->ok = true;
       *wake = r;
+      thaw();
       return op_result::done;
     }
-    if (count_ < cap_) {
-      push_buffer(std::move(v));
+    if (cap_ > 0 && ring_push<true>(v) == ring_result::done) {
+      thaw();  // dequeue_claimed may have dropped the last (stale) waiter
       return op_result::done;
     }
     return op_result::blocked;
   }
   op_result recv_locked(std::optional<T>& out, chan_waiter** wake) noexcept GORO_REQUIRES(mu) {
-    if (count_ > 0) {
-      T& x = buf_[head_];
-      out.emplace(std::move(x));
-      x.~T();
-      if (++head_ == cap_) head_ = 0;
-      --count_;
-      // A slot is free: the longest-waiting sender's value takes it.
+    if (cap_ > 0 && ring_pop<true>(out) == ring_result::done) {
+      // A slot is free: the longest-waiting sender's value takes it. While a
+      // sender waits the ring is frozen full, so only holders of mu move it
+      // and the push cannot fail.
       if (chan_waiter* s = sendq_.dequeue_claimed()) {
-        push_buffer(std::move(*static_cast<T*>(s->slot)));
+        [[maybe_unused]] ring_result r = ring_push<true>(*static_cast<T*>(s->slot));
+        GORO_ASSERT(r == ring_result::done, "goro: channel ring full while a sender waited");
         s->ok = true;
         *wake = s;
-      } else {
-        len_.store(count_, std::memory_order_relaxed);
       }
+      thaw();
       return op_result::done;
     }
-    if (chan_waiter* s = sendq_.dequeue_claimed()) {  // rendezvous
+    if (chan_waiter* s = sendq_.dequeue_claimed()) {  // rendezvous (unbuffered)
       out.emplace(std::move(*static_cast<T*>(s->slot)));
       s->ok = true;
       *wake = s;
+      thaw();
       return op_result::done;
     }
     if (closed_) return op_result::closed;
@@ -91,14 +181,16 @@ class chan_state : public chan_base {
   }
   void enqueue_recv(chan_waiter* n) noexcept GORO_REQUIRES(mu) { recvq_.push_back(n); }
   void enqueue_send(chan_waiter* n) noexcept GORO_REQUIRES(mu) { sendq_.push_back(n); }
-  // Takes mu.
+  // Take mu.
   void cancel_recv(chan_waiter* n) noexcept {
     lock_guard l(mu);
     if (n->linked) recvq_.erase(n);
+    thaw();
   }
   void cancel_send(chan_waiter* n) noexcept {
     lock_guard l(mu);
     if (n->linked) sendq_.erase(n);
+    thaw();
   }
   // Drops buffered values (timer reset/stop: no stale tick after reset).
   void drain() noexcept {
@@ -106,28 +198,21 @@ class chan_state : public chan_base {
     clear_buffer_locked();
   }
 
+  // Lock-free attempts of the lone operations; slow: take mu.
+  ring_result try_recv_fast(std::optional<T>& out) noexcept {
+    return cap_ > 0 ? ring_pop<false>(out) : ring_result::slow;
+  }
+  ring_result try_send_fast(T& v) noexcept { return cap_ > 0 ? ring_push<false>(v) : ring_result::slow; }
+
  protected:
   void clear_buffer_locked() noexcept override GORO_REQUIRES(mu) {
-    while (count_ > 0) {
-      buf_[head_].~T();
-      if (++head_ == cap_) head_ = 0;
-      --count_;
-    }
-    len_.store(0, std::memory_order_relaxed);
+    if (cap_ == 0) return;
+    std::optional<T> dropped;
+    while (ring_pop<true>(dropped) == ring_result::done) dropped.reset();
   }
 
  private:
-  void push_buffer(T&& v) noexcept GORO_REQUIRES(mu) {
-    std::size_t tail = head_ + count_;
-    if (tail >= cap_) tail -= cap_;
-    ::new (static_cast<void*>(buf_ + tail)) T(std::move(v));
-    ++count_;
-    len_.store(count_, std::memory_order_relaxed);
-  }
-
-  T* buf_ = nullptr;
-  std::size_t head_ GORO_GUARDED_BY(mu) = 0;
-  std::size_t count_ GORO_GUARDED_BY(mu) = 0;
+  slot* slots() const noexcept { return static_cast<slot*>(ring_); }
 };
 
 // ---- typed select cases ---------------------------------------------------------
@@ -158,6 +243,8 @@ struct recv_case final : case_iface {
     c->enqueue_recv(&node);
   }
   void cancel() noexcept override { c->cancel_recv(&node); }
+  void freeze() noexcept override GORO_NO_TSA { c->freeze(); }
+  void thaw() noexcept override GORO_NO_TSA { c->thaw(); }
 };
 
 template <class T>
@@ -190,6 +277,8 @@ struct send_case final : case_iface {
     c->enqueue_send(&node);
   }
   void cancel() noexcept override { c->cancel_send(&node); }
+  void freeze() noexcept override GORO_NO_TSA { c->freeze(); }
+  void thaw() noexcept override GORO_NO_TSA { c->thaw(); }
   // Completed by another party: node.ok says delivered or closed.
   void on_woken() noexcept override { sent = node.ok; }
 };
