@@ -30,7 +30,8 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
     order[j] = static_cast<std::uint8_t>(i);
   }
 
-  // Pass 1 (crossbeam's try_select): try each case alone under its own lock,
+  // Pass 1 (crossbeam's try_select): try each case alone, lock-free on a
+  // buffered channel's ring when nobody waits on it, else under its own lock,
   // in the random order. A ready case commits without locking the others,
   // which is what a busy select mostly sees. Each attempt is atomic on its
   // channel, so exactly one case commits and the others are untouched.
@@ -47,6 +48,9 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
     case_iface* c = s.cases[order[k]];
     if (c->lock == nullptr) continue;
     ++polled;
+    const int quick = c->try_fast();  // a buffered channel's lock-free ring
+    if (quick == case_iface::kFired) return order[k];
+    if (quick == case_iface::kNotReady) continue;
     chan_waiter* wake = nullptr;
     c->lock->lock();
     bool fired = c->poll(&wake);

@@ -284,6 +284,11 @@ struct case_iface {
   // Under *lock: tries to complete now. True if it fired; *wake is set to a
   // counterpart waiter to complete once every lock is released.
   virtual bool poll(chan_waiter** wake) noexcept = 0;
+  // Without the lock (buffered channels' lock-free ring): kFired, kNotReady
+  // (as final as a locked poll's "not ready": it held at one instant), or
+  // kNeedLock (take *lock and poll).
+  static constexpr int kFired = 1, kNotReady = 0, kNeedLock = -1;
+  virtual int try_fast() noexcept { return kNeedLock; }
   // Under *lock: publishes this case's waiter on its channel.
   virtual void enqueue(wait_token* tok, int index) noexcept = 0;
   // Takes *lock: removes the waiter if it is still queued.

@@ -236,6 +236,15 @@ struct recv_case final : case_iface {
   bool poll(chan_waiter** wake) noexcept override GORO_NO_TSA {
     return c->recv_locked(value, wake) != op_result::blocked;
   }
+  int try_fast() noexcept override {
+    switch (c->try_recv_fast(value)) {
+      case ring_result::done:
+      case ring_result::closed: return kFired;  // closed: value stays empty
+      case ring_result::empty_or_full: return kNotReady;  // no sender waits on an empty ring
+      case ring_result::slow: break;
+    }
+    return kNeedLock;
+  }
   void enqueue(wait_token* tok, int index) noexcept override GORO_NO_TSA {
     node.tok = tok;
     node.index = index;
@@ -269,6 +278,15 @@ struct send_case final : case_iface {
     op_result r = c->send_locked(value, wake);
     sent = r == op_result::done;
     return r != op_result::blocked;
+  }
+  int try_fast() noexcept override {
+    switch (c->try_send_fast(value)) {
+      case ring_result::done: sent = true; return kFired;
+      case ring_result::empty_or_full: return kNotReady;  // no receiver waits on a full ring
+      case ring_result::closed:
+      case ring_result::slow: break;
+    }
+    return kNeedLock;
   }
   void enqueue(wait_token* tok, int index) noexcept override GORO_NO_TSA {
     node.tok = tok;

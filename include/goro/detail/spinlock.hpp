@@ -27,7 +27,7 @@ class GORO_CAPABILITY("mutex") spinlock {
 
  private:
   // Test-and-test-and-set with exponential backoff: a waiter pauses 1, 2,
-  // 4 ... 256 times between looks, then yields the thread. Backing off lets
+  // 4 ... 64 times between looks, then yields the thread. Backing off lets
   // the holder take the lock again and again while its line stays in its
   // core's cache; a waiter that looked every pause pulled the line across
   // after each release, and two cores trading a channel's lock per message
@@ -47,7 +47,7 @@ class GORO_CAPABILITY("mutex") spinlock {
       if (!held_.exchange(true, std::memory_order_acquire)) return;
     }
   }
-  static constexpr unsigned kMaxPause = 256;
+  static constexpr unsigned kMaxPause = 64;
   static constexpr int kYieldAfter = 16;
 
   std::atomic<bool> held_{false};
