@@ -106,7 +106,7 @@ TEST_P(ChanRingStress, EveryFormExactlyOnceInOrder) {
     goro::context ctx = goro::background();
     goro::wait_group prod, cons;
     for (int p = 0; p < kProducers; ++p)
-      prod.go([&ctx, never, per](goro::sender<int> s, int p) -> goro::task<> {
+      prod.go([&ctx, never](goro::sender<int> s, int p) -> goro::task<> {
         for (int i = 0; i < per; ++i) {
           bool ok = co_await send_one(s, never, ctx, p * per + i, i + p);
           EXPECT_TRUE(ok);
