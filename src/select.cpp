@@ -139,7 +139,7 @@ bool chan_base::close() noexcept {
     closed_ = true;
     // Lock-free senders now come to mu and see closed_; receivers that find
     // the ring empty report closed.
-    if (cap_ > 0) tail_.fetch_or(kClosedBit, std::memory_order_seq_cst);
+    if (cap_ > 0) ring_->tail.fetch_or(kClosedBit, std::memory_order_seq_cst);
     // Receivers waiting means the buffer is empty: they all see "closed".
     // Senders get "closed" (their values stay with them).
     for (waiter_queue* q : {&recvq_, &sendq_}) {

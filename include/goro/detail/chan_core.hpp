@@ -157,13 +157,13 @@ class backoff {
 // Buffered channels keep their values in a ring of stamped slots (crossbeam's
 // array flavor, docs/design/channels.md "The lock-free ring"): a sender and a
 // receiver that need not wait for each other claim a slot with one CAS on
-// tail_ / head_ each and never take mu. Positions are lap | index (lap a
+// the ring's tail / head each and never take mu. Positions are lap | index (lap a
 // multiple of one_lap_, the power of two above cap); two flag bits sit above
 // them in both words:
 //   kSlowBit  set (under mu) while a waiter is queued or a party holding mu
 //             needs the ring to stand still (one about to enqueue, select's
 //             pass 2): lock-free operations then fail their CAS and take mu.
-//   kClosedBit in tail_ once closed: senders take mu and see closed_;
+//   kClosedBit in tail once closed: senders take mu and see closed_;
 //             receivers that find the ring empty report closed.
 class chan_base {
  public:
@@ -183,9 +183,9 @@ class chan_base {
   std::size_t len() const noexcept {
     if (cap_ == 0) return 0;
     for (;;) {
-      std::size_t tail = tail_.load(std::memory_order_seq_cst);
-      std::size_t head = head_.load(std::memory_order_seq_cst);
-      if (tail_.load(std::memory_order_seq_cst) != tail) continue;
+      std::size_t tail = ring_->tail.load(std::memory_order_seq_cst);
+      std::size_t head = ring_->head.load(std::memory_order_seq_cst);
+      if (ring_->tail.load(std::memory_order_seq_cst) != tail) continue;
       tail &= kPos;
       head &= kPos;
       const std::size_t hix = head & (one_lap_ - 1), tix = tail & (one_lap_ - 1);
@@ -208,24 +208,24 @@ class chan_base {
   // until the waiter is visible) and by select's pass 2 (one instant).
   void freeze() noexcept GORO_REQUIRES(mu) {
     if (cap_ == 0 || frozen_) return;
-    head_.fetch_or(kSlowBit, std::memory_order_seq_cst);
-    tail_.fetch_or(kSlowBit, std::memory_order_seq_cst);
+    ring_->head.fetch_or(kSlowBit, std::memory_order_seq_cst);
+    ring_->tail.fetch_or(kSlowBit, std::memory_order_seq_cst);
     frozen_ = true;
   }
   // Under mu: let lock-free operations run again once no waiter is queued
   // and the ring is neither empty nor full. Cheap when not frozen; every
   // party that leaves mu after completing, cancelling or polling calls it.
   // Staying frozen at empty or full is hysteresis: there the next operation
-  // would likely freeze again to wait, and two pairs of RMWs on head_ and
-  // tail_ per message cost more than the lock (a capacity-1 channel with
+  // would likely freeze again to wait, and two pairs of RMWs on head and
+  // tail per message cost more than the lock (a capacity-1 channel with
   // four senders ran at half the speed).
   void thaw() noexcept GORO_REQUIRES(mu) {
     if (!frozen_ || !recvq_.empty() || !sendq_.empty()) return;
-    const std::size_t head = head_.load(std::memory_order_relaxed) & kPos;
-    const std::size_t tail = tail_.load(std::memory_order_relaxed) & kPos;
+    const std::size_t head = ring_->head.load(std::memory_order_relaxed) & kPos;
+    const std::size_t tail = ring_->tail.load(std::memory_order_relaxed) & kPos;
     if (head == tail || ((head + one_lap_) & kPos) == tail) return;
-    head_.fetch_and(~kSlowBit, std::memory_order_seq_cst);
-    tail_.fetch_and(~kSlowBit, std::memory_order_seq_cst);
+    ring_->head.fetch_and(~kSlowBit, std::memory_order_seq_cst);
+    ring_->tail.fetch_and(~kSlowBit, std::memory_order_seq_cst);
     frozen_ = false;
   }
 
@@ -257,20 +257,23 @@ class chan_base {
   // Drops buffered values (close keeps them; this is for timer resets).
   virtual void clear_buffer_locked() noexcept GORO_REQUIRES(mu) = 0;
 
-  // Layout: read-mostly words first, then the slow path's (mu, queues),
-  // then head_ and tail_ on lines of their own, so that a sender and a
-  // receiver on two cores write different lines.
+  // The positions, each on a line of its own so that a sender and a receiver
+  // on two cores write different lines; the slots follow on the next line.
+  // Allocated with the slots (buffered channels only: an unbuffered
+  // channel, e.g. every context's done channel, stays one small object).
+  struct ring_header {
+    alignas(64) std::atomic<std::size_t> head{0};  // receivers' position | kSlowBit
+    alignas(64) std::atomic<std::size_t> tail{0};  // senders' position | kSlowBit | kClosedBit
+  };
+
   std::atomic<long> refs_{1};
   const std::size_t cap_;
   const std::size_t one_lap_;
-  void* ring_ = nullptr;  // chan_state<T>'s slots; set once by its constructor
+  ring_header* ring_ = nullptr;  // with chan_state<T>'s slots after it; set by its constructor
   bool closed_ GORO_GUARDED_BY(mu) = false;
-  bool frozen_ GORO_GUARDED_BY(mu) = false;  // kSlowBit is set in head_ and tail_
+  bool frozen_ GORO_GUARDED_BY(mu) = false;  // kSlowBit is set in head and tail
   waiter_queue recvq_ GORO_GUARDED_BY(mu);
   waiter_queue sendq_ GORO_GUARDED_BY(mu);
-  alignas(64) std::atomic<std::size_t> head_{0};  // receivers' position | kSlowBit
-  alignas(64) std::atomic<std::size_t> tail_{0};  // senders' position | kSlowBit | kClosedBit
-  char pad_[64 - sizeof(std::atomic<std::size_t>)];  // the derived class's fields stay off tail_'s line
 
   friend struct chan_access;
 };

@@ -52,18 +52,18 @@ class chan_state : public chan_base {
   // first_lap: tests start the positions near the wrap of their bits.
   explicit chan_state(std::size_t cap, std::size_t first_lap = 0) : chan_base(cap) {
     if (cap == 0) return;
-    auto* slots = static_cast<slot*>(::operator new(sizeof(slot) * cap, std::align_val_t(alignof(slot))));
+    ring_ = ::new (::operator new(kSlotsAt + sizeof(slot) * cap, kRingAlign)) ring_header;
     const std::size_t start = first_lap * one_lap_ & kPos;
-    for (std::size_t i = 0; i < cap; ++i) ::new (&slots[i].stamp) std::atomic<std::size_t>(start + i);
-    head_.store(start, std::memory_order_relaxed);
-    tail_.store(start, std::memory_order_relaxed);
-    ring_ = slots;
+    for (std::size_t i = 0; i < cap; ++i) ::new (&slots()[i].stamp) std::atomic<std::size_t>(start + i);
+    ring_->head.store(start, std::memory_order_relaxed);
+    ring_->tail.store(start, std::memory_order_relaxed);
   }
   // No other reference exists: the ring is ours without the lock.
   ~chan_state() override GORO_NO_TSA {
     if (cap_ == 0) return;
     clear_buffer_locked();
-    ::operator delete(ring_, std::align_val_t(alignof(slot)));
+    ring_->~ring_header();
+    ::operator delete(ring_, kRingAlign);
   }
 
   // ---- the ring (crossbeam's array flavor; cap > 0 only) ----
@@ -75,14 +75,14 @@ class chan_state : public chan_base {
   template <bool Locked>
   ring_result ring_push(T& v) noexcept {
     backoff b;
-    std::size_t tail = tail_.load(std::memory_order_relaxed);
+    std::size_t tail = ring_->tail.load(std::memory_order_relaxed);
     for (;;) {
       if (!Locked && (tail & kFlags)) return ring_result::slow;
       const std::size_t pos = tail & kPos;
       slot& sl = slots()[pos & (one_lap_ - 1)];
       const std::size_t stamp = sl.stamp.load(std::memory_order_acquire);
       if (stamp == pos) {
-        if (tail_.compare_exchange_weak(tail, next_pos(pos) | (tail & kFlags), std::memory_order_seq_cst,
+        if (ring_->tail.compare_exchange_weak(tail, next_pos(pos) | (tail & kFlags), std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
           ::new (static_cast<void*>(sl.storage)) T(std::move(v));
           sl.stamp.store((pos + 1) & kPos, std::memory_order_release);
@@ -93,27 +93,27 @@ class chan_state : public chan_base {
         // The slot still holds last lap's value: full, unless a receiver has
         // claimed it and is reading it.
         std::atomic_thread_fence(std::memory_order_seq_cst);
-        const std::size_t head = head_.load(std::memory_order_relaxed) & kPos;
+        const std::size_t head = ring_->head.load(std::memory_order_relaxed) & kPos;
         if (((head + one_lap_) & kPos) == pos) return ring_result::empty_or_full;
         b.spin();
-        tail = tail_.load(std::memory_order_relaxed);
+        tail = ring_->tail.load(std::memory_order_relaxed);
       } else {
         b.snooze();  // another sender claimed it and is writing
-        tail = tail_.load(std::memory_order_relaxed);
+        tail = ring_->tail.load(std::memory_order_relaxed);
       }
     }
   }
   template <bool Locked>
   ring_result ring_pop(std::optional<T>& out) noexcept {
     backoff b;
-    std::size_t head = head_.load(std::memory_order_relaxed);
+    std::size_t head = ring_->head.load(std::memory_order_relaxed);
     for (;;) {
       if (!Locked && (head & kSlowBit)) return ring_result::slow;
       const std::size_t pos = head & kPos;
       slot& sl = slots()[pos & (one_lap_ - 1)];
       const std::size_t stamp = sl.stamp.load(std::memory_order_acquire);
       if (stamp == ((pos + 1) & kPos)) {
-        if (head_.compare_exchange_weak(head, next_pos(pos) | (head & kFlags), std::memory_order_seq_cst,
+        if (ring_->head.compare_exchange_weak(head, next_pos(pos) | (head & kFlags), std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
           T* x = sl.value();
           out.emplace(std::move(*x));
@@ -125,13 +125,13 @@ class chan_state : public chan_base {
       } else if (stamp == pos) {
         // Free at this lap: empty, unless a sender has claimed it and is writing.
         std::atomic_thread_fence(std::memory_order_seq_cst);
-        const std::size_t tail = tail_.load(std::memory_order_relaxed);
+        const std::size_t tail = ring_->tail.load(std::memory_order_relaxed);
         if ((tail & kPos) == pos) return tail & kClosedBit ? ring_result::closed : ring_result::empty_or_full;
         b.spin();
-        head = head_.load(std::memory_order_relaxed);
+        head = ring_->head.load(std::memory_order_relaxed);
       } else {
         b.snooze();  // another receiver claimed it and is reading
-        head = head_.load(std::memory_order_relaxed);
+        head = ring_->head.load(std::memory_order_relaxed);
       }
     }
   }
@@ -212,7 +212,12 @@ class chan_state : public chan_base {
   }
 
  private:
-  slot* slots() const noexcept { return static_cast<slot*>(ring_); }
+  static constexpr std::size_t kSlotAlign = alignof(slot) > 64 ? alignof(slot) : 64;
+  static constexpr std::size_t kSlotsAt = (sizeof(ring_header) + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
+  static constexpr std::align_val_t kRingAlign{kSlotAlign};
+  slot* slots() const noexcept {
+    return std::launder(reinterpret_cast<slot*>(reinterpret_cast<char*>(ring_) + kSlotsAt));
+  }
 };
 
 // ---- typed select cases ---------------------------------------------------------
