@@ -27,13 +27,13 @@ demo:
 test:
 	@scripts/bootstrap.sh build
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS)
+	@scripts/build.sh release $(JOBS) all
 	@scripts/ctest.sh release -j $(JOBS)
 
 asan tsan clang:
 	@scripts/bootstrap.sh build
 	@cmake --preset $@ >/dev/null
-	@cmake --build --preset $@ -j $(JOBS)
+	@scripts/build.sh $@ $(JOBS) all
 	@scripts/ctest.sh $@ -j $(JOBS)
 
 # The Debian package libgoro-dev (library only, installed under /usr), then

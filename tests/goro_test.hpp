@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include <goro/goro.hpp>
 #include <goro/testing/gtest.hpp>
@@ -60,6 +61,29 @@ inline std::string workers_name(const ::testing::TestParamInfo<unsigned>& i) {
   return "w" + std::to_string(i.param);
 }
 
+// Fixture for channel tests over (workers, capacity): a runtime with that
+// many workers, checked for leaks at the end; cap() is the capacity.
+class WorkersCapTest : public ::testing::TestWithParam<std::tuple<unsigned, long long>> {
+ protected:
+  void SetUp() override {
+    goro::runtime_options o;
+    o.workers = std::get<0>(GetParam());
+    rt_ = std::make_unique<goro::runtime>(o);
+  }
+  void TearDown() override {
+    expect_no_leaks(*rt_);
+    rt_.reset();
+  }
+  goro::runtime& rt() { return *rt_; }
+  long long cap() const { return std::get<1>(GetParam()); }
+
+ private:
+  std::unique_ptr<goro::runtime> rt_;
+};
+inline std::string workers_cap_name(const ::testing::TestParamInfo<std::tuple<unsigned, long long>>& i) {
+  return "w" + std::to_string(std::get<0>(i.param)) + "_cap" + std::to_string(std::get<1>(i.param));
+}
+
 // A goroutine body for cancel races: yields `yields` times, then cancels.
 inline goro::task<> cancel_after_yields(goro::cancel_func f, unsigned yields) {
   for (unsigned i = 0; i < yields; ++i) co_await goro::yield();
@@ -70,3 +94,8 @@ inline goro::task<> cancel_after_yields(goro::cancel_func f, unsigned yields) {
 
 #define GORO_INSTANTIATE_WORKERS(Suite) \
   INSTANTIATE_TEST_SUITE_P(Workers, Suite, ::testing::Values(1u, 2u, 8u), goro_test::workers_name)
+// Suite over worker counts 1, 2, 8 times the given capacities (long longs).
+#define GORO_INSTANTIATE_WORKERS_CAPS(Suite, ...)                                                   \
+  INSTANTIATE_TEST_SUITE_P(Shapes, Suite,                                                           \
+                           ::testing::Combine(::testing::Values(1u, 2u, 8u), ::testing::Values(__VA_ARGS__)), \
+                           goro_test::workers_cap_name)

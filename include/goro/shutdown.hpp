@@ -70,13 +70,21 @@ using shutdown::drain_result;
 // A wait_group drain. keep holds the grace context's own cancel function
 // (the duration forms) alive for the length of the drain.
 template <class Cancel>
-task<drain_result> drain_wg(wait_group& wg, context grace, cancel_func keep, Cancel& cancel) {
+task<drain_result> drain_group(wait_group& wg, context grace, cancel_func keep, Cancel& cancel) {
   std::error_code ec = co_await wg.wait(grace);
   if (!ec) co_return drain_result{true, {}};
   cancel();
   co_await wg.wait();
   (void)keep;
   co_return drain_result{false, {}};
+}
+
+template <class Cancel>
+drain_result blocking_drain_group(wait_group& wg, const context& grace, Cancel& cancel) {
+  if (!wg.blocking_wait(grace)) return {true, {}};
+  cancel();
+  wg.blocking_wait();
+  return {false, {}};
 }
 
 // What the errgroup waiter reports: g.wait()'s error, or what it threw.
@@ -102,7 +110,7 @@ inline drain_result drain_finish(drain_group_outcome& o, bool in_time) {
 }
 
 template <class Cancel>
-task<drain_result> drain_eg(errgroup& g, context grace, cancel_func keep, Cancel& cancel) {
+task<drain_result> drain_group(errgroup& g, context grace, cancel_func keep, Cancel& cancel) {
   chan<drain_group_outcome> done = make_chan<drain_group_outcome>(1);
   sender<drain_group_outcome> out = done;
   goro::go(&drain_wait_errgroup, &g, std::move(out));
@@ -122,7 +130,7 @@ task<drain_result> drain_eg(errgroup& g, context grace, cancel_func keep, Cancel
 }
 
 template <class Cancel>
-drain_result blocking_drain_eg(errgroup& g, const context& grace, Cancel& cancel) {
+drain_result blocking_drain_group(errgroup& g, const context& grace, Cancel& cancel) {
   chan<drain_group_outcome> done = make_chan<drain_group_outcome>(1);
   sender<drain_group_outcome> out = done;
   goro::go(&drain_wait_errgroup, &g, std::move(out));
@@ -143,57 +151,31 @@ drain_result blocking_drain_eg(errgroup& g, const context& grace, Cancel& cancel
 
 namespace shutdown {
 
-// ---- wait_group --------------------------------------------------------------
+// Each form exists once for both groups; detail overloads do the group's part.
+template <class G>
+concept drainable = std::same_as<G, wait_group> || std::same_as<G, errgroup>;
 
-template <class Cancel>
+template <drainable Group, class Cancel>
   requires std::invocable<Cancel&>
-task<drain_result> drain(wait_group& wg, const context& grace, Cancel& cancel) {
-  return detail::drain_wg(wg, grace, cancel_func{}, cancel);
+task<drain_result> drain(Group& g, const context& grace, Cancel& cancel) {
+  return detail::drain_group(g, grace, cancel_func{}, cancel);
 }
-template <class Cancel>
+template <drainable Group, class Cancel>
   requires std::invocable<Cancel&>
-task<drain_result> drain(wait_group& wg, std::chrono::nanoseconds grace, Cancel& cancel) {
+task<drain_result> drain(Group& g, std::chrono::nanoseconds grace, Cancel& cancel) {
   auto t = with_timeout(background(), grace);
-  return detail::drain_wg(wg, std::move(t.ctx), std::move(t.cancel), cancel);
+  return detail::drain_group(g, std::move(t.ctx), std::move(t.cancel), cancel);
 }
-template <class Cancel>
+template <drainable Group, class Cancel>
   requires std::invocable<Cancel&>
-drain_result blocking_drain(wait_group& wg, const context& grace, Cancel& cancel) {
-  if (!wg.blocking_wait(grace)) return {true, {}};
-  cancel();
-  wg.blocking_wait();
-  return {false, {}};
+drain_result blocking_drain(Group& g, const context& grace, Cancel& cancel) {
+  return detail::blocking_drain_group(g, grace, cancel);
 }
-template <class Cancel>
+template <drainable Group, class Cancel>
   requires std::invocable<Cancel&>
-drain_result blocking_drain(wait_group& wg, std::chrono::nanoseconds grace, Cancel& cancel) {
+drain_result blocking_drain(Group& g, std::chrono::nanoseconds grace, Cancel& cancel) {
   auto t = with_timeout(background(), grace);
-  return blocking_drain(wg, t.ctx, cancel);
-}
-
-// ---- errgroup ----------------------------------------------------------------
-
-template <class Cancel>
-  requires std::invocable<Cancel&>
-task<drain_result> drain(errgroup& g, const context& grace, Cancel& cancel) {
-  return detail::drain_eg(g, grace, cancel_func{}, cancel);
-}
-template <class Cancel>
-  requires std::invocable<Cancel&>
-task<drain_result> drain(errgroup& g, std::chrono::nanoseconds grace, Cancel& cancel) {
-  auto t = with_timeout(background(), grace);
-  return detail::drain_eg(g, std::move(t.ctx), std::move(t.cancel), cancel);
-}
-template <class Cancel>
-  requires std::invocable<Cancel&>
-drain_result blocking_drain(errgroup& g, const context& grace, Cancel& cancel) {
-  return detail::blocking_drain_eg(g, grace, cancel);
-}
-template <class Cancel>
-  requires std::invocable<Cancel&>
-drain_result blocking_drain(errgroup& g, std::chrono::nanoseconds grace, Cancel& cancel) {
-  auto t = with_timeout(background(), grace);
-  return detail::blocking_drain_eg(g, t.ctx, cancel);
+  return detail::blocking_drain_group(g, t.ctx, cancel);
 }
 
 }  // namespace shutdown

@@ -14,28 +14,8 @@
 namespace {
 using namespace std::chrono_literals;
 
-class ChanRingStress : public ::testing::TestWithParam<std::tuple<unsigned, long long>> {
- protected:
-  void SetUp() override {
-    goro::runtime_options o;
-    o.workers = std::get<0>(GetParam());
-    rt_ = std::make_unique<goro::runtime>(o);
-  }
-  void TearDown() override {
-    goro_test::expect_no_leaks(*rt_);
-    rt_.reset();
-  }
-  goro::runtime& rt() { return *rt_; }
-  long long cap() const { return std::get<1>(GetParam()); }
-  std::unique_ptr<goro::runtime> rt_;
-};
-INSTANTIATE_TEST_SUITE_P(Shapes, ChanRingStress,
-                         ::testing::Combine(::testing::Values(1u, 2u, 8u),
-                                            ::testing::Values(1LL, 2LL, 7LL, 64LL)),
-                         [](const auto& i) {
-                           return "w" + std::to_string(std::get<0>(i.param)) + "_cap" +
-                                  std::to_string(std::get<1>(i.param));
-                         });
+class ChanRingStress : public goro_test::WorkersCapTest {};
+GORO_INSTANTIATE_WORKERS_CAPS(ChanRingStress, 1LL, 2LL, 7LL, 64LL);
 
 constexpr int kProducers = 4;
 
