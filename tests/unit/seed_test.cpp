@@ -219,7 +219,8 @@ TEST(SeededScheduling, SeedSearchStopsAtFirstFailure) {
     ran.push_back(seed);
     if (seed == 13) ++recorded;  // as an EXPECT_* failing inside the run
   };
-  EXPECT_EQ(goro::detail::search_seeds(10, 10, f1, probe), std::optional<std::uint64_t>(13));
+  EXPECT_EQ(goro::detail::search_seeds(10, 10, f1, probe, goro::detail::print_failing_seed),
+            std::optional<std::uint64_t>(13));
   EXPECT_EQ(ran, (std::vector<std::uint64_t>{10, 11, 12, 13}));
 
   auto f2 = [](std::uint64_t seed) { return seed != 4; };

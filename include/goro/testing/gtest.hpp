@@ -79,16 +79,18 @@ namespace goro::testing {
 
 // find_failing_seed (virtual_time.hpp) for GoogleTest: a run fails when f
 // returns false, throws, or records a failed assertion (EXPECT_* inside
-// the goroutines included). The first failing seed stops the loop, is
-// printed, and is added to the test's failures ("goro: failing seed N ...")
-// so the report names it; returns it, or nullopt when every seed passed.
+// the goroutines included). The first failing seed stops the loop and is
+// added to the test's failures at the caller's line ("goro: failing seed N
+// (replay with seed = N or GORO_SEED=N)"); returns it, or nullopt when
+// every seed passed. With GORO_SEED set, runs only that seed.
 template <class F>
-std::optional<std::uint64_t> for_each_seed(std::uint64_t first, std::uint64_t count, F&& f) {
-  std::optional<std::uint64_t> bad = detail::search_seeds(first, count, f, detail::gtest_failed_parts);
-  if (bad)
-    ADD_FAILURE() << "goro: failing seed " << *bad << " (replay with seed = " << *bad
-                  << " or GORO_SEED=" << *bad << ")";
-  return bad;
+std::optional<std::uint64_t> for_each_seed(std::uint64_t first, std::uint64_t count, F&& f,
+                                           detail::source_loc loc = detail::source_loc::current()) {
+  auto report = [loc](std::uint64_t seed) {
+    ADD_FAILURE_AT(loc.file, loc.line) << "goro: failing seed " << seed << " (replay with seed = "
+                                       << seed << " or GORO_SEED=" << seed << ")";
+  };
+  return detail::search_seeds(first, count, f, detail::gtest_failed_parts, report);
 }
 
 }  // namespace goro::testing

@@ -120,10 +120,11 @@ inline void print_failing_seed(std::uint64_t seed) {
 
 // The search behind find_failing_seed and gtest.hpp's for_each_seed:
 // `failures()` counts failures recorded elsewhere (gtest's), so a run that
-// adds one failed.
-template <class F, class Failures>
+// adds one failed; `report(seed)` names the failing seed (also before an
+// exception propagates).
+template <class F, class Failures, class Report>
 std::optional<std::uint64_t> search_seeds(std::uint64_t first, std::uint64_t count, F& f,
-                                          Failures failures) {
+                                          Failures failures, Report report) {
   const std::uint64_t only = seed_from_env();
   if (only != 0) {
     first = only;
@@ -141,11 +142,11 @@ std::optional<std::uint64_t> search_seeds(std::uint64_t first, std::uint64_t cou
         ok = static_cast<bool>(f(seed));
       }
     } catch (...) {
-      print_failing_seed(seed);
+      report(seed);
       throw;
     }
     if (!ok || failures() != before) {
-      print_failing_seed(seed);
+      report(seed);
       return seed;
     }
   }
@@ -161,7 +162,7 @@ namespace goro::testing {
 // failing seed on stderr and returns it; nullopt when every run passed.
 template <class F>
 std::optional<std::uint64_t> find_failing_seed(std::uint64_t first, std::uint64_t count, F&& f) {
-  return detail::search_seeds(first, count, f, [] { return 0; });
+  return detail::search_seeds(first, count, f, [] { return 0; }, detail::print_failing_seed);
 }
 
 }  // namespace goro::testing
