@@ -13,8 +13,12 @@
 // The state is a thread_local read only here, inside a function that is never
 // inlined: callers in coroutine bodies cannot keep its address across a
 // co_await. The thread_local is constant-initialised (no TLS init wrapper);
-// `seeded` makes the lazy seeding.
+// `seeded` makes the lazy seeding. A worker of a seeded runtime
+// (runtime_options::seed) sets it from the seed when it starts
+// (rand_seed_thread), so goro::rand replays there.
 #include "goro/rand.hpp"
+
+#include "runtime_impl.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -76,3 +80,13 @@ GORO_NOINLINE std::uint64_t uint64() noexcept {
 }
 
 }  // namespace goro::rand
+
+namespace goro::detail {
+// A seeded runtime's worker (runtime_options::seed) starts from a state that
+// depends on the seed only, so goro::rand replays with the interleaving.
+void rand_seed_thread(std::uint64_t seed) noexcept {
+  rand::thread_state& st = rand::t_state;
+  st.s = rand::splitmix64(seed);
+  st.seeded = true;
+}
+}  // namespace goro::detail

@@ -178,6 +178,14 @@ struct worker {
   bool spinning = false;
   bool watching = false;  // this worker is the runnext watcher (n_watching == 1)
   std::uint64_t rng = 0;
+  // Deterministic mode (runtime_options::seed != 0, one worker): every
+  // runnable goroutine is moved into seed_pool at each scheduling point and
+  // the next one is picked with seed_state (seeded_next). Owner thread only;
+  // the pool is non-empty only while this worker is busy, so any_work() and
+  // the quiescence check (which need an idle worker) never miss it.
+  bool seeded = false;
+  std::uint64_t seed_state = 0;
+  std::vector<goroutine*> seed_pool;
   std::thread thread;
 };
 
@@ -282,6 +290,7 @@ struct runtime_impl {
   void worker_loop(worker* w);
   goroutine* find_runnable(worker* w);
   goroutine* local_next(worker* w) noexcept;
+  goroutine* seeded_next(worker* w);  // deterministic mode; may throw std::bad_alloc
   void local_push(worker* w, goroutine* g) noexcept;
   bool any_work() const noexcept;
   void release_spinning(worker* w) noexcept;
@@ -343,6 +352,9 @@ unsigned signal_reader_threads(bool* watching) noexcept;
 void register_runtime(runtime_impl* rt);
 void unregister_runtime(runtime_impl* rt) noexcept;
 std::vector<runtime_impl*> live_runtimes();
+// Seeds goro::rand's state of the calling thread (rand.cpp): a seeded
+// runtime's worker, so that goro::rand replays too.
+void rand_seed_thread(std::uint64_t seed) noexcept;
 // GORO_DUMP_ON: read once, at the first runtime start (debug.cpp).
 void dump_on_env_once() noexcept;
 

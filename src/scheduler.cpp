@@ -9,6 +9,9 @@
 //    is the list's size.
 //  * after a goroutine's resume() returns, the worker never touches it: it may
 //    already be running elsewhere or be freed.
+//  * deterministic mode (runtime_options::seed, one worker): find_runnable
+//    takes its one seeded branch (seeded_next) instead of the queue order;
+//    the queues themselves and every path that fills them are unchanged.
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -48,6 +51,15 @@ std::uint64_t xorshift(std::uint64_t& s) noexcept {
   s ^= s << 17;
   return s;
 }
+
+// splitmix64: the deterministic mode's generator (any state is valid,
+// including the ones small seeds give, and consecutive seeds diverge at once).
+std::uint64_t splitmix64(std::uint64_t& s) noexcept {
+  std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
 }  // namespace
 
 unsigned workers_from_env(const char* env, unsigned cores) noexcept {
@@ -69,6 +81,23 @@ unsigned default_workers() noexcept {
   return n;
 }
 
+std::uint64_t parse_seed(const char* env) noexcept {
+  if (env == nullptr || *env == '\0') return 0;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(env, &end, 10);
+  if (errno != 0 || *end != '\0' || env[0] == '-' || env[0] == '+' || v == 0) {
+    std::fprintf(stderr, "goro: ignoring GORO_SEED=%s (want 1..2^64-1)\n", env);
+    return 0;
+  }
+  return static_cast<std::uint64_t>(v);
+}
+
+std::uint64_t seed_from_env() noexcept {
+  static const std::uint64_t seed = parse_seed(std::getenv("GORO_SEED"));
+  return seed;
+}
+
 goroutine* current_goroutine() noexcept { return tl_current; }
 
 // The one clock seam: a virtual runtime's workers read its virtual clock
@@ -85,6 +114,8 @@ worker* current_worker() noexcept { return tl_worker; }
 bool budget_spent() noexcept {
   if (tl_current == nullptr) return false;
   if (--tl_budget >= 0) return false;
+  // Deterministic mode: cut every kBudget operations, never by the clock.
+  if (tl_worker->seeded) [[unlikely]] return true;
   const nanos t = real_now();
   if (tl_slice_start == 0) tl_slice_start = t;
   if (t - tl_slice_start < kSlice) {
@@ -146,6 +177,31 @@ goroutine* runtime_impl::local_next(worker* w) noexcept {
   w->lifo_streak = 0;
   if (goroutine* g = w->q.pop()) return g;
   return w->runnext.exchange(nullptr, std::memory_order_acq_rel);
+}
+
+// Deterministic mode (runtime_options::seed; one worker, so no thief and no
+// other worker's runnext): moves everything newly runnable (runnext, the
+// ring, the global queue) into seed_pool, in that order, and takes a
+// goroutine at a seeded random index. Each goroutine is moved once, so a
+// scheduling point costs O(1) amortised; the order of the pool depends only
+// on the history of this worker, hence on the seed (plain threads' injects
+// aside). Due timers fire first, as in find_runnable's usual order.
+goroutine* runtime_impl::seeded_next(worker* w) {
+  if (w->timers.earliest.load(std::memory_order_acquire) != kNever) w->timers.run_due(now());
+  std::vector<goroutine*>& pool = w->seed_pool;
+  if (goroutine* g = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) pool.push_back(g);
+  for (;;) {
+    while (goroutine* g = w->q.pop()) pool.push_back(g);
+    goroutine* g = global.pop_batch(w->q, local_queue::kSize / 2);
+    if (g == nullptr) break;
+    pool.push_back(g);
+  }
+  if (pool.empty()) return nullptr;
+  const std::size_t i = static_cast<std::size_t>(splitmix64(w->seed_state) % pool.size());
+  goroutine* g = pool[i];
+  pool[i] = pool.back();
+  pool.pop_back();
+  return g;
 }
 
 void runtime_impl::schedule_new(goroutine* g) noexcept {
@@ -331,35 +387,39 @@ goroutine* runtime_impl::find_runnable(worker* w) {
   const std::size_t nw = workers.size();
   for (;;) {
     if (stopping.load(std::memory_order_acquire)) return nullptr;
-    ++w->tick;
+    if (w->seeded) [[unlikely]] {
+      if (goroutine* g = seeded_next(w)) return g;  // else nothing runnable: go idle
+    } else {
+      ++w->tick;
 
-    // Fairness: the global queue gets a turn even when local work never runs out.
-    if (w->tick % kGlobalEvery == 0)
-      if (goroutine* g = global.pop_batch(w->q, 1)) return g;
+      // Fairness: the global queue gets a turn even when local work never runs out.
+      if (w->tick % kGlobalEvery == 0)
+        if (goroutine* g = global.pop_batch(w->q, 1)) return g;
 
-    if (w->timers.earliest.load(std::memory_order_acquire) != kNever) w->timers.run_due(now());
+      if (w->timers.earliest.load(std::memory_order_acquire) != kNever) w->timers.run_due(now());
 
-    if (goroutine* g = local_next(w)) return g;
-    if (goroutine* g = global.pop_batch(w->q, local_queue::kSize / 2)) return g;
+      if (goroutine* g = local_next(w)) return g;
+      if (goroutine* g = global.pop_batch(w->q, local_queue::kSize / 2)) return g;
 
-    // Steal, as a spinning worker, unless half the busy workers already spin.
-    int busy = static_cast<int>(nw) - n_idle.load(std::memory_order_relaxed);
-    if (nw > 1 && (w->spinning || 2 * n_spinning.load(std::memory_order_relaxed) < busy)) {
-      if (!w->spinning) {
-        w->spinning = true;
-        n_spinning.fetch_add(1, std::memory_order_seq_cst);
-      }
-      for (int round = 0; round < 4; ++round) {
-        std::size_t start = xorshift(w->rng) % nw;
-        for (std::size_t i = 0; i < nw; ++i) {
-          worker* v = workers[(start + i) % nw];
-          if (v == w) continue;
-          if (goroutine* g = v->q.steal_into(w->q)) return g;
-          if (round == 3)
-            if (goroutine* g = steal_runnext(v)) return g;
+      // Steal, as a spinning worker, unless half the busy workers already spin.
+      int busy = static_cast<int>(nw) - n_idle.load(std::memory_order_relaxed);
+      if (nw > 1 && (w->spinning || 2 * n_spinning.load(std::memory_order_relaxed) < busy)) {
+        if (!w->spinning) {
+          w->spinning = true;
+          n_spinning.fetch_add(1, std::memory_order_seq_cst);
         }
-        if (run_all_due_timers())
-          if (goroutine* g = local_next(w)) return g;
+        for (int round = 0; round < 4; ++round) {
+          std::size_t start = xorshift(w->rng) % nw;
+          for (std::size_t i = 0; i < nw; ++i) {
+            worker* v = workers[(start + i) % nw];
+            if (v == w) continue;
+            if (goroutine* g = v->q.steal_into(w->q)) return g;
+            if (round == 3)
+              if (goroutine* g = steal_runnext(v)) return g;
+          }
+          if (run_all_due_timers())
+            if (goroutine* g = local_next(w)) return g;
+        }
       }
     }
 
@@ -458,6 +518,7 @@ goroutine* runtime_impl::find_runnable(worker* w) {
 
 void runtime_impl::worker_loop(worker* w) {
   tl_worker = w;
+  if (w->seeded) rand_seed_thread(opts.seed);
   while (goroutine* g = find_runnable(w)) {
     if (w->watching) leave_watch(w);
     release_spinning(w);
@@ -488,6 +549,9 @@ runtime_impl::runtime_impl(const runtime_options& o) : opts(o), shards(o.workers
     throw std::invalid_argument("goro::runtime: workers must be at most 4096");
   if (opts.max_blocking_threads == 0)
     throw std::invalid_argument("goro::runtime: max_blocking_threads must be at least 1 (got 0)");
+  if (opts.seed != 0 && opts.workers != 1)
+    throw std::invalid_argument("goro::runtime: a seed (deterministic scheduling) needs exactly 1 worker (got " +
+                                std::to_string(opts.workers) + ")");
   if (!opts.on_shutdown_alive) {
     opts.on_shutdown_alive = [](const std::vector<goroutine_info>& alive) {
       std::string text = "goro: runtime destroyed with " + std::to_string(alive.size()) +
@@ -506,6 +570,11 @@ runtime_impl::runtime_impl(const runtime_options& o) : opts(o), shards(o.workers
     w->index = i;
     w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
     w->virtual_clock = opts.virtual_time;
+    if (opts.seed != 0) {
+      w->seeded = true;
+      w->seed_state = opts.seed;
+      w->seed_pool.reserve(local_queue::kSize);
+    }
     workers.push_back(w);
   }
 }

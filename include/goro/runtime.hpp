@@ -79,6 +79,11 @@ unsigned default_workers() noexcept;
 // The parsing behind it: `env` (may be null) or `cores` when it is not a
 // valid count; a set but invalid value is reported on stderr.
 unsigned workers_from_env(const char* env, unsigned cores) noexcept;
+// GORO_SEED from the environment (a number from 1 to 2^64-1), read once per
+// process; 0 when unset or invalid (an invalid value is reported on stderr).
+std::uint64_t seed_from_env() noexcept;
+// The parsing behind it (`env` may be null).
+std::uint64_t parse_seed(const char* env) noexcept;
 }  // namespace detail
 
 struct runtime_options {
@@ -120,6 +125,26 @@ struct runtime_options {
   // armed, it jumps to the earliest timer. Only code on this runtime's
   // workers sees it (detail::now(), goro::now()).
   bool virtual_time = false;
+  // Testing: deterministic scheduling (docs/debugging.md, "Replaying an
+  // interleaving"). 0 (the default) is off. Otherwise the runtime must have
+  // exactly one worker (else std::invalid_argument), and at every scheduling
+  // point (a goroutine parks, yields, is out of budget or returns) that worker
+  // runs a goroutine chosen by a PRNG seeded with `seed` among everything
+  // runnable (woken, started, yielded, injected), instead of goro's usual
+  // runnext-then-FIFO order. A goroutine that never blocks is cut after
+  // every 128 operations that complete without blocking (not after 1 ms of
+  // real time), and goro::rand on the worker is seeded from `seed` too.
+  // So a program whose goroutines interact only through goro objects and
+  // virtual time runs the same interleaving for the same seed, and another
+  // one for another seed. NOT deterministic: anything a plain thread, a
+  // spawn_blocking job, a real-time timer (without virtual_time) or a signal
+  // does, and the order in which goro::select polls several ready cases
+  // (a per-thread generator of its own). Cost: a test mode; each scheduling
+  // point moves the newly runnable goroutines into a vector and picks one
+  // (O(1) amortised); off, it is one predictable branch per scheduling point.
+  // goro::testing::run_virtual_seeded and for_each_seed use it; the
+  // environment variable GORO_SEED sets it for run_virtual runs without one.
+  std::uint64_t seed = 0;
 };
 
 class runtime;
