@@ -110,6 +110,7 @@ nanos now() noexcept {
 }
 runtime_impl* current_runtime() noexcept { return tl_worker ? tl_worker->rt : nullptr; }
 worker* current_worker() noexcept { return tl_worker; }
+bool current_worker_seeded() noexcept { return tl_worker != nullptr && tl_worker->seeded; }
 
 bool budget_spent() noexcept {
   if (tl_current == nullptr) return false;

@@ -3,10 +3,18 @@
 #include <algorithm>
 
 #include "goro/detail/chan_core.hpp"
+#include "goro/rand.hpp"
 
 namespace goro::detail {
+bool current_worker_seeded() noexcept;  // scheduler.cpp
+
 namespace {
 constexpr int kMaxCases = 64;
+
+// A deterministic (seeded) runtime's worker draws from goro::rand, which it
+// seeded from runtime_options::seed, so that a replay also picks the same
+// case among several ready ones.
+std::uint32_t seeded_rand() noexcept { return goro::rand::uint32(); }
 
 GORO_NOINLINE std::uint32_t fast_rand() noexcept {
   static thread_local std::uint64_t s = reinterpret_cast<std::uintptr_t>(&s) | 1;
@@ -24,8 +32,9 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
 
   // Poll order: uniformly random permutation of the cases (Fisher-Yates).
   std::uint8_t order[kMaxCases];
+  std::uint32_t (*rnd)(void) noexcept = n > 1 && current_worker_seeded() ? &seeded_rand : &fast_rand;
   for (int i = 0; i < n; ++i) {
-    int j = n > 1 ? static_cast<int>(fast_rand() % static_cast<std::uint32_t>(i + 1)) : 0;
+    int j = n > 1 ? static_cast<int>(rnd() % static_cast<std::uint32_t>(i + 1)) : 0;
     order[i] = order[j];
     order[j] = static_cast<std::uint8_t>(i);
   }

@@ -138,8 +138,8 @@ struct runtime_options {
   // virtual time runs the same interleaving for the same seed, and another
   // one for another seed. NOT deterministic: anything a plain thread, a
   // spawn_blocking job, a real-time timer (without virtual_time) or a signal
-  // does, and the order in which goro::select polls several ready cases
-  // (a per-thread generator of its own). Cost: a test mode; each scheduling
+  // does (goro::select's choice among ready cases draws from the seeded
+  // goro::rand, so it replays). Cost: a test mode; each scheduling
   // point moves the newly runnable goroutines into a vector and picks one
   // (O(1) amortised); off, it is one predictable branch per scheduling point.
   // goro::testing::run_virtual_seeded and for_each_seed use it; the
