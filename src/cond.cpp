@@ -13,8 +13,9 @@ namespace goro {
 struct cond::park_awaiter {
   cond* c;
   detail::wait_node node;
+  detail::wait_site site;
   bool parked = false;
-  explicit park_awaiter(cond* cv) noexcept : c(cv) {}
+  park_awaiter(cond* cv, const detail::wait_site& s) noexcept : c(cv), site(s) {}
   park_awaiter(const park_awaiter&) = delete;
   // Torn down while parked (runtime shutdown): leave the queue.
   ~park_awaiter() {
@@ -28,7 +29,7 @@ struct cond::park_awaiter {
     goro::mutex* m = c->m_;
     {
       detail::lock_guard l(c->mu_);
-      node.w = detail::waker_for_noted(h, detail::wait_kinds::cond, c);
+      node.w = detail::waker_for(h, detail::wait_kinds::cond, site, c);
       c->waiters_.push_back(&node);
       parked = true;
     }
@@ -38,12 +39,12 @@ struct cond::park_awaiter {
   void await_resume() noexcept { parked = false; }
 };
 
-task<> cond::wait() {
+task<> cond::wait(detail::wait_site site) {
   {
-    park_awaiter pa(this);
+    park_awaiter pa(this, site);
     co_await pa;
   }
-  auto relock = m_->lock();
+  auto relock = m_->lock(site);
   co_await relock;
 }
 

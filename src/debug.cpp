@@ -7,6 +7,13 @@
 // goroutine. Runtimes come from live_runtimes(), each with a reference held
 // while we read it.
 //
+// Deadlock cycles: runtime_impl::mutex_waits (registry.cpp) gives each
+// goroutine parked on a goro::mutex with the holder's id, read while the
+// waiter was pinned (so the mutex was alive). The wait-for graph has one
+// edge per waiter (waiter -> holder), so its cycles are found by following
+// edges from each node; a cycle counts only if the next pass finds it again
+// with the same members, mutexes, sites and park times.
+//
 // Dump on signal: signals::notify relays the signal (async-signal-safely:
 // a flag and a self-pipe byte, then goro's signal reader thread) as a
 // try_send into a channel of capacity 1; the dumper thread, started on
@@ -185,6 +192,107 @@ std::string format(const std::vector<goroutine_info>& gs) {
   return out;
 }
 
+// ---- deadlock cycles ---------------------------------------------------------------
+
+namespace {
+using mutex_wait = detail::runtime_impl::mutex_wait;
+
+std::vector<mutex_wait> mutex_waits_of(const std::vector<detail::runtime_impl*>& rts) {
+  std::vector<mutex_wait> out;
+  for (detail::runtime_impl* rt : rts) {
+    std::vector<mutex_wait> w = rt->mutex_waits();
+    out.insert(out.end(), w.begin(), w.end());
+  }
+  return out;
+}
+
+// The cycles of the wait-for graph (each waiter has one edge, to its
+// mutex's holder), each rotated to start at its smallest id.
+std::vector<std::vector<mutex_wait>> cycles_of(const std::vector<mutex_wait>& ws) {
+  std::map<std::uint64_t, std::size_t> at;
+  for (std::size_t i = 0; i < ws.size(); ++i) at[ws[i].info.id] = i;
+  enum : char { fresh, on_path, finished };
+  std::vector<char> mark(ws.size(), fresh);
+  std::vector<std::vector<mutex_wait>> out;
+  for (std::size_t start = 0; start < ws.size(); ++start) {
+    std::vector<std::size_t> path;
+    std::size_t v = start;
+    for (;;) {
+      if (mark[v] == finished) break;
+      if (mark[v] == on_path) {  // back at a node of this walk: a cycle from v
+        auto from = std::find(path.begin(), path.end(), v);
+        std::vector<mutex_wait> c;
+        for (auto it = from; it != path.end(); ++it) c.push_back(ws[*it]);
+        auto smallest = std::min_element(c.begin(), c.end(), [](const mutex_wait& a, const mutex_wait& b) {
+          return a.info.id < b.info.id;
+        });
+        std::rotate(c.begin(), smallest, c.end());
+        out.push_back(std::move(c));
+        break;
+      }
+      mark[v] = on_path;
+      path.push_back(v);
+      auto next = ws[v].holder == 0 ? at.end() : at.find(ws[v].holder);
+      if (next == at.end()) break;  // held by a running goroutine, a thread, or nobody
+      v = next->second;
+    }
+    for (std::size_t p : path) mark[p] = finished;
+  }
+  return out;
+}
+
+bool same_wait(const mutex_wait& a, const mutex_wait& b) {
+  return a.info.id == b.info.id && a.holder == b.holder && a.info.wait_object == b.info.wait_object &&
+         a.info.wait_file == b.info.wait_file && a.info.wait_line == b.info.wait_line &&
+         a.since == b.since;  // the same park, not a new one at the same place
+}
+
+std::vector<deadlock_cycle> find_cycles(const std::vector<detail::runtime_impl*>& rts) {
+  std::vector<std::vector<mutex_wait>> first = cycles_of(mutex_waits_of(rts));
+  if (first.empty()) return {};
+  std::vector<std::vector<mutex_wait>> second = cycles_of(mutex_waits_of(rts));
+  std::vector<deadlock_cycle> out;
+  for (const auto& c : second) {
+    bool seen = false;
+    for (const auto& f : first)
+      if (f.size() == c.size() && std::equal(f.begin(), f.end(), c.begin(), same_wait)) seen = true;
+    if (!seen) continue;
+    deadlock_cycle d;
+    for (const mutex_wait& w : c) d.goroutines.push_back(w.info);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string cycles_text(const std::vector<deadlock_cycle>& cs) {
+  std::string out;
+  for (const deadlock_cycle& c : cs) out += format(c) + "\n";
+  return out;
+}
+}  // namespace
+
+std::vector<deadlock_cycle> find_deadlock_cycles() {
+  std::vector<detail::runtime_impl*> rts = detail::live_runtimes();
+  std::vector<deadlock_cycle> out = find_cycles(rts);
+  for (detail::runtime_impl* rt : rts) detail::release_runtime(rt);
+  return out;
+}
+std::vector<deadlock_cycle> find_deadlock_cycles(const runtime& rt) { return find_cycles({rt.impl()}); }
+
+std::string format(const deadlock_cycle& c) {
+  const std::size_t n = c.goroutines.size();
+  std::string out = "possible deadlock cycle: " + std::to_string(n) + " goroutine(s) each waiting for a mutex " +
+                    (n == 1 ? "it holds itself" : "the next one holds") + ":";
+  for (std::size_t i = 0; i < n; ++i) {
+    const goroutine_info& g = c.goroutines[i];
+    out += "\n    goroutine " + std::to_string(g.id) + " " + where_text(g) + " on mutex @" +
+           address(g.wait_object) + " held by goroutine " + std::to_string(c.goroutines[(i + 1) % n].id);
+  }
+  return out;
+}
+
+// ---- dumps --------------------------------------------------------------------------
+
 namespace {
 std::string dump_runtime(detail::runtime_impl* rt) {
   std::vector<goroutine_info> gs = rt->snapshot();
@@ -198,13 +306,14 @@ std::string dump_runtime(detail::runtime_impl* rt) {
 std::string dump_string() {
   std::vector<detail::runtime_impl*> rts = detail::live_runtimes();
   std::string out = "goro: goroutine dump, " + std::to_string(rts.size()) + " runtime(s)\n";
-  for (detail::runtime_impl* rt : rts) {
-    out += dump_runtime(rt);
-    detail::release_runtime(rt);
-  }
+  for (detail::runtime_impl* rt : rts) out += dump_runtime(rt);
+  out += cycles_text(find_cycles(rts));  // across runtimes
+  for (detail::runtime_impl* rt : rts) detail::release_runtime(rt);
   return out;
 }
-std::string dump_string(const runtime& rt) { return dump_runtime(rt.impl()); }
+std::string dump_string(const runtime& rt) {
+  return dump_runtime(rt.impl()) + cycles_text(find_cycles({rt.impl()}));
+}
 void dump(std::ostream& os) { os << dump_string() << std::flush; }
 void dump(std::ostream& os, const runtime& rt) { os << dump_string(rt) << std::flush; }
 

@@ -208,7 +208,10 @@ struct mutex::park_awaiter {
   lock_state* st;
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept { return m->enqueue_or_retry(*st, h); }
-  bool await_resume() const noexcept { return st->parked; }
+  bool await_resume() const noexcept {
+    if (st->parked) detail::mutex_wait_barrier();  // woken: a cycle finder may be reading *m
+    return st->parked;
+  }
 };
 
 task<> mutex::lock_contended(bool yield_first) {
@@ -297,6 +300,10 @@ void mutex::blocking_lock(detail::source_loc loc) noexcept {
 }
 
 // ---- unlock -------------------------------------------------------------------
+
+std::uint64_t detail::mutex_holder(const mutex* m) noexcept {
+  return m->holder_.load(std::memory_order_relaxed);
+}
 
 void mutex::unlock_slow(std::uint32_t s) noexcept {
   for (;;) {

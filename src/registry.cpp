@@ -1,7 +1,8 @@
 // registry.cpp — live goroutines per runtime (count, ids, spawn sites, where
 // each waits), the list of live runtimes (for dumps and leak checks), the
 // quiescence wait used by leak checks, uncaught-exception reporting, and
-// teardown of goroutines still alive when a runtime is destroyed.
+// teardown of goroutines still alive when a runtime is destroyed, and the
+// pinned reads of mutex holders behind debug::find_deadlock_cycles.
 //
 // Locks: a registry shard's spinlock guards its slots; holding it keeps the
 // goroutines in them alive (a frame leaves its shard before it is freed), so
@@ -14,6 +15,7 @@
 #include <exception>
 #include <mutex>
 
+#include "goro/sync/mutex.hpp"
 #include "runtime_impl.hpp"
 
 namespace goro::detail {
@@ -205,6 +207,51 @@ std::vector<goroutine_info> runtime_impl::snapshot() const {
   std::sort(out.begin(), out.end(),
             [](const goroutine_info& a, const goroutine_info& b) { return a.id < b.id; });
   return out;
+}
+
+// The reader's side of the pin (detail/goroutine.hpp, mutex_wait_barrier).
+// Under the shard lock the control block stays alive, and destroy_remaining
+// (which removes a goroutine from its shard before it destroys the frame)
+// cannot tear a pinned waiter down. Having seen `wait` == mutex after the
+// pin and the fence, the goroutine is inside lock() of the mutex it named
+// (it cannot leave while pinned), so that mutex is alive while we read it.
+std::vector<runtime_impl::mutex_wait> runtime_impl::mutex_waits() const {
+  static std::mutex one_reader;  // `inspecting` is one flag: one pinner at a time
+  std::lock_guard<std::mutex> serial(one_reader);
+  std::vector<mutex_wait> out;
+  const std::uint32_t now_ms = coarse_ms();
+  for (const registry_shard& s : shards) {
+    lock_guard l(const_cast<spinlock&>(s.mu));
+    for (goroutine* g : s.slots) {
+      if (g == nullptr || g->wait.load(std::memory_order_relaxed) != &wait_kinds::mutex) continue;
+      g->inspecting.store(1, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (g->wait.load(std::memory_order_acquire) == &wait_kinds::mutex) {
+        const void* m = g->wait_object.load(std::memory_order_relaxed);
+        mutex_wait w;
+        w.info = info_of(g, now_ms);
+        w.holder = mutex_holder(static_cast<const goro::mutex*>(m));
+        w.since = g->wait_since.load(std::memory_order_relaxed);
+        // info_of re-reads `wait`, which a waker may have cleared meanwhile
+        // (the object cannot change while pinned): keep only a full record.
+        if (w.info.wait_reason != nullptr && w.info.wait_object == m) out.push_back(w);
+      }
+      g->inspecting.store(0, std::memory_order_release);
+    }
+  }
+  return out;
+}
+
+void mutex_wait_barrier() noexcept {
+  goroutine* g = current_goroutine();
+  if (g == nullptr) return;
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (unsigned i = 0; g->inspecting.load(std::memory_order_acquire) != 0; ++i) {
+    if (i < 64)
+      cpu_relax();
+    else
+      std::this_thread::yield();  // the reader was preempted while pinning us
+  }
 }
 
 void runtime_impl::destroy_remaining() {

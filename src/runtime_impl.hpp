@@ -323,6 +323,15 @@ struct runtime_impl {
   void registry_add(goroutine* g);  // may throw std::bad_alloc
   void registry_remove(goroutine* g) noexcept;
   std::vector<goroutine_info> snapshot() const;  // sorted by id
+  // The goroutines parked in goro::mutex::lock (any form), each with the id
+  // of the mutex's holder read while it was pinned (goroutine::inspecting,
+  // mutex_wait_barrier); one caller at a time (serialised inside).
+  struct mutex_wait {
+    goroutine_info info;
+    std::uint64_t holder = 0;  // 0: a plain thread, try_lock, or unknown
+    std::uint32_t since = 0;   // goroutine::wait_since: identifies the park
+  };
+  std::vector<mutex_wait> mutex_waits() const;
   void destroy_remaining();
   // Waits until every live goroutine's id is in `allowed` (sorted); false
   // on timeout.

@@ -19,12 +19,12 @@
 namespace goro {
 
 // Out of run budget: yield first, then lock (see lock_awaiter::await_ready).
-task<> rw_mutex::yield_then_lock(bool shared) {
+task<> rw_mutex::yield_then_lock(bool shared, detail::wait_site site) {
   co_await goro::yield();  // the run budget is fresh afterwards: no second yield
   if (shared)
-    co_await lock_shared();
+    co_await lock_shared(site);  // the caller's site, not this line
   else
-    co_await lock();
+    co_await lock(site);
 }
 
 // Under mu_: takes the lock if it is free for this kind of party (false:

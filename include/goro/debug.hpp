@@ -18,6 +18,18 @@
 //
 // Goroutines that wait at the same place (same wait, same line, same spawn
 // site) are grouped: "1000 goroutines [chan receive, 3 min]: ...".
+//
+// Partial deadlocks Go cannot see: goroutines parked in goro::mutex::lock
+// (any form) each waiting for a mutex another one holds, in a cycle, while
+// the rest of the program runs. find_deadlock_cycles() returns them and a
+// dump ends with a "possible deadlock cycle" section for each. "Possible":
+// a cycle is reported only when two consecutive reads of the registry show
+// it identically, but a mutex is not owned (any party may unlock it, as in
+// Go), so a lock handed to a goroutine outside the cycle to unlock, or a
+// lock(ctx) whose context ends, may still break it. Not seen: cycles
+// through channels, rw_mutex, cond or any other wait; mutexes held by plain
+// threads (blocking_lock) or taken with try_lock (no goroutine holder is
+// recorded for them). docs/debugging.md has the details.
 // Thread safety: any thread, any time (also while goroutines run); the
 // dump reads each goroutine's record under its registry lock. Entries are
 // as of the moment each goroutine was read: one that just woke may show
@@ -42,6 +54,22 @@ void dump(std::ostream& os, const runtime& rt);
 // The same, as a string.
 std::string dump_string();
 std::string dump_string(const runtime& rt);
+
+// A cycle of goroutines parked in goro::mutex::lock: goroutines[i] waits
+// for the mutex goroutines[i].wait_object, held by goroutines[i + 1] (the
+// last one's by goroutines[0]). One goroutine waiting for a mutex it holds
+// itself is a cycle of one. Starts at the smallest id.
+struct deadlock_cycle {
+  std::vector<goroutine_info> goroutines;
+};
+// The cycles among every live runtime's goroutines (a cycle may span
+// runtimes), or among rt's. Safe from any thread at any time, also from a
+// goroutine; cost: two passes over the registry, pausing (for a few loads)
+// each goroutine parked on a mutex that wakes while it is read.
+std::vector<deadlock_cycle> find_deadlock_cycles();
+std::vector<deadlock_cycle> find_deadlock_cycles(const runtime& rt);
+// "possible deadlock cycle: ..." and one line per goroutine (as in a dump).
+std::string format(const deadlock_cycle& c);
 
 // Formats goroutines as a dump does (grouped), e.g. runtime::goroutines()'s.
 std::string format(const std::vector<goroutine_info>& gs);

@@ -3,7 +3,8 @@
 //   int main() { return goro::run(async_main); }
 //
 //   goro::go(f, args...);                    // detached goroutine
-//   auto h = goro::spawn(f, args...);        // joinable: co_await h / h.join()
+//   auto h = goro::spawn(f, args...);        // joinable: co_await std::move(h) / h.join()
+//   auto v = co_await std::move(h).wait();   // the same; a dump names this line
 //   co_await goro::yield();
 //   auto v = co_await goro::spawn_blocking([]{ return read_file(); });
 //
@@ -52,7 +53,7 @@ struct goroutine_info {
   goroutine_state state = goroutine_state::runnable;
   // While waiting: the co_await's location (the caller of recv(), lock(),
   // sleep_for(), ...); wait_file is null when the wait has no site (a
-  // co_await on a join_handle, a select of more than six cases).
+  // plain co_await on a join_handle, a select of more than twelve cases).
   const char* wait_file = nullptr;
   int wait_line = 0;
   const char* wait_function = nullptr;
@@ -359,15 +360,17 @@ class [[nodiscard]] join_handle {
 
   struct GORO_NODISCARD_AWAITABLE awaiter {
     handle h;
+    // Null for `co_await std::move(h)` (operator co_await cannot take a
+    // defaulted site); the caller's for `co_await std::move(h).wait()`. The
+    // dump names the joined goroutine (its id in aux) either way.
+    detail::wait_site site{};
     bool await_ready() const noexcept {
       return h.promise().g.join_state.load(std::memory_order_acquire) & kFinished;
     }
     bool await_suspend(std::coroutine_handle<> me) noexcept {
-      // operator co_await cannot take a defaulted site: the dump names the
-      // joined goroutine (its id in aux) instead of the line.
       detail::goroutine& target = h.promise().g;
       h.promise().g.joiner =
-          detail::waker_for(me, detail::wait_kinds::join, {}, &target, detail::aux_of(target.id));
+          detail::waker_for(me, detail::wait_kinds::join, site, &target, detail::aux_of(target.id));
       auto prev = h.promise().g.join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel);
       if (!(prev & kFinished)) return true;
       detail::unmark_parking(h.promise().g.joiner.g);  // not parked after all
@@ -378,6 +381,12 @@ class [[nodiscard]] join_handle {
   awaiter operator co_await() && noexcept {
     GORO_ASSERT(h_, "co_await on an empty join_handle");
     return awaiter{h_};
+  }
+  // co_await std::move(h).wait(): the same join, and a dump taken while it
+  // waits names this line (the plain co_await cannot record it).
+  GORO_NODISCARD_AWAITABLE awaiter wait(detail::wait_site site = detail::wait_site::current()) && noexcept {
+    GORO_ASSERT(h_, "co_await on an empty join_handle");
+    return awaiter{h_, site};
   }
 
   // Blocks the calling OS thread until the goroutine returns; returns its

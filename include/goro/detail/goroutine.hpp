@@ -181,9 +181,15 @@ struct goroutine {
   // destruction causes later still find the runtime (stopped, so they are
   // no-ops). Released when the frame is destroyed.
   bool holds_runtime = false;
+  // Set by the deadlock-cycle finder (src/registry.cpp, one at a time, under
+  // this goroutine's registry shard lock) while it reads the holder of the
+  // goro::mutex this goroutine waits for; a goroutine woken from a mutex wait
+  // does not leave lock() while it is set (mutex_wait_barrier).
+  std::atomic<std::uint8_t> inspecting{0};
 };
 // 104 bytes before the wait record; the record costs 24 (the spawn site's
-// padding and the flags' holes pay for the rest).
+// padding and the flags' holes pay for the rest); `inspecting` fills the
+// last byte.
 static_assert(sizeof(void*) != 8 || sizeof(goroutine) <= 128, "goroutine control block grew");
 
 // The goroutine running on this thread, or null on a plain thread. Not inline:
@@ -292,5 +298,16 @@ inline waker waker_for_noted(std::coroutine_handle<> h, const wait_kind& kind, c
   return waker{g, nullptr};
 }
 inline waker thread_waker() noexcept { return waker{nullptr, &parker::current()}; }
+
+// Deadlock cycles (debug::find_deadlock_cycles) need the holder of the mutex
+// a parked goroutine waits for, read from the mutex itself; the mutex stays
+// alive only while that goroutine is inside lock(). So the reader pins the
+// goroutine: it stores `inspecting`, issues a seq_cst fence, and re-reads
+// `wait`; a goroutine woken from a mutex park (ready() cleared `wait` before
+// it runs) issues a seq_cst fence and waits while `inspecting` is set, before
+// it may leave lock(). Both sides store, fence, then load (Dekker): either the
+// reader sees the wake and reads nothing, or the goroutine sees the pin and
+// waits a few loads. Costs a fence after a park, nothing on the fast path.
+void mutex_wait_barrier() noexcept;
 
 }  // namespace goro::detail

@@ -46,12 +46,14 @@ class cond {
   goro::mutex& mu() const noexcept { return *m_; }
 
   // co_await cv.wait(): unlocks mu, parks until signal()/broadcast(), locks mu.
-  [[nodiscard]] task<> wait();
+  // `site` (defaulted: the caller) is what a dump shows, for the cond wait
+  // and for the relock.
+  [[nodiscard]] task<> wait(detail::wait_site site = detail::wait_site::current());
   // co_await cv.wait(pred): while (!pred()) co_await cv.wait();
   template <class Pred>
-  [[nodiscard]] task<> wait(Pred pred) {
+  [[nodiscard]] task<> wait(Pred pred, detail::wait_site site = detail::wait_site::current()) {
     while (!pred()) {
-      task<> t = wait();
+      task<> t = wait(site);
       co_await std::move(t);
     }
   }

@@ -171,13 +171,13 @@ class errgroup {
 
   class GORO_NODISCARD_AWAITABLE ready_awaiter {
    public:
-    explicit ready_awaiter(errgroup* g) noexcept : g_(g) {}
+    ready_awaiter(errgroup* g, const detail::wait_site& s) noexcept : g_(g), site_(s) {}
     ready_awaiter(const ready_awaiter&) = delete;
     ready_awaiter& operator=(const ready_awaiter&) = delete;
     bool await_ready() noexcept {
       semaphore* s = g_->sem_.get();
       if (s == nullptr) return true;  // no limit: always room
-      acq_.emplace(s, 1, detail::kNever);
+      acq_.emplace(s, 1, detail::kNever, site_);
       return acq_->await_ready();
     }
     bool await_suspend(std::coroutine_handle<> h) noexcept { return acq_->await_suspend(h); }
@@ -192,6 +192,7 @@ class errgroup {
 
    private:
     errgroup* g_;
+    detail::wait_site site_;
     std::optional<semaphore::acquire_awaiter> acq_;
   };
 
@@ -200,7 +201,10 @@ class errgroup {
   // one goroutine calling go(), `co_await g.ready(); g.go(f);` is exactly
   // Go's blocking g.Go(f); with several, ready() is advisory and go() queues
   // what does not fit. Aborts when the limit is 0.
-  GORO_NODISCARD_AWAITABLE ready_awaiter ready() noexcept { return ready_awaiter(this); }
+  // The dump shows it as a semaphore.acquire at the caller's line.
+  GORO_NODISCARD_AWAITABLE ready_awaiter ready(detail::wait_site site = detail::wait_site::current()) noexcept {
+    return ready_awaiter(this, site);
+  }
 
   // From a plain thread: blocks the thread while the limit is reached, then
   // starts f (Go's g.Go exactly).

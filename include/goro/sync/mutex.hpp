@@ -45,6 +45,13 @@
 // the mutex is either the atomic that releases it, or happens while a
 // queued waiter still needs it — see src/mutex.cpp).
 //
+// Holder (for debug::find_deadlock_cycles only): the id of the goroutine
+// that took the mutex with co_await lock()/scoped_lock()/lock(ctx), stored
+// (relaxed) when that co_await resumes and cleared by unlock() before the
+// releasing CAS; 0 while held by a plain thread, after try_lock, or in the
+// instant between the acquiring CAS and the store. Never used to decide
+// anything but a report.
+//
 // Thread-safety: every member may be called concurrently from any thread.
 #pragma once
 
@@ -61,6 +68,13 @@
 #include "goro/task.hpp"
 
 namespace goro {
+
+class mutex;
+namespace detail {
+// The id of the goroutine holding m (see "Holder" above), or 0. m must be
+// alive: the caller knows a goroutine is inside m.lock() (src/registry.cpp).
+std::uint64_t mutex_holder(const mutex* m) noexcept;
+}  // namespace detail
 
 class mutex {
  public:
@@ -99,7 +113,7 @@ class mutex {
       slow_ = m_->lock_contended(yield_first_);
       return detail::start_child(slow_, h);
     }
-    void await_resume() noexcept {}
+    void await_resume() noexcept { m_->note_holder(); }
 
    protected:
     mutex* m_;
@@ -115,7 +129,10 @@ class mutex {
   class GORO_NODISCARD_AWAITABLE scoped_lock_awaiter : public lock_awaiter {
    public:
     using lock_awaiter::lock_awaiter;
-    [[nodiscard]] unique_guard<mutex> await_resume() noexcept { return unique_guard<mutex>(*m_); }
+    [[nodiscard]] unique_guard<mutex> await_resume() noexcept {
+      m_->note_holder();
+      return unique_guard<mutex>(*m_);
+    }
   };
 
   GORO_NODISCARD_AWAITABLE lock_awaiter lock(detail::wait_site site = detail::wait_site::current()) noexcept {
@@ -148,7 +165,11 @@ class mutex {
       started_ = true;
       return detail::start_child(slow_, h);
     }
-    std::error_code await_resume() { return started_ ? detail::child_result(slow_) : early_; }
+    std::error_code await_resume() {
+      std::error_code e = started_ ? detail::child_result(slow_) : early_;
+      if (!e) m_->note_holder();
+      return e;
+    }
 
    private:
     mutex* m_;
@@ -179,6 +200,7 @@ class mutex {
   // Releases the mutex; the head waiter, if any, is woken (normal mode) or
   // receives it (starvation mode). Aborts if the mutex is not locked.
   void unlock() noexcept {
+    holder_.store(0, std::memory_order_relaxed);  // before the CAS: after it, *this may be gone
     std::uint32_t s = kLocked;
     if (state_.compare_exchange_strong(s, 0, std::memory_order_release,
                                        std::memory_order_relaxed))
@@ -210,6 +232,12 @@ class mutex {
   struct lock_state;
   struct park_awaiter;
   friend struct lock_state;
+  friend std::uint64_t detail::mutex_holder(const mutex* m) noexcept;
+
+  void note_holder() noexcept {
+    detail::goroutine* g = detail::current_goroutine();
+    holder_.store(g != nullptr ? g->id : 0, std::memory_order_relaxed);
+  }
 
   task<> lock_contended(bool yield_first);
   task<std::error_code> lock_contended_ctx(const context& ctx, bool yield_first);
@@ -222,6 +250,7 @@ class mutex {
   void unlock_and_wake() noexcept;
 
   std::atomic<std::uint32_t> state_{0};
+  std::atomic<std::uint64_t> holder_{0};  // see "Holder" above
   detail::spinlock mu_;  // guards waiters_ and every change of kWaiters / kStarving
   detail::wait_queue waiters_ GORO_GUARDED_BY(mu_);
 };

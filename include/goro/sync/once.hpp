@@ -108,11 +108,11 @@ class once {
   template <class F>
   class GORO_NODISCARD_AWAITABLE call_awaiter {
    public:
-    call_awaiter(once* o, F f) : o_(o), f_(std::move(f)) {}
+    call_awaiter(once* o, F f, const detail::wait_site& s) : o_(o), f_(std::move(f)), site_(s) {}
     call_awaiter(const call_awaiter&) = delete;
     bool await_ready() const noexcept { return o_->done(); }
     bool await_suspend(std::coroutine_handle<> h) {
-      slow_ = o_->call_slow(&f_);
+      slow_ = o_->call_slow(&f_, site_);
       return detail::start_child(slow_, h);
     }
     void await_resume() {
@@ -122,17 +122,20 @@ class once {
    private:
     once* o_;
     F f_;
+    detail::wait_site site_;
     task<> slow_;
   };
 
   // co_await once.call(f): runs f if no call has yet; waits for a run in progress.
+  // `site` (defaulted: the caller) is what a dump shows while it waits.
   template <class F>
-  GORO_NODISCARD_AWAITABLE call_awaiter<std::decay_t<F>> call(F&& f) {
+  GORO_NODISCARD_AWAITABLE call_awaiter<std::decay_t<F>> call(F&& f,
+                                                              detail::wait_site site = detail::wait_site::current()) {
     static_assert(detail::callable_safe_in_co_await<F>,
                   "goro::once::call: GCC 12 miscompiles a lambda temporary with non-trivial "
                   "captures inside co_await; name the lambda first "
                   "(auto f = [..] {..}; co_await once.call(f);)");
-    return call_awaiter<std::decay_t<F>>(this, std::forward<F>(f));
+    return call_awaiter<std::decay_t<F>>(this, std::forward<F>(f), site);
   }
 
   // The same from a plain thread; f must be a plain callable.
@@ -159,11 +162,11 @@ class once {
   class GORO_NODISCARD_AWAITABLE until_awaiter {
    public:
     using result = detail::once_result_t<F>;
-    until_awaiter(once* o, F f) : o_(o), f_(std::move(f)) {}
+    until_awaiter(once* o, F f, const detail::wait_site& s) : o_(o), f_(std::move(f)), site_(s) {}
     until_awaiter(const until_awaiter&) = delete;
     bool await_ready() const noexcept { return o_->done(); }
     bool await_suspend(std::coroutine_handle<> h) {
-      slow_ = o_->until_slow(&f_);
+      slow_ = o_->until_slow(&f_, site_);
       return detail::start_child(slow_, h);
     }
     result await_resume() {
@@ -174,11 +177,13 @@ class once {
    private:
     once* o_;
     F f_;
+    detail::wait_site site_;
     task<result> slow_;
   };
 
   template <class F>
-  GORO_NODISCARD_AWAITABLE until_awaiter<std::decay_t<F>> call_until_success(F&& f) {
+  GORO_NODISCARD_AWAITABLE until_awaiter<std::decay_t<F>> call_until_success(
+      F&& f, detail::wait_site site = detail::wait_site::current()) {
     static_assert(detail::callable_safe_in_co_await<F>,
                   "goro::once::call_until_success: GCC 12 miscompiles a lambda temporary with "
                   "non-trivial captures inside co_await; name the lambda first "
@@ -186,7 +191,7 @@ class once {
     static_assert(detail::once_success_type<detail::once_result_t<std::decay_t<F>>>,
                   "goro::once::call_until_success: f must return void, bool or "
                   "std::error_code (or an awaitable of one)");
-    return until_awaiter<std::decay_t<F>>(this, std::forward<F>(f));
+    return until_awaiter<std::decay_t<F>>(this, std::forward<F>(f), site);
   }
 
   template <class F>
@@ -234,8 +239,9 @@ class once {
   struct GORO_NODISCARD_AWAITABLE turn_awaiter {
     once* o;
     waiter w;
+    detail::wait_site site;
     bool parked = false;
-    explicit turn_awaiter(once* on) noexcept : o(on) {}
+    turn_awaiter(once* on, const detail::wait_site& s) noexcept : o(on), site(s) {}
     turn_awaiter(const turn_awaiter&) = delete;
     ~turn_awaiter() {
       if (parked) o->abandon(w);  // torn down while parked (runtime shutdown)
@@ -244,7 +250,11 @@ class once {
       w.t = o->try_begin();
       return w.t != turn::none;
     }
-    bool await_suspend(std::coroutine_handle<> h) noexcept { return o->wait_turn(w, h, &parked); }
+    // Reached only while another caller runs f: about to queue.
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+      detail::note_wait_site(site);
+      return o->wait_turn(w, h, &parked);
+    }
     bool await_resume() noexcept {
       parked = false;
       return w.t == turn::run;
@@ -269,8 +279,8 @@ class once {
   }
 
   template <class F>
-  task<> call_slow(F* f) {
-    turn_awaiter ta(this);
+  task<> call_slow(F* f, detail::wait_site site) {
+    turn_awaiter ta(this, site);
     const bool run = co_await ta;
     if (!run) co_return;
     std::exception_ptr err;
@@ -285,10 +295,10 @@ class once {
   }
 
   template <class F>
-  task<detail::once_result_t<F>> until_slow(F* f) {
+  task<detail::once_result_t<F>> until_slow(F* f, detail::wait_site site) {
     using R = detail::once_result_t<F>;
     using raw = typename detail::once_result<F>::raw;
-    turn_awaiter ta(this);
+    turn_awaiter ta(this, site);
     const bool run = co_await ta;
     if (!run) co_return success_value<R>();
     std::exception_ptr err;
@@ -417,11 +427,11 @@ class once_value {
 
   class GORO_NODISCARD_AWAITABLE get_awaiter {
    public:
-    explicit get_awaiter(once_value* v) noexcept : v_(v) {}
+    get_awaiter(once_value* v, const detail::wait_site& s) noexcept : v_(v), site_(s) {}
     get_awaiter(const get_awaiter&) = delete;
     bool await_ready() const noexcept { return v_->once_.done(); }
     bool await_suspend(std::coroutine_handle<> h) {
-      slow_ = v_->init();
+      slow_ = v_->init(site_);
       return detail::start_child(slow_, h);
     }
     reference await_resume() {
@@ -431,11 +441,18 @@ class once_value {
 
    private:
     once_value* v_;
+    detail::wait_site site_;
     task<> slow_;
   };
 
-  GORO_NODISCARD_AWAITABLE get_awaiter get() noexcept { return get_awaiter(this); }
-  GORO_NODISCARD_AWAITABLE get_awaiter operator()() noexcept { return get_awaiter(this); }
+  // `site` (defaulted: the caller) is what a dump shows while it waits for
+  // another caller's run of f.
+  GORO_NODISCARD_AWAITABLE get_awaiter get(detail::wait_site site = detail::wait_site::current()) noexcept {
+    return get_awaiter(this, site);
+  }
+  GORO_NODISCARD_AWAITABLE get_awaiter operator()(detail::wait_site site = detail::wait_site::current()) noexcept {
+    return get_awaiter(this, site);
+  }
 
   reference blocking_get(detail::source_loc loc = detail::source_loc::current()) {
     auto run = [this] {
@@ -466,7 +483,7 @@ class once_value {
  private:
   using stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
-  task<> init() {
+  task<> init(detail::wait_site site) {
     auto c = once_.call([this]() -> task<> {
       try {
         task<T> t = fn_->run();
@@ -481,7 +498,7 @@ class once_value {
         error_ = std::current_exception();
       }
       fn_.reset();
-    });
+    }, site);
     co_await c;
   }
   reference result() const {

@@ -81,7 +81,7 @@ class rw_mutex {
   template <bool Shared>
   class GORO_NODISCARD_AWAITABLE lock_awaiter {
    public:
-    explicit lock_awaiter(rw_mutex* m) noexcept : m_(m) {}
+    lock_awaiter(rw_mutex* m, const detail::wait_site& s) noexcept : m_(m), site_(s) {}
     lock_awaiter(const lock_awaiter&) = delete;
     lock_awaiter& operator=(const lock_awaiter&) = delete;
     ~lock_awaiter() {
@@ -106,9 +106,11 @@ class rw_mutex {
     }
     // Hand-off design: one park at most, and the woken waiter owns the lock.
     // After a yield, the lock is taken by a child task (yield, then lock).
+    // Reached only when the fast path failed: the site is noted for the park.
     bool await_suspend(std::coroutine_handle<> h) {
+      detail::note_wait_site(site_);
       if (yield_first_) {
-        slow_ = m_->yield_then_lock(Shared);
+        slow_ = m_->yield_then_lock(Shared, site_);
         return detail::start_child(slow_, h);
       }
       return m_->enqueue_or_acquire(node_, Shared, h, &parked_);
@@ -121,6 +123,7 @@ class rw_mutex {
    private:
     detail::wait_node node_;
     task<> slow_;
+    detail::wait_site site_;
     bool awaited_ = false;
     bool yield_first_ = false;
     bool parked_ = false;  // set under mu_ when node_ is queued
@@ -143,8 +146,8 @@ class rw_mutex {
   template <bool Shared>
   class GORO_NODISCARD_AWAITABLE lock_ctx_awaiter {
    public:
-    lock_ctx_awaiter(rw_mutex* m, const context& ctx) noexcept
-        : w_(m, Shared), watch_(ctx, &rw_mutex::on_cancel, &w_) {}
+    lock_ctx_awaiter(rw_mutex* m, const context& ctx, const detail::wait_site& s) noexcept
+        : w_(m, Shared), watch_(ctx, &rw_mutex::on_cancel, &w_), site_(s) {}
     lock_ctx_awaiter(const lock_ctx_awaiter&) = delete;
     lock_ctx_awaiter& operator=(const lock_ctx_awaiter&) = delete;
     ~lock_ctx_awaiter() {
@@ -157,6 +160,7 @@ class rw_mutex {
       return Shared ? w_.m->try_lock_shared() : w_.m->try_lock();
     }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
+      detail::note_wait_site(site_);  // the fast path failed
       return w_.m->begin_ctx_wait(w_, watch_, h, &parked_, &early_);
     }
     std::error_code await_resume() noexcept {
@@ -168,16 +172,27 @@ class rw_mutex {
     detail::rw_ctx_waiter w_;
     detail::ctx_watch watch_;
     std::error_code early_;
+    detail::wait_site site_;
     bool parked_ = false;
   };
 
   // ---- write side ----
-  GORO_NODISCARD_AWAITABLE lock_awaiter<false> lock() noexcept { return lock_awaiter<false>(this); }
-  GORO_NODISCARD_AWAITABLE lock_ctx_awaiter<false> lock(const context& ctx) noexcept { return {this, ctx}; }
+  // Every awaitable form takes the caller's site last (for dumps: where the
+  // goroutine waits; recorded only when it parks).
+  GORO_NODISCARD_AWAITABLE lock_awaiter<false> lock(detail::wait_site site = detail::wait_site::current()) noexcept {
+    return lock_awaiter<false>(this, site);
+  }
+  GORO_NODISCARD_AWAITABLE lock_ctx_awaiter<false> lock(const context& ctx,
+                                                        detail::wait_site site = detail::wait_site::current()) noexcept {
+    return {this, ctx, site};
+  }
   [[nodiscard]] std::error_code blocking_lock(const context& ctx, detail::source_loc loc = detail::source_loc::current()) noexcept {
     return blocking_acquire_ctx(false, ctx, loc);
   }
-  GORO_NODISCARD_AWAITABLE scoped_lock_awaiter<false> scoped_lock() noexcept { return scoped_lock_awaiter<false>(this); }
+  GORO_NODISCARD_AWAITABLE scoped_lock_awaiter<false> scoped_lock(
+      detail::wait_site site = detail::wait_site::current()) noexcept {
+    return scoped_lock_awaiter<false>(this, site);
+  }
   [[nodiscard]] bool try_lock() noexcept {
     std::uint64_t s = 0;
     return state_.compare_exchange_strong(s, kWriter, std::memory_order_acquire,
@@ -201,13 +216,19 @@ class rw_mutex {
   }
 
   // ---- read side ----
-  GORO_NODISCARD_AWAITABLE lock_awaiter<true> lock_shared() noexcept { return lock_awaiter<true>(this); }
-  GORO_NODISCARD_AWAITABLE lock_ctx_awaiter<true> lock_shared(const context& ctx) noexcept { return {this, ctx}; }
+  GORO_NODISCARD_AWAITABLE lock_awaiter<true> lock_shared(detail::wait_site site = detail::wait_site::current()) noexcept {
+    return lock_awaiter<true>(this, site);
+  }
+  GORO_NODISCARD_AWAITABLE lock_ctx_awaiter<true> lock_shared(
+      const context& ctx, detail::wait_site site = detail::wait_site::current()) noexcept {
+    return {this, ctx, site};
+  }
   [[nodiscard]] std::error_code blocking_lock_shared(const context& ctx, detail::source_loc loc = detail::source_loc::current()) noexcept {
     return blocking_acquire_ctx(true, ctx, loc);
   }
-  GORO_NODISCARD_AWAITABLE scoped_lock_awaiter<true> scoped_lock_shared() noexcept {
-    return scoped_lock_awaiter<true>(this);
+  GORO_NODISCARD_AWAITABLE scoped_lock_awaiter<true> scoped_lock_shared(
+      detail::wait_site site = detail::wait_site::current()) noexcept {
+    return scoped_lock_awaiter<true>(this, site);
   }
   // Go's TryRLock: fails while a writer holds the lock or waits for it.
   [[nodiscard]] bool try_lock_shared() noexcept {
@@ -251,7 +272,7 @@ class rw_mutex {
   static constexpr std::uint64_t kWriterWait = 1ull << 33;
   static constexpr std::uint64_t kReaderWait = 1ull << 34;
 
-  task<> yield_then_lock(bool shared);
+  task<> yield_then_lock(bool shared, detail::wait_site site);
   enum class enq : std::uint8_t { acquired, parked, canceled };
   // `cw`: a context-aware waiter, whose hook may have fired before it queues.
   enq enqueue(detail::wait_node& n, bool shared, std::coroutine_handle<> h, bool* parked,

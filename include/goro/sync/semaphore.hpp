@@ -103,7 +103,9 @@ class semaphore {
 
   class GORO_NODISCARD_AWAITABLE acquire_awaiter {
    public:
-    acquire_awaiter(semaphore* s, std::int64_t n, detail::nanos deadline) noexcept {
+    acquire_awaiter(semaphore* s, std::int64_t n, detail::nanos deadline,
+                    const detail::wait_site& site) noexcept
+        : site_(site) {
       w_.sem = s;
       w_.n = n;
       w_.deadline = deadline;
@@ -120,6 +122,7 @@ class semaphore {
     }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
       if (fast_ == detail::sem_fast::acquired) return detail::completed_or_yield(h);  // out of budget
+      detail::note_wait_site(site_);  // about to queue: the park path only
       return w_.sem->begin_wait(w_, h);
     }
     acquire_status await_resume() noexcept {
@@ -129,14 +132,16 @@ class semaphore {
 
    protected:
     detail::sem_waiter w_;
+    detail::wait_site site_;
     detail::sem_fast fast_ = detail::sem_fast::waits;
   };
 
   // co_await sem.acquire(ctx, n).
   class GORO_NODISCARD_AWAITABLE acquire_ctx_awaiter : public acquire_awaiter {
    public:
-    acquire_ctx_awaiter(semaphore* s, std::int64_t n, const context& ctx) noexcept
-        : acquire_awaiter(s, n, detail::kNever), watch_(ctx, &semaphore::on_cancel, &w_) {
+    acquire_ctx_awaiter(semaphore* s, std::int64_t n, const context& ctx,
+                        const detail::wait_site& site) noexcept
+        : acquire_awaiter(s, n, detail::kNever, site), watch_(ctx, &semaphore::on_cancel, &w_) {
       w_.watch = &watch_;
     }
     ~acquire_ctx_awaiter() {
@@ -150,22 +155,29 @@ class semaphore {
     detail::ctx_watch watch_;
   };
 
+  // Each awaitable form takes the caller's site last (for dumps; recorded
+  // only when the acquire queues).
+  //
   // co_await sem.acquire(n): waits (FIFO) until n permits are free.
   // ok, or too_large when n > size().
-  GORO_NODISCARD_AWAITABLE acquire_awaiter acquire(std::int64_t n = 1) noexcept {
-    return acquire_awaiter(this, n, detail::kNever);
+  GORO_NODISCARD_AWAITABLE acquire_awaiter acquire(std::int64_t n = 1,
+                                                   detail::wait_site site = detail::wait_site::current()) noexcept {
+    return acquire_awaiter(this, n, detail::kNever, site);
   }
   // The same, giving up at the deadline (timeout).
-  GORO_NODISCARD_AWAITABLE acquire_awaiter acquire_for(std::int64_t n, std::chrono::nanoseconds d) noexcept {
-    return acquire_awaiter(this, n, detail::deadline_after(detail::now(), d));
+  GORO_NODISCARD_AWAITABLE acquire_awaiter acquire_for(std::int64_t n, std::chrono::nanoseconds d,
+                                                       detail::wait_site site = detail::wait_site::current()) noexcept {
+    return acquire_awaiter(this, n, detail::deadline_after(detail::now(), d), site);
   }
-  GORO_NODISCARD_AWAITABLE acquire_awaiter acquire_until(std::int64_t n, std::chrono::steady_clock::time_point t) noexcept {
-    return acquire_awaiter(this, n, detail::to_nanos(t));
+  GORO_NODISCARD_AWAITABLE acquire_awaiter acquire_until(std::int64_t n, std::chrono::steady_clock::time_point t,
+                                                         detail::wait_site site = detail::wait_site::current()) noexcept {
+    return acquire_awaiter(this, n, detail::to_nanos(t), site);
   }
   // x/sync's Acquire(ctx, n): ok, too_large, or canceled when ctx is done
   // first (at once if it already is). ctx must outlive the co_await.
-  GORO_NODISCARD_AWAITABLE acquire_ctx_awaiter acquire(const context& ctx, std::int64_t n = 1) noexcept {
-    return acquire_ctx_awaiter(this, n, ctx);
+  GORO_NODISCARD_AWAITABLE acquire_ctx_awaiter acquire(const context& ctx, std::int64_t n = 1,
+                                                       detail::wait_site site = detail::wait_site::current()) noexcept {
+    return acquire_ctx_awaiter(this, n, ctx, site);
   }
 
   // Takes n permits if they are free and nobody is queued.

@@ -118,14 +118,17 @@ class group {
   //   auto load = [key] { return fetch(key); };
   //   auto r = co_await g.call(key, load);
   // Reference captures ([&], [this]) and plain functions are fine inline.
+  //
+  // `site` (defaulted: the caller) is what a dump shows while a duplicate waits.
   template <class F>
     requires detail::fn_of<std::decay_t<F>, V>
-  task<result<V>> call(K key, F&& f) {
+  task<result<V>> call(K key, F&& f,
+                       goro::detail::wait_site site = goro::detail::wait_site::current()) {
     static_assert(goro::detail::callable_safe_in_co_await<F>,
                   "goro::singleflight::group::call: GCC 12 miscompiles a lambda temporary with "
                   "non-trivial captures inside co_await; name the lambda first "
                   "(auto f = [..] {..}; co_await g.call(key, f);)");
-    return call_impl(std::move(key), std::decay_t<F>(std::forward<F>(f)));
+    return call_impl(std::move(key), std::decay_t<F>(std::forward<F>(f)), site);
   }
 
   // The same from a plain thread (f must not return an awaitable); a
@@ -196,11 +199,11 @@ class group {
 
  private:
   template <class F>
-  task<result<V>> call_impl(K key, F f) {
+  task<result<V>> call_impl(K key, F f, goro::detail::wait_site site) {
     std::shared_ptr<flight> c;
     const bool leader = join(key, c, {});
     if (!leader) {
-      wait_awaiter w(this, c.get());
+      wait_awaiter w(this, c.get(), site);
       co_await w;
       co_return c->shared_result();
     }
@@ -249,10 +252,11 @@ class group {
   // h is the parking goroutine, or null for a plain thread. *parked is set
   // before mu_ is released: nothing of the caller is touched afterwards.
   bool park_or_done(flight* c, goro::detail::wait_node& node, std::coroutine_handle<> h,
-                    bool* parked = nullptr) {
+                    bool* parked = nullptr, const goro::detail::wait_site& site = {}) {
     std::lock_guard<std::mutex> l(mu_);
     if (c->done) return false;
-    node.w = h ? goro::detail::waker_for_noted(h, goro::detail::wait_kinds::singleflight, c) : goro::detail::thread_waker();
+    node.w = h ? goro::detail::waker_for(h, goro::detail::wait_kinds::singleflight, site, c)
+               : goro::detail::thread_waker();
     c->waiters.push_back(&node);
     if (parked) *parked = true;
     return true;
@@ -263,8 +267,10 @@ class group {
     group* g;
     flight* c;
     goro::detail::wait_node node;
+    goro::detail::wait_site site;
     bool parked = false;
-    wait_awaiter(group* gr, flight* fl) noexcept : g(gr), c(fl) {}
+    wait_awaiter(group* gr, flight* fl, const goro::detail::wait_site& s) noexcept
+        : g(gr), c(fl), site(s) {}
     wait_awaiter(const wait_awaiter&) = delete;
     // Torn down while parked (runtime shutdown): leave the queue.
     ~wait_awaiter() {
@@ -275,7 +281,7 @@ class group {
     }
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
-      return g->park_or_done(c, node, h, &parked);
+      return g->park_or_done(c, node, h, &parked, site);
     }
     void await_resume() const noexcept {}
   };
