@@ -220,14 +220,16 @@ TEST_P(DeadlockCycle, ChainsEndingInARunningGoroutineOrAThreadAreNotCycles) {
   stop.store(true);
   auto cs = wait_cycles(rt(), 1);
   EXPECT_EQ(cs.size(), 1u) << goro::debug::dump_string(rt());
-  if (cs.size() == 1 && cs[0].goroutines.size() == 1)
+  if (cs.size() == 1 && cs[0].goroutines.size() == 1) {
     EXPECT_EQ(cs[0].goroutines[0].wait_object, static_cast<const void*>(&m0));
+  }
   m0.unlock();
   by_thread.unlock();  // g3 takes it (a goroutine holder now) and parks again: a cycle of one
   auto cs2 = wait_cycles(rt(), 1);
   EXPECT_EQ(cs2.size(), 1u) << goro::debug::dump_string(rt());
-  if (cs2.size() == 1 && cs2[0].goroutines.size() == 1)
+  if (cs2.size() == 1 && cs2[0].goroutines.size() == 1) {
     EXPECT_EQ(cs2[0].goroutines[0].wait_object, static_cast<const void*>(&by_thread));
+  }
   by_thread.unlock();
   EXPECT_TRUE(rt().wait_no_goroutines(std::chrono::seconds(30)));
 }
