@@ -32,6 +32,9 @@ thread_local worker* tl_worker = nullptr;
 thread_local goroutine* tl_current = nullptr;
 thread_local int tl_budget = 0;
 thread_local nanos tl_slice_start = 0;  // 0: the run has not yet spent its first budget
+thread_local std::uint32_t tl_stamp_ms = 0;  // park_stamp_ms() on this worker
+thread_local unsigned tl_stamp_runs = 0;     // runs since tl_stamp_ms was read; 0: read it now
+constexpr unsigned kStampEvery = 64;
 
 // A goroutine that never blocks yields once it has run for kSlice (checked
 // every kBudget operations that completed without blocking, so the clock is
@@ -111,6 +114,7 @@ nanos now() noexcept {
 runtime_impl* current_runtime() noexcept { return tl_worker ? tl_worker->rt : nullptr; }
 worker* current_worker() noexcept { return tl_worker; }
 bool current_worker_seeded() noexcept { return tl_worker != nullptr && tl_worker->seeded; }
+std::uint32_t park_stamp_ms() noexcept { return tl_worker != nullptr ? tl_stamp_ms : coarse_ms(); }
 
 bool budget_spent() noexcept {
   if (tl_current == nullptr) return false;
@@ -370,6 +374,7 @@ goroutine* steal_runnext(worker* v) noexcept {
 // Leaves the idle list if still on it. If wakep() took us off, we own the
 // spinning token it handed over.
 void unidle(runtime_impl* rt, worker* w) {
+  tl_stamp_runs = 0;  // on w's own thread: it slept, so the next run reads the clock
   lock_guard l(rt->idle_mu);
   if (w->in_idle_list) {
     rt->wake_begin();
@@ -526,6 +531,7 @@ void runtime_impl::worker_loop(worker* w) {
     tl_current = g;
     tl_budget = kBudget;
     tl_slice_start = 0;
+    if (tl_stamp_runs++ % kStampEvery == 0) tl_stamp_ms = coarse_ms();
     g->state.store(g_state::running, std::memory_order_relaxed);
     g->resume_point.resume();
     tl_current = nullptr;

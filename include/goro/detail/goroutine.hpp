@@ -143,6 +143,15 @@ inline std::uint32_t coarse_ms() noexcept {
                                     static_cast<std::uint64_t>(ts.tv_nsec) / 1000000u);
 }
 
+// The park stamp: coarse_ms() as the calling worker last read it (it reads
+// the clock every 64 goroutine runs and whenever it wakes from idle), or the
+// clock itself off a worker. A coarse clock read costs ~5 ns on a quiet
+// machine and 25-30 ns on a loaded VM (ping-pong parks twice per round
+// trip), and a stamp older by a few dozen runs still answers "waiting 3
+// min". Out of line
+// (scheduler.cpp): it reads a thread_local, which coroutine code must not.
+std::uint32_t park_stamp_ms() noexcept;
+
 struct goroutine {
   // Innermost suspended frame. Written by the goroutine itself before it is
   // published as waiting; read by the worker that resumes it. The publication
@@ -169,7 +178,7 @@ struct goroutine {
   std::uint32_t spawn_line = 0;
   std::atomic<std::uint32_t> wait_line{0};
   std::atomic<std::uint32_t> wait_aux{0};    // channel capacity (saturated), select cases
-  std::atomic<std::uint32_t> wait_since{0};  // coarse_ms() at park
+  std::atomic<std::uint32_t> wait_since{0};  // park_stamp_ms() at park
   // Registry position, guarded by that registry shard's lock.
   std::uint32_t shard = 0;
   std::uint32_t slot = 0;
@@ -222,7 +231,7 @@ GORO_NOINLINE bool budget_spent() noexcept;
 
 // Records that `g` is about to park: on what (`kind`, `object`, `aux`),
 // where (`site`), since when. The park path's whole cost for dumps: seven
-// relaxed stores (plain moves on x86) and one coarse clock read.
+// relaxed stores (plain moves on x86) and a call for the park stamp.
 inline void mark_parking(goroutine* g, std::coroutine_handle<> h, const wait_kind& kind,
                          const wait_site& site = {}, const void* object = nullptr,
                          std::uint32_t aux = 0) noexcept {
@@ -232,7 +241,7 @@ inline void mark_parking(goroutine* g, std::coroutine_handle<> h, const wait_kin
   g->wait_line.store(site.line, std::memory_order_relaxed);
   g->wait_object.store(object, std::memory_order_relaxed);
   g->wait_aux.store(aux, std::memory_order_relaxed);
-  g->wait_since.store(coarse_ms(), std::memory_order_relaxed);
+  g->wait_since.store(park_stamp_ms(), std::memory_order_relaxed);
   g->wait.store(&kind, std::memory_order_release);
   g->state.store(g_state::waiting, std::memory_order_relaxed);
 }
@@ -292,7 +301,7 @@ inline waker waker_for_noted(std::coroutine_handle<> h, const wait_kind& kind, c
   g->resume_point = h;
   g->wait_object.store(object, std::memory_order_relaxed);
   g->wait_aux.store(aux, std::memory_order_relaxed);
-  g->wait_since.store(coarse_ms(), std::memory_order_relaxed);
+  g->wait_since.store(park_stamp_ms(), std::memory_order_relaxed);
   g->wait.store(&kind, std::memory_order_release);
   g->state.store(g_state::waiting, std::memory_order_relaxed);
   return waker{g, nullptr};
