@@ -290,6 +290,7 @@ struct runtime_impl {
   void worker_loop(worker* w);
   goroutine* find_runnable(worker* w);
   goroutine* local_next(worker* w) noexcept;
+  goroutine* find_queued(worker* w);  // find_runnable's search outside deterministic mode
   goroutine* seeded_next(worker* w);  // deterministic mode; may throw std::bad_alloc
   void local_push(worker* w, goroutine* g) noexcept;
   bool any_work() const noexcept;

@@ -389,45 +389,51 @@ void unidle(runtime_impl* rt, worker* w) {
 }
 }  // namespace
 
+// The usual search for work, in order: every kGlobalEvery-th tick the
+// global queue first (fairness), due timers, runnext / the local ring, the
+// global queue, then stealing as a spinning worker. Null: go idle.
+goroutine* runtime_impl::find_queued(worker* w) {
+  const std::size_t nw = workers.size();
+  ++w->tick;
+
+  // Fairness: the global queue gets a turn even when local work never runs out.
+  if (w->tick % kGlobalEvery == 0)
+    if (goroutine* g = global.pop_batch(w->q, 1)) return g;
+
+  if (w->timers.earliest.load(std::memory_order_acquire) != kNever) w->timers.run_due(now());
+
+  if (goroutine* g = local_next(w)) return g;
+  if (goroutine* g = global.pop_batch(w->q, local_queue::kSize / 2)) return g;
+
+  // Steal, as a spinning worker, unless half the busy workers already spin.
+  int busy = static_cast<int>(nw) - n_idle.load(std::memory_order_relaxed);
+  if (nw > 1 && (w->spinning || 2 * n_spinning.load(std::memory_order_relaxed) < busy)) {
+    if (!w->spinning) {
+      w->spinning = true;
+      n_spinning.fetch_add(1, std::memory_order_seq_cst);
+    }
+    for (int round = 0; round < 4; ++round) {
+      std::size_t start = xorshift(w->rng) % nw;
+      for (std::size_t i = 0; i < nw; ++i) {
+        worker* v = workers[(start + i) % nw];
+        if (v == w) continue;
+        if (goroutine* g = v->q.steal_into(w->q)) return g;
+        if (round == 3)
+          if (goroutine* g = steal_runnext(v)) return g;
+      }
+      if (run_all_due_timers())
+        if (goroutine* g = local_next(w)) return g;
+    }
+  }
+  return nullptr;
+}
+
 goroutine* runtime_impl::find_runnable(worker* w) {
   const std::size_t nw = workers.size();
   for (;;) {
     if (stopping.load(std::memory_order_acquire)) return nullptr;
-    if (w->seeded) [[unlikely]] {
-      if (goroutine* g = seeded_next(w)) return g;  // else nothing runnable: go idle
-    } else {
-      ++w->tick;
-
-      // Fairness: the global queue gets a turn even when local work never runs out.
-      if (w->tick % kGlobalEvery == 0)
-        if (goroutine* g = global.pop_batch(w->q, 1)) return g;
-
-      if (w->timers.earliest.load(std::memory_order_acquire) != kNever) w->timers.run_due(now());
-
-      if (goroutine* g = local_next(w)) return g;
-      if (goroutine* g = global.pop_batch(w->q, local_queue::kSize / 2)) return g;
-
-      // Steal, as a spinning worker, unless half the busy workers already spin.
-      int busy = static_cast<int>(nw) - n_idle.load(std::memory_order_relaxed);
-      if (nw > 1 && (w->spinning || 2 * n_spinning.load(std::memory_order_relaxed) < busy)) {
-        if (!w->spinning) {
-          w->spinning = true;
-          n_spinning.fetch_add(1, std::memory_order_seq_cst);
-        }
-        for (int round = 0; round < 4; ++round) {
-          std::size_t start = xorshift(w->rng) % nw;
-          for (std::size_t i = 0; i < nw; ++i) {
-            worker* v = workers[(start + i) % nw];
-            if (v == w) continue;
-            if (goroutine* g = v->q.steal_into(w->q)) return g;
-            if (round == 3)
-              if (goroutine* g = steal_runnext(v)) return g;
-          }
-          if (run_all_due_timers())
-            if (goroutine* g = local_next(w)) return g;
-        }
-      }
-    }
+    // Deterministic mode picks by seed; else queue order, then stealing.
+    if (goroutine* g = w->seeded ? seeded_next(w) : find_queued(w)) return g;
 
     // Nothing found: go idle. Drop spinning first, register, then re-check.
     if (w->spinning) {
