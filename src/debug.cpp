@@ -1,8 +1,8 @@
 // debug.cpp — goroutine dumps (goro/debug.hpp), the dump-on-signal thread
 // and the GORO_DUMP_ON switch, and goro::testing::leak_check.
 //
-// Reading: each runtime's registry snapshot (runtime_impl::snapshot, under
-// the shard locks; see registry.cpp) gives goroutine_info records made only
+// Reading: each runtime's registry snapshot (runtime_impl::snapshot, as a
+// reader of each shard; see registry.cpp) gives goroutine_info records made only
 // of numbers and static strings, so formatting needs no lock and touches no
 // goroutine. Runtimes come from live_runtimes(), each with a reference held
 // while we read it.

@@ -4,13 +4,18 @@
 // teardown of goroutines still alive when a runtime is destroyed, and the
 // pinned reads of mutex holders behind debug::find_deadlock_cycles.
 //
-// Locks: a registry shard's spinlock guards its slots; holding it keeps the
-// goroutines in them alive (a frame leaves its shard before it is freed), so
-// snapshot() reads their control blocks under it. The runtime list has its
+// Registry shards (runtime_impl.hpp): adds take the shard's spinlock
+// (uncontended: the owner worker); removals and readers do not. A reader
+// announces itself in the shard's `readers`, which keeps every goroutine it
+// sees in a slot alive (a remover waits for readers after freeing its slot,
+// before its frame is freed), so snapshot() reads control blocks under it. The runtime list has its
 // own mutex (g_runtimes), taken before no other lock; a runtime leaves it
 // first thing in ~runtime, and readers take a reference (refs) on each
 // runtime_impl they keep after releasing it.
 #include <algorithm>
+#include <bit>
+#include <new>
+#include <thread>
 #include <cstdio>
 #include <exception>
 #include <mutex>
@@ -143,39 +148,99 @@ bool runtime_impl::wait_until_only(const std::vector<std::uint64_t>& allowed,
   return ok;
 }
 
+registry_shard::~registry_shard() {
+  for (auto& seg : segments) delete[] seg.load(std::memory_order_relaxed);
+}
+
+namespace {
+// A reader of control blocks (see registry_shard): while it lives, no
+// goroutine seen live in this shard's slots is freed.
+class shard_reader {
+ public:
+  explicit shard_reader(const registry_shard& s) noexcept : s_(const_cast<registry_shard&>(s)) {
+    s_.readers.fetch_add(1, std::memory_order_seq_cst);
+  }
+  ~shard_reader() { s_.readers.fetch_sub(1, std::memory_order_release); }
+  shard_reader(const shard_reader&) = delete;
+  shard_reader& operator=(const shard_reader&) = delete;
+
+ private:
+  registry_shard& s_;
+};
+
+// Calls f(g) for each goroutine live in s; the caller is a shard_reader.
+template <class F>
+void for_each_live(const registry_shard& s, F f) {
+  const std::uint32_t n = s.size.load(std::memory_order_acquire);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    // seq_cst: the reader's half of the Dekker pair (its `readers` increment,
+    // then this load).
+    const std::uintptr_t v = s.slot(i).load(std::memory_order_seq_cst);
+    if (registry_shard::is_live(v)) f(reinterpret_cast<goroutine*>(v));
+  }
+}
+
+std::uintptr_t free_link(std::uint32_t next) noexcept { return (std::uintptr_t{next} << 1) | 1; }
+std::uint32_t next_of(std::uintptr_t v) noexcept { return static_cast<std::uint32_t>(v >> 1); }
+}  // namespace
+
 void runtime_impl::registry_add(goroutine* g) {
   g->id = new_goroutine_id();
   worker* w = current_worker();
   g->shard = (w != nullptr && w->rt == this) ? w->index : static_cast<std::uint32_t>(workers.size());
   registry_shard& s = shards[g->shard];
   lock_guard l(s.mu);
-  if (s.free.empty()) {
-    // Grow both vectors before changing anything (may throw bad_alloc: the
-    // spawn fails cleanly). `free` never holds more entries than `slots`, so
-    // registry_remove's push (noexcept) never allocates.
-    if (s.slots.size() == s.slots.capacity())
-      s.slots.reserve(std::max<std::size_t>(64, 2 * s.slots.capacity()));
-    if (s.free.capacity() < s.slots.capacity()) s.free.reserve(s.slots.capacity());
-    g->slot = static_cast<std::uint32_t>(s.slots.size());
-    s.slots.push_back(g);
+  if (s.local_free == registry_shard::kNone)  // take back what other workers freed
+    s.local_free = s.remote_free.exchange(registry_shard::kNone, std::memory_order_acquire);
+  std::uint32_t i = s.local_free;
+  if (i != registry_shard::kNone) {
+    s.local_free = next_of(s.slot(i).load(std::memory_order_relaxed));
   } else {
-    g->slot = s.free.back();
-    s.free.pop_back();
-    s.slots[g->slot] = g;
+    // A new slot; a new segment when the last is full (may throw bad_alloc:
+    // the spawn fails cleanly, nothing changed).
+    i = s.size.load(std::memory_order_relaxed);
+    const std::uint64_t j = std::uint64_t{i} + registry_shard::kFirstSegment;
+    const unsigned k = static_cast<unsigned>(std::bit_width(j)) - 11;
+    if (k >= registry_shard::kSegments) throw std::bad_alloc();
+    if (s.segments[k].load(std::memory_order_relaxed) == nullptr)
+      s.segments[k].store(new std::atomic<std::uintptr_t>[std::size_t{registry_shard::kFirstSegment} << k](),
+                          std::memory_order_release);
+    s.size.store(i + 1, std::memory_order_release);
   }
-  ++s.count;
+  g->slot = i;
   g->registered = true;
+  s.added.fetch_add(1, std::memory_order_relaxed);
+  // release: a reader that sees g here sees its id and spawn site.
+  s.slot(i).store(reinterpret_cast<std::uintptr_t>(g), std::memory_order_release);
 }
 
 void runtime_impl::registry_remove(goroutine* g) noexcept {
-  {
-    registry_shard& s = shards[g->shard];
-    lock_guard l(s.mu);
-    s.slots[g->slot] = nullptr;
-    s.free.push_back(g->slot);
-    g->registered = false;
-    --s.count;
+  registry_shard& s = shards[g->shard];
+  std::atomic<std::uintptr_t>& sl = s.slot(g->slot);
+  g->registered = false;
+  worker* w = current_worker();
+  if (w != nullptr && w->rt == this && w->index == g->shard) {
+    // On the owner worker: back onto its private list (the owner is this
+    // thread, so nobody else touches local_free now).
+    [[maybe_unused]] lock_guard l(s.mu);
+    sl.store(free_link(s.local_free), std::memory_order_seq_cst);
+    s.local_free = g->slot;
+  } else {
+    std::uint32_t head = s.remote_free.load(std::memory_order_relaxed);
+    do {
+      sl.store(free_link(head), std::memory_order_seq_cst);
+    } while (!s.remote_free.compare_exchange_weak(head, g->slot, std::memory_order_release,
+                                                  std::memory_order_relaxed));
   }
+  // Dekker with shard_reader: the slot no longer names g (seq_cst store
+  // above); a reader that loaded it before is announced in `readers`.
+  for (unsigned i = 0; s.readers.load(std::memory_order_seq_cst) != 0; ++i) {
+    if (i < 64)
+      cpu_relax();
+    else
+      std::this_thread::yield();
+  }
+  s.removed.fetch_add(1, std::memory_order_release);
   // Dekker pair with wait_no_goroutines: count published; fence; look for
   // waiters. A waiter registers, then sums the shards under quiet_mu.
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -188,21 +253,22 @@ void runtime_impl::registry_remove(goroutine* g) noexcept {
 }
 
 std::size_t runtime_impl::live() const noexcept {
-  std::size_t n = 0;
+  // Per shard, `removed` before `added`: a removal seen implies its add is
+  // seen (the goroutine was added before it ran), so no shard goes negative.
+  std::uint64_t n = 0;
   for (const registry_shard& s : shards) {
-    lock_guard l(const_cast<spinlock&>(s.mu));
-    n += s.count;
+    const std::uint64_t r = s.removed.load(std::memory_order_acquire);
+    n += s.added.load(std::memory_order_acquire) - r;
   }
-  return n;
+  return static_cast<std::size_t>(n);
 }
 
 std::vector<goroutine_info> runtime_impl::snapshot() const {
   std::vector<goroutine_info> out;
   const std::uint32_t now_ms = coarse_ms();
   for (const registry_shard& s : shards) {
-    lock_guard l(const_cast<spinlock&>(s.mu));
-    for (goroutine* g : s.slots)
-      if (g) out.push_back(info_of(g, now_ms));
+    shard_reader r(s);
+    for_each_live(s, [&](const goroutine* g) { out.push_back(info_of(g, now_ms)); });
   }
   std::sort(out.begin(), out.end(),
             [](const goroutine_info& a, const goroutine_info& b) { return a.id < b.id; });
@@ -210,7 +276,7 @@ std::vector<goroutine_info> runtime_impl::snapshot() const {
 }
 
 // The reader's side of the pin (detail/goroutine.hpp, mutex_wait_barrier).
-// Under the shard lock the control block stays alive, and destroy_remaining
+// As a shard reader we keep the control block alive, and destroy_remaining
 // (which removes a goroutine from its shard before it destroys the frame)
 // cannot tear a pinned waiter down. Having seen `wait` == mutex after the
 // pin and the fence, the goroutine is inside lock() of the mutex it named
@@ -221,9 +287,9 @@ std::vector<runtime_impl::mutex_wait> runtime_impl::mutex_waits() const {
   std::vector<mutex_wait> out;
   const std::uint32_t now_ms = coarse_ms();
   for (const registry_shard& s : shards) {
-    lock_guard l(const_cast<spinlock&>(s.mu));
-    for (goroutine* g : s.slots) {
-      if (g == nullptr || g->wait.load(std::memory_order_relaxed) != &wait_kinds::mutex) continue;
+    shard_reader r(s);
+    for_each_live(s, [&](goroutine* g) {
+      if (g->wait.load(std::memory_order_relaxed) != &wait_kinds::mutex) return;
       g->inspecting.store(1, std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_seq_cst);
       if (g->wait.load(std::memory_order_acquire) == &wait_kinds::mutex) {
@@ -237,7 +303,7 @@ std::vector<runtime_impl::mutex_wait> runtime_impl::mutex_waits() const {
         if (w.info.wait_reason != nullptr && w.info.wait_object == m) out.push_back(w);
       }
       g->inspecting.store(0, std::memory_order_release);
-    }
+    });
   }
   return out;
 }
@@ -262,15 +328,15 @@ void runtime_impl::destroy_remaining() {
   global.clear();
   for (registry_shard& s : shards) {
     // Destroying one frame may destroy others (a frame owning a join_handle)
-    // and free their slots, so re-read each slot under the lock.
-    for (std::size_t i = 0;; ++i) {
-      goroutine* g;
-      {
-        lock_guard l(s.mu);
-        if (i >= s.slots.size()) break;
-        g = s.slots[i];
-      }
-      if (g == nullptr) continue;
+    // and free their slots, so re-read each slot. No reader protocol needed:
+    // with the workers stopped no goroutine finishes, and a join_handle
+    // destroys a frame only once it is done or shut down (below, after its
+    // removal), so a goroutine still in its slot stays alive until we act.
+    const std::uint32_t n = s.size.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::uintptr_t v = s.slot(i).load(std::memory_order_acquire);
+      if (!registry_shard::is_live(v)) continue;
+      goroutine* g = reinterpret_cast<goroutine*>(v);
       // Leave the registry before kShutdown is published: from then on a
       // join_handle on another thread may destroy the frame (and g) at once.
       // The frame keeps this runtime_impl alive until it is destroyed, by

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -191,15 +192,63 @@ struct worker {
 
 // ---- registry --------------------------------------------------------------
 // One shard per worker (goroutines started there) plus one for goroutines
-// started from plain threads. A goroutine usually exits on the worker that
-// started it, so its shard's line rarely moves between cores.
-// Slots rather than a linked list: removing a goroutine touches only its
-// slot and the shard, never the (cold) frames of its neighbours.
-struct alignas(cache_line) registry_shard {
+// started from plain threads. Slots rather than a linked list: removing a
+// goroutine touches only its slot and the shard, never the (cold) frames of
+// its neighbours.
+//
+// A spawner adds on its own worker, but the goroutine usually exits on
+// whichever worker ran it, so removal must not take a lock the spawner
+// wants: with one spinlock for both, a spawn loop on one core and the exits
+// on the other fought for it and for three lines (lock, slot, free index),
+// and spawn+join of 1M goroutines ran at 170 or 515 ns/g depending on who
+// won (docs/design/performance.md). So:
+//  * slots live in segments that never move (segment k holds 1024 << k
+//    slots), so a remover can write its slot while the owner adds;
+//  * a slot holds a goroutine pointer (live: low bit clear) or a free-list
+//    link ((next index << 1) | 1);
+//  * the owner worker (or, for the thread shard, a plain thread holding mu)
+//    takes free slots from its private list `local_free`; a remove on the
+//    owner worker gives the slot back there, any other remover pushes it
+//    onto `remote_free` (Treiber stack, pushed by many, emptied whole by the
+//    owner: no ABA);
+//  * readers of control blocks (snapshot, mutex_waits) announce themselves
+//    in `readers` and then load slots; a remover stores the free link and
+//    then loads `readers`, waiting while it is non-zero (Dekker, seq_cst on
+//    both sides): either the reader sees the slot free, or the remover waits
+//    until the reader is done with the goroutine before its frame is freed;
+//  * counts are two monotonic counters, `added` (owner) and `removed` (any
+//    remover); live = added - removed.
+struct registry_shard {
+  static constexpr unsigned kFirstSegment = 1024;  // slots in segment 0
+  static constexpr unsigned kSegments = 22;        // 1024 * (2^22 - 1) slots at most
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+
+  registry_shard() = default;
+  ~registry_shard();
+  registry_shard(const registry_shard&) = delete;
+  registry_shard& operator=(const registry_shard&) = delete;
+
+  // The slot of index i (i < size). Segment k starts at 1024 * (2^k - 1).
+  std::atomic<std::uintptr_t>& slot(std::uint32_t i) const noexcept {
+    const std::uint64_t j = std::uint64_t{i} + kFirstSegment;
+    const unsigned k = static_cast<unsigned>(std::bit_width(j)) - 11;  // 2^(k+10) <= j
+    return segments[k].load(std::memory_order_acquire)[j - (std::uint64_t{kFirstSegment} << k)];
+  }
+  static bool is_live(std::uintptr_t v) noexcept { return v != 0 && (v & 1) == 0; }
+
+  // Owner side. `mu` serialises adders of the thread shard (plain threads);
+  // a worker's own shard is added to by that worker only, under mu as well
+  // (uncontended: removers and readers do not take it).
   spinlock mu;
-  std::vector<goroutine*> slots GORO_GUARDED_BY(mu);      // null = free
-  std::vector<std::uint32_t> free GORO_GUARDED_BY(mu);     // indexes of free slots
-  std::size_t count GORO_GUARDED_BY(mu) = 0;
+  std::uint32_t local_free GORO_GUARDED_BY(mu) = kNone;
+  std::atomic<std::uint32_t> size{0};  // slots handed out so far (published with release)
+  std::atomic<std::atomic<std::uintptr_t>*> segments[kSegments] = {};
+  std::atomic<std::uint64_t> added{0};
+  std::atomic<int> readers{0};
+  // Remover side, on a line of its own: the spawner's line does not move
+  // when another worker removes.
+  alignas(cache_line) std::atomic<std::uint32_t> remote_free{kNone};
+  std::atomic<std::uint64_t> removed{0};
 };
 
 // ---- the runtime -------------------------------------------------------------
