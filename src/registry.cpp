@@ -184,34 +184,47 @@ std::uintptr_t free_link(std::uint32_t next) noexcept { return (std::uintptr_t{n
 std::uint32_t next_of(std::uintptr_t v) noexcept { return static_cast<std::uint32_t>(v >> 1); }
 }  // namespace
 
-void runtime_impl::registry_add(goroutine* g) {
-  g->id = new_goroutine_id();
-  worker* w = current_worker();
-  g->shard = (w != nullptr && w->rt == this) ? w->index : static_cast<std::uint32_t>(workers.size());
-  registry_shard& s = shards[g->shard];
-  lock_guard l(s.mu);
-  if (s.local_free == registry_shard::kNone)  // take back what other workers freed
-    s.local_free = s.remote_free.exchange(registry_shard::kNone, std::memory_order_acquire);
-  std::uint32_t i = s.local_free;
-  if (i != registry_shard::kNone) {
-    s.local_free = next_of(s.slot(i).load(std::memory_order_relaxed));
+// The owner's half of registry_add: the caller is the shard's worker, or
+// holds mu (the thread shard). No locked instruction on the way for a
+// worker: each would wait for the spawner's pending stores into the new
+// frame (lines last written by the other core) to drain.
+void registry_shard::add_owned(goroutine* g) {
+  if (local_free == kNone)  // take back what other workers freed
+    local_free = remote_free.exchange(kNone, std::memory_order_acquire);
+  std::uint32_t i = local_free;
+  if (i != kNone) {
+    local_free = next_of(slot(i).load(std::memory_order_relaxed));
   } else {
     // A new slot; a new segment when the last is full (may throw bad_alloc:
     // the spawn fails cleanly, nothing changed).
-    i = s.size.load(std::memory_order_relaxed);
-    const std::uint64_t j = std::uint64_t{i} + registry_shard::kFirstSegment;
+    i = size.load(std::memory_order_relaxed);
+    const std::uint64_t j = std::uint64_t{i} + kFirstSegment;
     const unsigned k = static_cast<unsigned>(std::bit_width(j)) - 11;
-    if (k >= registry_shard::kSegments) throw std::bad_alloc();
-    if (s.segments[k].load(std::memory_order_relaxed) == nullptr)
-      s.segments[k].store(new std::atomic<std::uintptr_t>[std::size_t{registry_shard::kFirstSegment} << k](),
-                          std::memory_order_release);
-    s.size.store(i + 1, std::memory_order_release);
+    if (k >= kSegments) throw std::bad_alloc();
+    if (segments[k].load(std::memory_order_relaxed) == nullptr)
+      segments[k].store(new std::atomic<std::uintptr_t>[std::size_t{kFirstSegment} << k](),
+                        std::memory_order_release);
+    size.store(i + 1, std::memory_order_release);
   }
   g->slot = i;
   g->registered = true;
-  s.added.fetch_add(1, std::memory_order_relaxed);
+  added.store(added.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   // release: a reader that sees g here sees its id and spawn site.
-  s.slot(i).store(reinterpret_cast<std::uintptr_t>(g), std::memory_order_release);
+  slot(i).store(reinterpret_cast<std::uintptr_t>(g), std::memory_order_release);
+}
+
+void runtime_impl::registry_add(goroutine* g) {
+  g->id = new_goroutine_id();
+  worker* w = current_worker();
+  if (w != nullptr && w->rt == this) {
+    g->shard = w->index;
+    shards[g->shard].add_owned(g);
+  } else {
+    g->shard = static_cast<std::uint32_t>(workers.size());
+    registry_shard& s = shards[g->shard];
+    lock_guard l(s.mu);
+    s.add_owned(g);
+  }
 }
 
 void runtime_impl::registry_remove(goroutine* g) noexcept {
@@ -222,7 +235,6 @@ void runtime_impl::registry_remove(goroutine* g) noexcept {
   if (w != nullptr && w->rt == this && w->index == g->shard) {
     // On the owner worker: back onto its private list (the owner is this
     // thread, so nobody else touches local_free now).
-    [[maybe_unused]] lock_guard l(s.mu);
     sl.store(free_link(s.local_free), std::memory_order_seq_cst);
     s.local_free = g->slot;
   } else {

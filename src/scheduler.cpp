@@ -116,6 +116,16 @@ worker* current_worker() noexcept { return tl_worker; }
 bool current_worker_seeded() noexcept { return tl_worker != nullptr && tl_worker->seeded; }
 std::uint32_t park_stamp_ms() noexcept { return tl_worker != nullptr ? tl_stamp_ms : coarse_ms(); }
 
+bool chan_spin_worthwhile() noexcept {
+  static const bool multicore = std::thread::hardware_concurrency() > 1;
+  if (!multicore) return false;
+  const worker* w = tl_worker;
+  if (w == nullptr) return true;
+  const runtime_impl* rt = w->rt;
+  const int n = static_cast<int>(rt->workers.size());
+  return n > 1 && !w->seeded && rt->n_idle.load(std::memory_order_relaxed) < n - 1;
+}
+
 bool budget_spent() noexcept {
   if (tl_current == nullptr) return false;
   if (--tl_budget >= 0) return false;

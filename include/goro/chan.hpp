@@ -136,6 +136,8 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   template <class MakeWaker>
   bool start(MakeWaker mk) noexcept {
     ring_result f = c->try_recv_fast(value);
+    if (f == ring_result::empty_or_full && chan_spin_worthwhile())
+      f = spin_on_ring([this] { return c->try_recv_fast(value); });
     if (f == ring_result::done || f == ring_result::closed) return true;  // closed: value empty
     chan_waiter* wake = nullptr;
     c->mu.lock();
@@ -212,7 +214,10 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
   }
   template <class MakeWaker>
   bool start(MakeWaker mk) noexcept {
-    if (c->try_send_fast(value) == ring_result::done) {
+    ring_result f = c->try_send_fast(value);  // moves value only when done
+    if (f == ring_result::empty_or_full && chan_spin_worthwhile())
+      f = spin_on_ring([this] { return c->try_send_fast(value); });
+    if (f == ring_result::done) {
       sent = true;
       return true;
     }

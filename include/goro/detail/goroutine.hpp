@@ -25,7 +25,8 @@
 // timestamp into the control block, then stores the wait_kind with release.
 // Fast paths that complete without parking write nothing. Only the goroutine
 // itself writes these fields (and ready() clears `wait`); a dump reads them
-// under the registry shard lock, which keeps the control block alive, and
+// as a reader of the goroutine's registry shard (src/registry.cpp), which
+// keeps the control block alive, and
 // never dereferences `wait_object` (only static strings are followed), so a
 // goroutine that wakes and parks elsewhere while it is read can at worst show
 // a mixed record, never a crash.
@@ -190,8 +191,8 @@ struct goroutine {
   // destruction causes later still find the runtime (stopped, so they are
   // no-ops). Released when the frame is destroyed.
   bool holds_runtime = false;
-  // Set by the deadlock-cycle finder (src/registry.cpp, one at a time, under
-  // this goroutine's registry shard lock) while it reads the holder of the
+  // Set by the deadlock-cycle finder (src/registry.cpp, one at a time, as a
+  // reader of this goroutine's registry shard) while it reads the holder of the
   // goro::mutex this goroutine waits for; a goroutine woken from a mutex wait
   // does not leave lock() while it is set (mutex_wait_barrier).
   std::atomic<std::uint8_t> inspecting{0};
