@@ -20,9 +20,9 @@
 //    begun/ended counters; the check reads every `ended` first and every
 //    `begun` last and reports only if the sums are equal, i.e. no such
 //    transition overlapped the look.
-//  * Lock order: the runtime list's mutex -> a runtime's registry shard
-//    locks / the blocking pool's mutex / the signal registry's mutex /
-//    the parker pool's lock. on_deadlock runs under the list's mutex: it
+//  * Lock order: the runtime list's mutex -> the blocking pool's mutex /
+//    the signal registry's mutex / the parker pool's lock. (The registry's
+//    counts and snapshots take no lock: registry_shard, runtime_impl.hpp.) on_deadlock runs under the list's mutex: it
 //    must not create or destroy a runtime, nor block.
 #include <fcntl.h>
 #include <unistd.h>
