@@ -49,10 +49,13 @@ TEST_P(RegistryStress, RegistryCountsAndListsGoroutinesBeyondTheFirstSegment) {
 // Spawn and exit churn on every worker (goroutines spawned on one worker and
 // finished on another free their slots remotely) while a plain thread keeps
 // reading the registry. Every snapshot lists distinct, started goroutines
-// and never more than are live at most; slots freed remotely are reused.
+// and never more than are live at most. The churn goes on until the reader
+// has taken kSnapshots snapshots (no timing: the two overlap by
+// construction).
 TEST_P(RegistryStress, RegistryReadersRunBesideSpawnAndRemoteExit) {
-  const int rounds = scaled(200);
+  constexpr int rounds = scaled(200);
   constexpr int kPerRound = 64;
+  constexpr long kSnapshots = 20;
   std::atomic<bool> stop{false};
   std::atomic<long> snapshots{0};
   std::thread reader([&] {
@@ -67,32 +70,32 @@ TEST_P(RegistryStress, RegistryReadersRunBesideSpawnAndRemoteExit) {
       EXPECT_EQ(ids.size(), all.size()) << "a goroutine listed twice";
       // Spawners (4) and their children (4 * kPerRound) and the root at most.
       EXPECT_LE(all.size(), 4u * kPerRound + 4u + 1u);
-      snapshots.fetch_add(1, std::memory_order_relaxed);
+      snapshots.fetch_add(1, std::memory_order_release);
     }
   });
-  long total = 0;
+  std::atomic<long> ran{0}, spawned{0};
   rt().run([&]() -> goro::task<> {
-    std::atomic<long> ran{0};
     goro::wait_group spawners;
     for (int s = 0; s < 4; ++s)
-      spawners.go([&ran, rounds]() -> goro::task<> {
-        for (int r = 0; r < rounds; ++r) {
+      spawners.go([&ran, &spawned, &snapshots]() -> goro::task<> {
+        for (int r = 0; r < rounds || snapshots.load(std::memory_order_acquire) < kSnapshots; ++r) {
           goro::wait_group wg;
           for (int i = 0; i < kPerRound; ++i)
             wg.go([&ran]() -> goro::task<> {
               ran.fetch_add(1, std::memory_order_relaxed);
               co_return;
             });
+          spawned.fetch_add(kPerRound, std::memory_order_relaxed);
           co_await wg.wait();
         }
       });
     co_await spawners.wait();
-    total = ran.load();
   });
   stop.store(true, std::memory_order_release);
   reader.join();
-  EXPECT_EQ(total, 4L * rounds * kPerRound);
-  EXPECT_GT(snapshots.load(), 0);
+  EXPECT_EQ(ran.load(), spawned.load());
+  EXPECT_GE(spawned.load(), 4L * rounds * kPerRound);
+  EXPECT_GE(snapshots.load(), kSnapshots);
   EXPECT_TRUE(rt().wait_no_goroutines(std::chrono::seconds(30)));
 }
 
