@@ -116,8 +116,13 @@ TEST_P(Singleflight, TestForget) {
     auto first_started = goro::make_chan<void>();
     auto unblock_first = goro::make_chan<void>();
     auto first_finished = goro::make_chan<void>();
+    // Go's goroutine may outlive the test body (g stays alive while it is
+    // referenced); here g dies with this frame, so wait for the first call
+    // to return (it still locks g after closing first_finished). Without
+    // the wait, TSan caught that lock on the freed group (w8, fresh CI run).
+    goro::wait_group first_done;
 
-    goro::go([&g, first_started, unblock_first, first_finished]() -> goro::task<> {
+    first_done.go([&g, first_started, unblock_first, first_finished]() -> goro::task<> {
       auto fn = [first_started, unblock_first, first_finished]() -> goro::task<int> {
         first_started.close();
         (void)co_await unblock_first.recv();
@@ -147,6 +152,7 @@ TEST_P(Singleflight, TestForget) {
     if (r) {
       EXPECT_EQ(r->value, 2) << "We should receive result produced by second call, expected: 2";
     }
+    co_await first_done.wait();
   });
 }
 
