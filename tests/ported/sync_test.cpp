@@ -272,8 +272,11 @@ TEST_P(Sync, TestCondSignal) {
     int n = 2;
     auto running = goro::make_chan<bool>(n);
     auto awake = goro::make_chan<bool>(n);
+    // The goroutines unlock m after their last send: wait for them before m
+    // dies with this frame (Go leaves them to the GC).
+    goro::wait_group wg;
     for (int i = 0; i < n; i++)
-      goro::go([&m, &c, running, awake]() -> goro::task<> {
+      wg.go([&m, &c, running, awake]() -> goro::task<> {
         co_await m.lock();
         (void)co_await running.send(true);
         co_await c.wait();
@@ -291,6 +294,7 @@ TEST_P(Sync, TestCondSignal) {
       n--;
     }
     c.signal();
+    co_await wg.wait();
   });
 }
 
@@ -301,8 +305,9 @@ TEST_P(Sync, TestCondSignalGenerations) {
     const int n = 100;
     auto running = goro::make_chan<bool>(n);
     auto awake = goro::make_chan<int>(n);
+    goro::wait_group wg;  // as in TestCondSignal: each unlocks m after its send
     for (int i = 0; i < n; i++) {
-      goro::go([&m, &c, running, awake, i]() -> goro::task<> {
+      wg.go([&m, &c, running, awake, i]() -> goro::task<> {
         co_await m.lock();
         (void)co_await running.send(true);
         co_await c.wait();
@@ -319,6 +324,7 @@ TEST_P(Sync, TestCondSignalGenerations) {
       m.unlock();
     }
     (void)co_await awake.recv();  // the last one (Go leaves it to the GC)
+    co_await wg.wait();
   });
 }
 
