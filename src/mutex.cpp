@@ -20,7 +20,6 @@
 //
 // Lock order: mu_ is a leaf (nothing else is locked while it is held; the
 // goroutine is marked parked under it, which takes no lock).
-#include <thread>
 
 #include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
@@ -35,15 +34,10 @@ using detail::nanos;
 // Go's starvationThresholdNs.
 constexpr nanos kStarvationThreshold = 1'000'000;
 
-// Go's sync_runtime_canSpin: a few rounds, only with more than one CPU and
-// (inside a runtime) more than one worker, since a goroutine spinning on a
-// single worker only delays the owner it waits for.
-bool can_spin(int iter) noexcept {
-  static const bool multicore = std::thread::hardware_concurrency() > 1;
-  if (iter >= 4 || !multicore) return false;
-  detail::runtime_impl* rt = detail::current_runtime();
-  return rt == nullptr || rt->workers.size() > 1;
-}
+// Go's sync_runtime_canSpin: a few rounds, only where spinning can help at
+// all (detail::spin_may_help: more than one CPU and, inside a runtime, more
+// than one worker).
+bool can_spin(int iter) noexcept { return iter < 4 && detail::spin_may_help(); }
 void spin() noexcept {
   for (int i = 0; i < 30; ++i) detail::cpu_relax();  // Go's active_spin_cnt
 }

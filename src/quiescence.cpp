@@ -22,8 +22,9 @@
 //    transition overlapped the look.
 //  * Lock order: the runtime list's mutex -> the blocking pool's mutex /
 //    the signal registry's mutex / the parker pool's lock. (The registry's
-//    counts and snapshots take no lock: registry_shard, runtime_impl.hpp.) on_deadlock runs under the list's mutex: it
-//    must not create or destroy a runtime, nor block.
+//    counts and snapshots take no lock: registry_shard, runtime_impl.hpp.)
+//    on_deadlock runs under the list's mutex: it must not create or destroy
+//    a runtime, nor block.
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -4,12 +4,13 @@
 // teardown of goroutines still alive when a runtime is destroyed, and the
 // pinned reads of mutex holders behind debug::find_deadlock_cycles.
 //
-// Registry shards (runtime_impl.hpp): adds take the shard's spinlock
-// (uncontended: the owner worker); removals and readers do not. A reader
-// announces itself in the shard's `readers`, which keeps every goroutine it
-// sees in a slot alive (a remover waits for readers after freeing its slot,
-// before its frame is freed), so snapshot() reads control blocks under it. The runtime list has its
-// own mutex (g_runtimes), taken before no other lock; a runtime leaves it
+// Registry shards (runtime_impl.hpp, registry_shard): a worker adds to its
+// own shard without a lock, plain threads add to theirs under its spinlock;
+// removals and readers take no lock. A reader announces itself in the
+// shard's `readers`, which keeps every goroutine it sees in a slot alive (a
+// remover waits for readers after freeing its slot, before its frame is
+// freed), so snapshot() reads control blocks under it. The runtime list has
+// its own mutex (g_runtimes), taken before no other lock; a runtime leaves it
 // first thing in ~runtime, and readers take a reference (refs) on each
 // runtime_impl they keep after releasing it.
 #include <algorithm>
@@ -168,7 +169,8 @@ class shard_reader {
   registry_shard& s_;
 };
 
-// Calls f(g) for each goroutine live in s; the caller is a shard_reader.
+// Calls f(g) for each goroutine live in s. The caller is a shard_reader, or
+// (destroy_remaining) nothing else can free them.
 template <class F>
 void for_each_live(const registry_shard& s, F f) {
   const std::uint32_t n = s.size.load(std::memory_order_acquire);
@@ -177,6 +179,18 @@ void for_each_live(const registry_shard& s, F f) {
     // then this load).
     const std::uintptr_t v = s.slot(i).load(std::memory_order_seq_cst);
     if (registry_shard::is_live(v)) f(reinterpret_cast<goroutine*>(v));
+  }
+}
+
+// Waits while busy() holds: for a party a few instructions from done
+// (pauses), or preempted there (then yields the thread).
+template <class Busy>
+void wait_while(Busy busy) noexcept {
+  for (unsigned i = 0; busy(); ++i) {
+    if (i < 64)
+      cpu_relax();
+    else
+      std::this_thread::yield();
   }
 }
 
@@ -198,8 +212,7 @@ void registry_shard::add_owned(goroutine* g) {
     // A new slot; a new segment when the last is full (may throw bad_alloc:
     // the spawn fails cleanly, nothing changed).
     i = size.load(std::memory_order_relaxed);
-    const std::uint64_t j = std::uint64_t{i} + kFirstSegment;
-    const unsigned k = static_cast<unsigned>(std::bit_width(j)) - 11;
+    const unsigned k = segment_of(i);
     if (k >= kSegments) throw std::bad_alloc();
     if (segments[k].load(std::memory_order_relaxed) == nullptr)
       segments[k].store(new std::atomic<std::uintptr_t>[std::size_t{kFirstSegment} << k](),
@@ -246,12 +259,7 @@ void runtime_impl::registry_remove(goroutine* g) noexcept {
   }
   // Dekker with shard_reader: the slot no longer names g (seq_cst store
   // above); a reader that loaded it before is announced in `readers`.
-  for (unsigned i = 0; s.readers.load(std::memory_order_seq_cst) != 0; ++i) {
-    if (i < 64)
-      cpu_relax();
-    else
-      std::this_thread::yield();
-  }
+  wait_while([&] { return s.readers.load(std::memory_order_seq_cst) != 0; });
   s.removed.fetch_add(1, std::memory_order_release);
   // Dekker pair with wait_no_goroutines: count published; fence; look for
   // waiters. A waiter registers, then sums the shards under quiet_mu.
@@ -324,12 +332,8 @@ void mutex_wait_barrier() noexcept {
   goroutine* g = current_goroutine();
   if (g == nullptr) return;
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  for (unsigned i = 0; g->inspecting.load(std::memory_order_acquire) != 0; ++i) {
-    if (i < 64)
-      cpu_relax();
-    else
-      std::this_thread::yield();  // the reader was preempted while pinning us
-  }
+  // Yields once spinning is long: the reader was preempted while pinning us.
+  wait_while([&] { return g->inspecting.load(std::memory_order_acquire) != 0; });
 }
 
 void runtime_impl::destroy_remaining() {
@@ -344,11 +348,7 @@ void runtime_impl::destroy_remaining() {
     // with the workers stopped no goroutine finishes, and a join_handle
     // destroys a frame only once it is done or shut down (below, after its
     // removal), so a goroutine still in its slot stays alive until we act.
-    const std::uint32_t n = s.size.load(std::memory_order_acquire);
-    for (std::uint32_t i = 0; i < n; ++i) {
-      const std::uintptr_t v = s.slot(i).load(std::memory_order_acquire);
-      if (!registry_shard::is_live(v)) continue;
-      goroutine* g = reinterpret_cast<goroutine*>(v);
+    for_each_live(s, [this](goroutine* g) {
       // Leave the registry before kShutdown is published: from then on a
       // join_handle on another thread may destroy the frame (and g) at once.
       // The frame keeps this runtime_impl alive until it is destroyed, by
@@ -370,7 +370,7 @@ void runtime_impl::destroy_remaining() {
         j.p->unpark();  // a thread blocked in join(): it throws (pooled parker: safe)
       }
       // A goroutine joiner of this runtime is being destroyed too: not woken.
-    }
+    });
   }
 }
 

@@ -228,11 +228,16 @@ struct registry_shard {
   registry_shard(const registry_shard&) = delete;
   registry_shard& operator=(const registry_shard&) = delete;
 
-  // The slot of index i (i < size). Segment k starts at 1024 * (2^k - 1).
+  // The segment of index i: segment k holds indexes [1024 * (2^k - 1),
+  // 1024 * (2^(k+1) - 1)), i.e. 2^(k+10) <= i + 1024 < 2^(k+11).
+  static unsigned segment_of(std::uint32_t i) noexcept {
+    return static_cast<unsigned>(std::bit_width(std::uint64_t{i} + kFirstSegment)) - 11;
+  }
+  // The slot of index i (i < size).
   std::atomic<std::uintptr_t>& slot(std::uint32_t i) const noexcept {
-    const std::uint64_t j = std::uint64_t{i} + kFirstSegment;
-    const unsigned k = static_cast<unsigned>(std::bit_width(j)) - 11;  // 2^(k+10) <= j
-    return segments[k].load(std::memory_order_acquire)[j - (std::uint64_t{kFirstSegment} << k)];
+    const unsigned k = segment_of(i);
+    return segments[k].load(std::memory_order_acquire)
+        [std::uint64_t{i} + kFirstSegment - (std::uint64_t{kFirstSegment} << k)];
   }
   static bool is_live(std::uintptr_t v) noexcept { return v != 0 && (v & 1) == 0; }
 
@@ -396,6 +401,11 @@ struct runtime_impl {
 };
 
 worker* current_worker() noexcept;
+// Whether spinning while another party finishes can pay off: more than one
+// core, and (on a worker) more than one worker in its runtime, since a
+// goroutine spinning on a single worker only delays the party it waits for.
+// The mutex's spin (Go's canSpin) and the channel back-off build on it.
+bool spin_may_help() noexcept;
 
 // ---- quiescence (quiescence.cpp, docs/design/quiescence.md) ------------------
 // Runtimes enter the process-wide list once their workers run and leave it

@@ -116,14 +116,17 @@ worker* current_worker() noexcept { return tl_worker; }
 bool current_worker_seeded() noexcept { return tl_worker != nullptr && tl_worker->seeded; }
 std::uint32_t park_stamp_ms() noexcept { return tl_worker != nullptr ? tl_stamp_ms : coarse_ms(); }
 
-bool chan_spin_worthwhile() noexcept {
+bool spin_may_help() noexcept {
   static const bool multicore = std::thread::hardware_concurrency() > 1;
-  if (!multicore) return false;
+  return multicore && (tl_worker == nullptr || tl_worker->rt->workers.size() > 1);
+}
+
+bool chan_spin_worthwhile() noexcept {
+  if (!spin_may_help()) return false;
   const worker* w = tl_worker;
-  if (w == nullptr) return true;
-  const runtime_impl* rt = w->rt;
-  const int n = static_cast<int>(rt->workers.size());
-  return n > 1 && !w->seeded && rt->n_idle.load(std::memory_order_relaxed) < n - 1;
+  // Another worker is running: it may be about to free a slot or fill one.
+  return w == nullptr ||
+         w->rt->n_idle.load(std::memory_order_relaxed) < static_cast<int>(w->rt->workers.size()) - 1;
 }
 
 bool budget_spent() noexcept {

@@ -133,13 +133,16 @@ class waiter_queue : public intrusive_list<chan_waiter> {
 
 // Crossbeam's backoff: spin (doubling pause counts), then yield the thread.
 // For the ring below, whose waits are for another thread's few-instruction
-// in-flight slot write, never for an event.
+// in-flight slot write, never for an event; and (spin phase only) for a lone
+// operation's retries before it parks (spin_on_ring, chan_state.hpp).
 class backoff {
  public:
   void spin() noexcept {
     for (unsigned i = 0, n = 1u << (step_ < kSpinLimit ? step_ : kSpinLimit); i < n; ++i) cpu_relax();
     if (step_ <= kSpinLimit) ++step_;
   }
+  // The spin phase is over (kSpinLimit + 1 spins: 1, 2 ... 64 pauses).
+  bool spun_out() const noexcept { return step_ > kSpinLimit; }
   void snooze() noexcept {
     if (step_ <= kSpinLimit) {
       for (unsigned i = 0, n = 1u << step_; i < n; ++i) cpu_relax();

@@ -42,23 +42,23 @@ enum class ring_result { done, empty_or_full, closed, slow };
 // or empty (receive) should spin a little before it parks (scheduler.cpp):
 // on a plain thread when the machine has more than one core; on a goroutine
 // when its runtime has more than one worker and not all the others are idle
-// (someone may be about to free a slot or fill one). Never in deterministic
-// (seeded) mode.
+// (someone may be about to free a slot or fill one); so never in
+// deterministic (seeded) mode, which has one worker.
 GORO_NOINLINE bool chan_spin_worthwhile() noexcept;
 
 // Crossbeam's send/recv loops back off before they block; goro's lone
-// operations do the same: retry `again` after 1, 2, 4 ... kChanSpinMax
-// pauses (127 in all, a few microseconds) while it answers empty_or_full.
+// operations do the same: retry `again` after each of backoff's spins (1, 2,
+// 4 ... 64 pauses, 127 in all, a few microseconds) while it answers
+// empty_or_full.
 // A parked party costs a freeze of the ring, a wake and a run-queue trip,
 // and while it waits every other party takes the locked path; a producer
 // that parks each time the ring is full turns every receive into a handoff
 // (4 producers into one 1024-slot channel, docs/design/performance.md).
-inline constexpr unsigned kChanSpinMax = 64;
 template <class Again>
 ring_result spin_on_ring(Again again) noexcept {
   ring_result r = ring_result::empty_or_full;
-  for (unsigned n = 1; n <= kChanSpinMax && r == ring_result::empty_or_full; n <<= 1) {
-    for (unsigned i = 0; i < n; ++i) cpu_relax();
+  for (backoff b; r == ring_result::empty_or_full && !b.spun_out();) {
+    b.spin();
     r = again();
   }
   return r;

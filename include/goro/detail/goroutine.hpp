@@ -180,7 +180,8 @@ struct goroutine {
   std::atomic<std::uint32_t> wait_line{0};
   std::atomic<std::uint32_t> wait_aux{0};    // channel capacity (saturated), select cases
   std::atomic<std::uint32_t> wait_since{0};  // park_stamp_ms() at park
-  // Registry position, guarded by that registry shard's lock.
+  // Registry position: written by registry_add before the goroutine is
+  // published, read by its registry_remove (src/registry.cpp).
   std::uint32_t shard = 0;
   std::uint32_t slot = 0;
   std::atomic<std::uint32_t> join_state{0};
