@@ -25,6 +25,7 @@
 
 #include "goro/debug.hpp"
 #include "runtime_impl.hpp"
+#include "scheduler_testing.hpp"
 
 namespace goro::detail {
 namespace {
@@ -47,6 +48,9 @@ constexpr int kBudget = 128;  // operations between looks at the clock
 constexpr nanos kSlice = 1'000'000;  // 1 ms
 constexpr unsigned kLifoCap = 16;  // consecutive runnext runs before the queue gets a turn
 constexpr unsigned kGlobalEvery = 61;
+
+// scheduler_testing.hpp: called where wakep() found no idle worker.
+std::atomic<void (*)()> g_wakep_found_none_hook{nullptr};
 
 std::uint64_t xorshift(std::uint64_t& s) noexcept {
   s ^= s << 13;
@@ -321,27 +325,45 @@ void runtime_impl::leave_watch(worker* w) noexcept {
 
 void runtime_impl::wakep() noexcept {
   // One spinning worker at a time is enough to find new work (Go's wakep).
-  int expected = 0;
-  if (!n_spinning.compare_exchange_strong(expected, 1, std::memory_order_seq_cst)) return;
-  worker* w = nullptr;
-  {
-    lock_guard l(idle_mu);
-    if (!idle.empty()) {
-      wake_begin();
-      w = idle.back();
-      idle.pop_back();
-      w->in_idle_list = false;
-      // Handed over under the lock so the woken worker's unidle() sees it.
-      w->woken_spinning.store(true, std::memory_order_relaxed);
-      n_idle.fetch_sub(1, std::memory_order_seq_cst);
-      wake_end();
+  // Whoever holds the token answers for work queued while it is held: a
+  // producer that sees it held skips its own wake (notify_work). So a holder
+  // that lets go without running anything looks again afterwards: a worker
+  // that gives up spinning re-checks the queues after it registers idle
+  // (find_runnable), and a waker that finds no idle worker re-checks here.
+  // Without that, a producer that pushed while this waker held the token
+  // would leave its work to nobody: the worker that went idle in between had
+  // already made its last check (a plain thread's inject then never ran:
+  // tests/regression/inject_lost_while_waker_found_no_idle_worker_test.cpp).
+  for (;;) {
+    int expected = 0;
+    if (!n_spinning.compare_exchange_strong(expected, 1, std::memory_order_seq_cst)) return;
+    worker* w = nullptr;
+    {
+      lock_guard l(idle_mu);
+      if (!idle.empty()) {
+        wake_begin();
+        w = idle.back();
+        idle.pop_back();
+        w->in_idle_list = false;
+        // Handed over under the lock so the woken worker's unidle() sees it.
+        w->woken_spinning.store(true, std::memory_order_relaxed);
+        n_idle.fetch_sub(1, std::memory_order_seq_cst);
+        wake_end();
+      }
     }
-  }
-  if (w == nullptr) {
+    if (w != nullptr) {
+      w->park.unpark();
+      return;
+    }
+    if (void (*hook)() = g_wakep_found_none_hook.load(std::memory_order_acquire)) hook();
+    // Dekker pair with notify_work: the token is back; fence; look at the
+    // queues. A producer that saw the token held pushed before it looked,
+    // so its work is visible here; one that looks after sees the token free
+    // and wakes someone itself.
     n_spinning.fetch_sub(1, std::memory_order_seq_cst);
-    return;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (n_idle.load(std::memory_order_relaxed) == 0 || !any_work()) return;
   }
-  w->park.unpark();
 }
 
 void runtime_impl::release_spinning(worker* w) noexcept {
@@ -681,3 +703,20 @@ std::uint64_t id() noexcept {
 }  // namespace this_goroutine
 
 }  // namespace goro
+
+namespace goro::detail::testing {
+
+void wakep(runtime_impl* rt) noexcept { rt->wakep(); }
+
+void set_wakep_found_none_hook(void (*hook)()) noexcept {
+  g_wakep_found_none_hook.store(hook, std::memory_order_release);
+}
+
+unsigned workers_parked(runtime_impl* rt) noexcept {
+  unsigned n = 0;
+  for (const worker* w : rt->workers)
+    if (w->park.parked_now()) ++n;
+  return n;
+}
+
+}  // namespace goro::detail::testing

@@ -34,6 +34,9 @@ class parker {
   // current() parker (workers' parkers are not counted): the deadlock
   // check counts them as asleep (docs/design/quiescence.md).
   static std::size_t plain_threads_parked() noexcept;
+  // This parker's thread is inside park()/park_until() with no token to
+  // consume (test seams: src/scheduler_testing.hpp).
+  bool parked_now() const noexcept { return state_.load(std::memory_order_seq_cst) == kParked; }
 
  private:
   static constexpr int32_t kEmpty = 0, kNotified = 1, kParked = -1;

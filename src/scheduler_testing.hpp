@@ -1,0 +1,28 @@
+// scheduler_testing.hpp — test seams of the scheduler's wake protocol.
+//
+// Internal: not installed, not part of the API. The test binaries have src/
+// on their include path so that regression tests can hold a waker inside a
+// window of the wake protocol (docs/design/scheduler.md) that is a few
+// instructions wide in real runs, instead of hoping a preemption lands there.
+#pragma once
+
+namespace goro::detail {
+struct runtime_impl;
+}
+
+namespace goro::detail::testing {
+
+// Calls rt's wakep() on this thread, as a producer that saw an idle worker
+// and no spinner does.
+void wakep(runtime_impl* rt) noexcept;
+
+// Called by wakep() on a thread that took the spinning token but found no
+// idle worker to hand it to, just before it gives the token back. Null: none
+// (the default). Process-wide; set it while no wakep() runs.
+void set_wakep_found_none_hook(void (*hook)()) noexcept;
+
+// How many of rt's workers are parked right now (untimed or timed): each
+// has looked for work a last time and found none.
+unsigned workers_parked(runtime_impl* rt) noexcept;
+
+}  // namespace goro::detail::testing
