@@ -73,9 +73,9 @@ goro::task<std::optional<int>> recv_one(goro::receiver<int> r, goro::chan<int> n
 // Every value arrives exactly once, and each receiver sees each producer's
 // values in the order they were sent (a FIFO channel).
 TEST_P(ChanRingStress, EveryFormExactlyOnceInOrder) {
-  const int per = goro_test::scaled(6000);
+  constexpr int per = goro_test::scaled(6000);
   std::vector<std::atomic<int>> seen(kProducers * per);
-  auto check_order = [per](std::vector<int>& last, int v) {
+  auto check_order = [](std::vector<int>& last, int v) {
     int p = v / per;
     EXPECT_GT(v, last[p]) << "producer " << p << "'s values out of order";
     last[p] = v;
