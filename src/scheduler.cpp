@@ -357,12 +357,16 @@ void runtime_impl::wakep() noexcept {
     }
     if (void (*hook)() = g_wakep_found_none_hook.load(std::memory_order_acquire)) hook();
     // Dekker pair with notify_work: the token is back; fence; look at the
-    // queues. A producer that saw the token held pushed before it looked,
-    // so its work is visible here; one that looks after sees the token free
-    // and wakes someone itself.
+    // queues and the timers. A producer that saw the token held pushed (or
+    // armed a timer with no worker sleeping for timers: timer_armed) before
+    // it looked, so what it published is visible here; one that looks after
+    // sees the token free and wakes someone itself.
     n_spinning.fetch_sub(1, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (n_idle.load(std::memory_order_relaxed) == 0 || !any_work()) return;
+    if (n_idle.load(std::memory_order_relaxed) == 0) return;
+    if (!any_work() && (earliest_timer() == kNever ||
+                        timer_sleeper.load(std::memory_order_seq_cst) != nullptr))
+      return;
   }
 }
 

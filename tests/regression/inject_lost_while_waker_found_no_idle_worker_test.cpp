@@ -13,17 +13,22 @@
 // push, slept on. (Go's wakep has the same shape, but a Go producer is a P
 // that runs the work itself later; a goro producer may be a plain thread
 // that never will.) Fixed: a waker that finds no idle worker gives the token
-// back and looks again, as a spinning worker that gives up does.
+// back and looks again, as a spinning worker that gives up does. A timer
+// armed in the window by a thread, with no worker sleeping for timers, was
+// lost the same way (nobody became the timer sleeper); the second look
+// counts it too.
 //
 // In real runs the window is a few instructions wide (the waker must be
 // preempted inside it); the seams of src/scheduler_testing.hpp hold the waker
 // there. The bounds below are hang guards, never timing assertions.
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "goro/detail/timer.hpp"
 #include "goro/goro.hpp"
 #include "scheduler_testing.hpp"
 
@@ -52,11 +57,13 @@ void hold_waker_in_window() {
   spin_until([] { return g_leave_window.load(); });
 }
 
-TEST(InjectLostWhileWakerFoundNoIdleWorker, WorkPushedWhileTheTokenWasHeldRuns) {
-  goro::runtime_options o;
-  o.workers = 1;
-  goro::runtime rt(o);
-
+// Steps 1-3 of both tests: the only worker of rt is busy while a waker
+// takes the spinning token and finds nobody idle; the waker stops in the
+// window; then the worker finishes, goes idle and parks. Returns the waker
+// thread, still in the window (release it with g_leave_window).
+std::thread hold_token_while_worker_parks(goro::runtime& rt) {
+  g_in_window.store(false);
+  g_leave_window.store(false);
   // 1. The worker computes, so a waker finds nobody on the idle list.
   std::atomic<bool> busy_running{false}, release_busy{false};
   auto busy = rt.spawn([&]() -> goro::task<> {
@@ -64,38 +71,73 @@ TEST(InjectLostWhileWakerFoundNoIdleWorker, WorkPushedWhileTheTokenWasHeldRuns) 
     spin_until([&] { return release_busy.load(); });  // no goro operation: the worker cannot switch
     co_return;
   });
-  ASSERT_TRUE(spin_until([&] { return busy_running.load(); }));
-
+  EXPECT_TRUE(spin_until([&] { return busy_running.load(); }));
   // 2. A waker takes the token, finds no idle worker and stops just before
   //    it gives the token back.
   seams::set_wakep_found_none_hook(hold_waker_in_window);
-  std::thread waker([&] {
+  std::thread waker([&rt] {
     tl_test_waker = true;
     seams::wakep(rt.impl());
   });
-  ASSERT_TRUE(spin_until([] { return g_in_window.load(); }));
-
+  EXPECT_TRUE(spin_until([] { return g_in_window.load(); }));
   // 3. The worker finishes, registers idle, finds nothing and parks.
   release_busy.store(true);
   std::move(busy).join();
-  ASSERT_TRUE(spin_until([&] { return seams::workers_parked(rt.impl()) == 1; }));
+  EXPECT_TRUE(spin_until([&] { return seams::workers_parked(rt.impl()) == 1; }));
+  return waker;
+}
+
+void release_waker(std::thread& waker) {
+  g_leave_window.store(true);
+  waker.join();
+  seams::set_wakep_found_none_hook(nullptr);
+}
+
+std::unique_ptr<goro::runtime> one_worker() {
+  goro::runtime_options o;
+  o.workers = 1;
+  return std::make_unique<goro::runtime>(o);
+}
+
+TEST(InjectLostWhileWakerFoundNoIdleWorker, WorkPushedWhileTheTokenWasHeldRuns) {
+  auto rt = one_worker();
+  std::thread waker = hold_token_while_worker_parks(*rt);
 
   // 4. This thread injects a goroutine: it sees the token held and skips its
   //    own wake (by design: a token holder answers for queued work).
   std::atomic<bool> ran{false};
-  rt.go([&ran]() -> goro::task<> {
+  rt->go([&ran]() -> goro::task<> {
     ran.store(true);
     co_return;
   });
 
   // 5. The waker gives the token back; it must look again and wake the worker.
-  g_leave_window.store(true);
-  waker.join();
-  seams::set_wakep_found_none_hook(nullptr);
+  release_waker(waker);
   EXPECT_TRUE(spin_until([&] { return ran.load(); }))
       << "the goroutine injected while a waker held the spinning token never ran: the worker "
          "slept with work queued";
-  EXPECT_TRUE(rt.wait_no_goroutines(30s));
+  EXPECT_TRUE(rt->wait_no_goroutines(30s));
+}
+
+// The same window for a timer: a thread arms one while no worker sleeps as
+// the timer sleeper, and its notify sees the token held. The waker's second
+// look must count a timer nobody sleeps for, or the timer never fires.
+TEST(InjectLostWhileWakerFoundNoIdleWorker, TimerArmedWhileTheTokenWasHeldFires) {
+  auto rt = one_worker();
+  std::thread waker = hold_token_while_worker_parks(*rt);
+
+  struct flag_timer : goro::detail::timer_node {
+    std::atomic<bool> fired{false};
+  } t;
+  t.fire = [](goro::detail::timer_node* n) { static_cast<flag_timer*>(n)->fired.store(true); };
+  goro::detail::timer_arm(&t, goro::detail::real_now(), rt->impl());  // due at once
+
+  release_waker(waker);
+  EXPECT_TRUE(spin_until([&] { return t.fired.load(); }))
+      << "the timer armed while a waker held the spinning token never fired: the worker slept "
+         "with no timer sleeper";
+  if (!t.fired.load()) (void)goro::detail::timer_disarm(&t);  // before t goes
+  EXPECT_TRUE(rt->wait_no_goroutines(30s));
 }
 
 }  // namespace
