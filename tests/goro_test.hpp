@@ -84,6 +84,26 @@ inline std::string workers_cap_name(const ::testing::TestParamInfo<std::tuple<un
   return "w" + std::to_string(std::get<0>(i.param)) + "_cap" + std::to_string(std::get<1>(i.param));
 }
 
+// A runtime of its own with `workers` workers (for tests that need a fresh
+// one, or several, rather than the fixtures' one per test).
+inline std::unique_ptr<goro::runtime> runtime_with(unsigned workers) {
+  goro::runtime_options o;
+  o.workers = workers;
+  return std::make_unique<goro::runtime>(o);
+}
+
+// Spins (no goro operation, no sleep) until pred() holds or a 10 s hang
+// guard expires; whether it held. For a thread or goroutine that must watch
+// another core act without blocking: a goroutine spinning here keeps its
+// worker. The guard turns a lost wake into a failure, never a timing check.
+template <class Pred>
+bool spin_until(Pred pred) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pred())
+    if (std::chrono::steady_clock::now() > give_up) return false;
+  return true;
+}
+
 // A goroutine body for cancel races: yields `yields` times, then cancels.
 inline goro::task<> cancel_after_yields(goro::cancel_func f, unsigned yields) {
   for (unsigned i = 0; i < yields; ++i) co_await goro::yield();

@@ -16,19 +16,14 @@
 #include <gtest/gtest.h>
 
 #include "goro/goro.hpp"
+#include "goro_test.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
-std::unique_ptr<goro::runtime> small_runtime() {
-  goro::runtime_options o;
-  o.workers = 2;
-  return std::make_unique<goro::runtime>(o);
-}
-
 TEST(DeadlineOutlivesRuntimeNeverExpires, ContextDeadlineStillFires) {
-  auto rt = small_runtime();
+  auto rt = goro_test::runtime_with(2);
   // Made inside a goroutine, so the deadline's timer is armed on rt.
   auto cc = rt->run([]() -> goro::task<goro::cancelable_context<>> {
     co_return goro::with_timeout(goro::background(), 20ms);
@@ -40,7 +35,7 @@ TEST(DeadlineOutlivesRuntimeNeverExpires, ContextDeadlineStillFires) {
 }
 
 TEST(DeadlineOutlivesRuntimeNeverExpires, TimerChannelStillFires) {
-  auto rt = small_runtime();
+  auto rt = goro_test::runtime_with(2);
   auto fired = rt->run([]() -> goro::task<goro::receiver<goro::clock::time_point>> {
     co_return goro::after(20ms);
   });
@@ -52,7 +47,7 @@ TEST(DeadlineOutlivesRuntimeNeverExpires, TimerChannelStillFires) {
 TEST(DeadlineOutlivesRuntimeNeverExpires, CancelAfterShutdownStillDisarms) {
   // A deadline far away: the moved timer must be disarmed (not leaked, not
   // fired) by an ordinary cancel on a plain thread.
-  auto rt = small_runtime();
+  auto rt = goro_test::runtime_with(2);
   auto cc = rt->run([]() -> goro::task<goro::cancelable_context<>> {
     co_return goro::with_timeout(goro::background(), 1h);
   });

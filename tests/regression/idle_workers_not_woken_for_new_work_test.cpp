@@ -17,20 +17,17 @@
 #include <gtest/gtest.h>
 
 #include "goro/goro.hpp"
+#include "goro_test.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kHangGuard = 10s;
 constexpr int kRounds = 10;
 constexpr int goro_test_pingpong_rounds = 20000;
 
-// Spins until `flag` is set or the guard expires; true if it was set.
+// Spins until `flag` is set or the hang guard expires; true if it was set.
 bool busy_wait(const std::atomic<bool>& flag) {
-  const auto give_up = std::chrono::steady_clock::now() + kHangGuard;
-  while (!flag.load(std::memory_order_acquire))
-    if (std::chrono::steady_clock::now() > give_up) return false;
-  return true;
+  return goro_test::spin_until([&] { return flag.load(std::memory_order_acquire); });
 }
 
 // Computes for 2 ms so that workers that were spinning give up and sleep (a
@@ -42,11 +39,7 @@ void settle() {
   }
 }
 
-std::unique_ptr<goro::runtime> fresh_runtime() {
-  goro::runtime_options o;
-  o.workers = 4;
-  return std::make_unique<goro::runtime>(o);
-}
+std::unique_ptr<goro::runtime> fresh_runtime() { return goro_test::runtime_with(4); }
 
 TEST(IdleWorkersNotWokenForNewWork, SpawnedGoroutineRunsWhileParentComputes) {
   for (int round = 0; round < kRounds; ++round) {

@@ -23,28 +23,20 @@
 // there. The bounds below are hang guards, never timing assertions.
 #include <atomic>
 #include <chrono>
-#include <memory>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "goro/detail/timer.hpp"
 #include "goro/goro.hpp"
+#include "goro_test.hpp"
 #include "scheduler_testing.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 namespace seams = goro::detail::testing;
-
-// Spins until pred() holds or the guard expires; whether it held.
-template <class Pred>
-bool spin_until(Pred pred) {
-  const auto give_up = std::chrono::steady_clock::now() + 10s;
-  while (!pred())
-    if (std::chrono::steady_clock::now() > give_up) return false;
-  return true;
-}
+using goro_test::spin_until;
 
 // The waker thread stops in the window until the test lets it go. Only that
 // thread: the hook is process-wide.
@@ -93,14 +85,8 @@ void release_waker(std::thread& waker) {
   seams::set_wakep_found_none_hook(nullptr);
 }
 
-std::unique_ptr<goro::runtime> one_worker() {
-  goro::runtime_options o;
-  o.workers = 1;
-  return std::make_unique<goro::runtime>(o);
-}
-
 TEST(InjectLostWhileWakerFoundNoIdleWorker, WorkPushedWhileTheTokenWasHeldRuns) {
-  auto rt = one_worker();
+  auto rt = goro_test::runtime_with(1);
   std::thread waker = hold_token_while_worker_parks(*rt);
 
   // 4. This thread injects a goroutine: it sees the token held and skips its
@@ -123,7 +109,7 @@ TEST(InjectLostWhileWakerFoundNoIdleWorker, WorkPushedWhileTheTokenWasHeldRuns) 
 // the timer sleeper, and its notify sees the token held. The waker's second
 // look must count a timer nobody sleeps for, or the timer never fires.
 TEST(InjectLostWhileWakerFoundNoIdleWorker, TimerArmedWhileTheTokenWasHeldFires) {
-  auto rt = one_worker();
+  auto rt = goro_test::runtime_with(1);
   std::thread waker = hold_token_while_worker_parks(*rt);
 
   struct flag_timer : goro::detail::timer_node {
