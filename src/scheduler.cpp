@@ -133,6 +133,15 @@ bool chan_spin_worthwhile() noexcept {
          w->rt->n_idle.load(std::memory_order_relaxed) < static_cast<int>(w->rt->workers.size()) - 1;
 }
 
+bool lock_spin_worthwhile() noexcept {
+  if (!chan_spin_worthwhile()) return false;
+  // Go's canSpin also wants the local run queue empty: a holder we woke (a
+  // hand-off) waits there, and cannot run while we spin.
+  const worker* w = tl_worker;
+  return w == nullptr ||
+         (w->runnext.load(std::memory_order_relaxed) == nullptr && w->q.empty());
+}
+
 bool budget_spent() noexcept {
   if (tl_current == nullptr) return false;
   if (--tl_budget >= 0) return false;
