@@ -406,10 +406,6 @@ worker* current_worker() noexcept;
 // goroutine spinning on a single worker only delays the party it waits for.
 // The mutex's spin (Go's canSpin) and the channel back-off build on it.
 bool spin_may_help() noexcept;
-// A lock's spin before it parks (rw_mutex): spin_may_help, another worker is
-// running, and this worker has nothing queued (Go's canSpin: a holder woken
-// by a hand-off waits in our queue and cannot run while we spin).
-bool lock_spin_worthwhile() noexcept;
 
 // ---- quiescence (quiescence.cpp, docs/design/quiescence.md) ------------------
 // Runtimes enter the process-wide list once their workers run and leave it

@@ -15,7 +15,7 @@
 #include "goro/sync/rw_mutex.hpp"
 
 #include "goro/runtime.hpp"
-#include "runtime_impl.hpp"
+#include "goro/detail/chan_state.hpp"
 
 namespace goro {
 
@@ -26,7 +26,7 @@ namespace {
 // worker with nothing to run, a futex sleep and wake. So a few tries first,
 // 4, 8 ... 256 pauses apart (about 13 us in all on a CPU whose pause takes
 // 25 ns), and only while another worker runs and this one has nothing
-// queued (lock_spin_worthwhile). Each try is one CAS: polling the word
+// queued (detail::spin_worthwhile). Each try is one CAS: polling the word
 // between tries (test-and-test-and-set) took the line away from the
 // readers and writers doing real work and measured 3x slower; so did a
 // shorter spin (Go's canSpin budget, 4 x 30 pauses: 12 ns/op against 10
@@ -34,7 +34,7 @@ namespace {
 // has not announced itself, so readers may still enter meanwhile; the spin
 // is bounded, and then it queues as before. docs/design/performance.md.
 bool spin_then_try(rw_mutex& m, bool shared) noexcept {
-  for (int round = 0; round < 7 && detail::lock_spin_worthwhile(); ++round) {
+  for (int round = 0; round < 7 && detail::spin_worthwhile(); ++round) {
     for (int i = 0; i < (4 << round); ++i) detail::cpu_relax();
     if (shared ? m.try_lock_shared() : m.try_lock()) return true;
   }

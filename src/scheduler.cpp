@@ -125,21 +125,16 @@ bool spin_may_help() noexcept {
   return multicore && (tl_worker == nullptr || tl_worker->rt->workers.size() > 1);
 }
 
-bool chan_spin_worthwhile() noexcept {
+bool spin_worthwhile() noexcept {
   if (!spin_may_help()) return false;
   const worker* w = tl_worker;
-  // Another worker is running: it may be about to free a slot or fill one.
+  // Another worker is running (it may be about to free a slot, fill one or
+  // unlock), and nothing waits in our queue: a partner we woke waits there
+  // and cannot run while we spin (Go's canSpin, runqempty).
   return w == nullptr ||
-         w->rt->n_idle.load(std::memory_order_relaxed) < static_cast<int>(w->rt->workers.size()) - 1;
-}
-
-bool lock_spin_worthwhile() noexcept {
-  if (!chan_spin_worthwhile()) return false;
-  // Go's canSpin also wants the local run queue empty: a holder we woke (a
-  // hand-off) waits there, and cannot run while we spin.
-  const worker* w = tl_worker;
-  return w == nullptr ||
-         (w->runnext.load(std::memory_order_relaxed) == nullptr && w->q.empty());
+         (w->rt->n_idle.load(std::memory_order_relaxed) <
+              static_cast<int>(w->rt->workers.size()) - 1 &&
+          w->runnext.load(std::memory_order_relaxed) == nullptr && w->q.empty());
 }
 
 bool budget_spent() noexcept {

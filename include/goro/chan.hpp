@@ -136,7 +136,7 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   template <class MakeWaker>
   bool start(MakeWaker mk) noexcept {
     ring_result f = c->try_recv_fast(value);
-    if (f == ring_result::empty_or_full && chan_spin_worthwhile())
+    if (f == ring_result::empty_or_full && spin_worthwhile())
       f = spin_on_ring([this] { return c->try_recv_fast(value); });
     if (f == ring_result::done || f == ring_result::closed) return true;  // closed: value empty
     chan_waiter* wake = nullptr;
@@ -215,7 +215,7 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
   template <class MakeWaker>
   bool start(MakeWaker mk) noexcept {
     ring_result f = c->try_send_fast(value);  // moves value only when done
-    if (f == ring_result::empty_or_full && chan_spin_worthwhile())
+    if (f == ring_result::empty_or_full && spin_worthwhile())
       f = spin_on_ring([this] { return c->try_send_fast(value); });
     if (f == ring_result::done) {
       sent = true;
