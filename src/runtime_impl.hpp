@@ -111,22 +111,45 @@ class global_queue {
     size_.fetch_add(n, std::memory_order_seq_cst);
   }
   // Takes up to `max` goroutines: returns the first, pushes the rest on `q`.
+  // A batch is taken off whole under the lock and walked outside it: each
+  // step reads a `next` in another goroutine's control block, a cache miss
+  // once frames are scattered, and 128 of them under the lock made the
+  // spawner (whose overflow pushes need the lock) wait. What the walk does
+  // not take goes back at the head, so the queue stays FIFO; `size_` counts
+  // it all along (any_work() sees it while it is out).
   goroutine* pop_batch(local_queue& q, std::size_t max) noexcept {
     if (size_.load(std::memory_order_acquire) == 0) return nullptr;
-    lock_guard l(mu_);
-    goroutine* g = head_;
-    if (!g) return nullptr;
-    head_ = g->next;
+    goroutine* g;
+    goroutine* last;
+    {
+      lock_guard l(mu_);
+      g = head_;
+      if (!g) return nullptr;
+      if (max == 1) {  // the fairness tick: one pop, nothing to walk
+        head_ = g->next;
+        if (!head_) tail_ = nullptr;
+        size_.fetch_sub(1, std::memory_order_relaxed);
+        return g;
+      }
+      last = tail_;
+      head_ = tail_ = nullptr;  // push_list no longer touches `last`
+    }
+    goroutine* rest = g->next;
     std::size_t taken = 1;
-    while (head_ && taken < max) {
-      // Read the link before the push publishes head_: from then on a thief
-      // may steal it, run it and free its frame.
-      goroutine* next = head_->next;
-      if (!q.push(head_)) break;
-      head_ = next;
+    while (rest && taken < max) {
+      // Read the link before the push publishes `rest`: from then on a
+      // thief may steal it, run it and free its frame.
+      goroutine* next = rest->next;
+      if (!q.push(rest)) break;
+      rest = next;
       ++taken;
     }
-    if (!head_) tail_ = nullptr;
+    if (rest) {
+      lock_guard l(mu_);
+      last->next = head_;
+      if (!head_) tail_ = last;
+      head_ = rest;
+    }
     size_.fetch_sub(taken, std::memory_order_relaxed);
     return g;
   }
