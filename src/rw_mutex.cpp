@@ -30,9 +30,9 @@ namespace {
 // between tries (test-and-test-and-set) took the line away from the
 // readers and writers doing real work and measured 3x slower; so did a
 // shorter spin (Go's canSpin budget, 4 x 30 pauses: 12 ns/op against 10
-// in the read-mostly benchmark). A spinning writer
-// has not announced itself, so readers may still enter meanwhile; the spin
-// is bounded, and then it queues as before. docs/design/performance.md.
+// in the read-mostly benchmark). A spinning writer has not announced
+// itself, so readers may still enter meanwhile; the spin is bounded, and
+// then it queues as before. docs/design/performance.md.
 bool spin_then_try(rw_mutex& m, bool shared) noexcept {
   for (int round = 0; round < 7 && detail::spin_worthwhile(); ++round) {
     for (int i = 0; i < (4 << round); ++i) detail::cpu_relax();
