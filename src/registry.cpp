@@ -366,8 +366,8 @@ void runtime_impl::destroy_remaining() {
       }
       if (s & kDetached) {
         g->root.destroy();  // nobody else can reach it
-      } else if (j.p != nullptr) {
-        j.p->unpark();  // a thread blocked in join(): it throws (pooled parker: safe)
+      } else if (parker* p = j.p()) {
+        p->unpark();  // a thread blocked in join(): it throws (pooled parker: safe)
       }
       // A goroutine joiner of this runtime is being destroyed too: not woken.
     });

@@ -15,7 +15,8 @@
 #include "goro/sync/rw_mutex.hpp"
 
 #include "goro/runtime.hpp"
-#include "goro/detail/chan_state.hpp"
+#include "goro/detail/goroutine.hpp"
+#include "goro/detail/spinlock.hpp"
 
 namespace goro {
 
@@ -34,8 +35,8 @@ namespace {
 // itself, so readers may still enter meanwhile; the spin is bounded, and
 // then it queues as before. docs/design/performance.md.
 bool spin_then_try(rw_mutex& m, bool shared) noexcept {
-  for (int round = 0; round < 7 && detail::spin_worthwhile(); ++round) {
-    for (int i = 0; i < (4 << round); ++i) detail::cpu_relax();
+  for (detail::backoff b(2, 8); !b.spun_out() && detail::spin_worthwhile();) {
+    b.spin();
     if (shared ? m.try_lock_shared() : m.try_lock()) return true;
   }
   return false;

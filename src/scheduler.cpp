@@ -151,11 +151,13 @@ bool budget_spent() noexcept {
   return true;
 }
 
+static_assert(alignof(goroutine) > 1 && alignof(parker) > 1, "waker keeps its tag in bit 0");
+
 void waker::wake() const noexcept {
-  if (g != nullptr)
-    ready(g);
+  if (goroutine* gr = g())
+    ready(gr);
   else
-    p->unpark();
+    p()->unpark();
 }
 
 void ready(goroutine* g) noexcept {

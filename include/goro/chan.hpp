@@ -115,7 +115,6 @@ class chan_ref {
 template <class V>
 struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   chan_state<V>* c;
-  std::optional<V> value;
   chan_waiter node;
   wait_token tok;
   // The caller's wait_site, unpacked so that the line shares a word with `parked`.
@@ -123,6 +122,10 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   const char* site_function;
   std::uint32_t site_line;
   bool parked = false;
+  // Last: a small value (an empty V, an int) fills the tail word beside
+  // `parked` instead of a word of its own behind `c` (this awaiter is what
+  // a goroutine parked in a receive keeps in its frame).
+  std::optional<V> value;
 
   recv_awaiter(chan_state<V>* ch, const wait_site& s) noexcept
       : c(ch), site_file(s.file), site_function(s.function), site_line(s.line) {}
@@ -194,7 +197,6 @@ struct GORO_NODISCARD_AWAITABLE recv_timed_awaiter {
 template <class V>
 struct GORO_NODISCARD_AWAITABLE send_awaiter {
   chan_state<V>* c;
-  V value;
   chan_waiter node;
   wait_token tok;
   const char* site_file;  // the caller's wait_site (see recv_awaiter)
@@ -202,12 +204,13 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
   std::uint32_t site_line;
   bool parked = false;
   bool sent = false;
+  V value;  // last, as in recv_awaiter
 
   send_awaiter(chan_state<V>* ch, V v, const wait_site& s) noexcept
-      : c(ch), value(std::move(v)), site_file(s.file), site_function(s.function), site_line(s.line) {}
+      : c(ch), site_file(s.file), site_function(s.function), site_line(s.line), value(std::move(v)) {}
   send_awaiter(send_awaiter&& o) noexcept
-      : c(o.c), value(std::move(o.value)), site_file(o.site_file), site_function(o.site_function),
-        site_line(o.site_line) {}
+      : c(o.c), site_file(o.site_file), site_function(o.site_function), site_line(o.site_line),
+        value(std::move(o.value)) {}
   wait_site site() const noexcept { return {site_file, site_function, site_line}; }
   ~send_awaiter() {
     if (parked && !tok.completed()) c->cancel_send(&node);

@@ -373,7 +373,7 @@ class [[nodiscard]] join_handle {
           detail::waker_for(me, detail::wait_kinds::join, site, &target, detail::aux_of(target.id));
       auto prev = h.promise().g.join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel);
       if (!(prev & kFinished)) return true;
-      detail::unmark_parking(h.promise().g.joiner.g);  // not parked after all
+      detail::unmark_parking(h.promise().g.joiner.g());  // not parked after all
       return false;
     }
     R await_resume() { return take(h); }
@@ -705,7 +705,7 @@ struct GORO_NODISCARD_AWAITABLE blocking_awaiter : blocking_job {
     try {
       submit_blocking(this);  // after it returns the job may already have woken us
     } catch (...) {  // no thread could be started and nothing was queued:
-      unmark_parking(w.g);  // the goroutine goes on, with the exception
+      unmark_parking(w.g());  // the goroutine goes on, with the exception
       throw;
     }
   }

@@ -38,16 +38,6 @@ enum class op_result { done, closed, blocked };
 // closed); slow (lock-free form only: kSlowBit or kClosedBit is set, take mu).
 enum class ring_result { done, empty_or_full, closed, slow };
 
-// Whether a party about to park should spin a little first (scheduler.cpp):
-// a lone operation that found a buffered channel's ring full (send) or empty
-// (receive), or an rw_mutex waiter. On a plain thread when the machine has
-// more than one core; on a goroutine when its runtime has more than one
-// worker, not all the others are idle (someone may be about to free a slot,
-// fill one or unlock), and this worker has nothing queued (Go's canSpin: a
-// partner we woke waits in our queue and cannot run while we spin). So
-// never in deterministic (seeded) mode, which has one worker.
-GORO_NOINLINE bool spin_worthwhile() noexcept;
-
 // Crossbeam's send/recv loops back off before they block; goro's lone
 // operations do the same: retry `again` after each of backoff's spins (1, 2,
 // 4 ... 64 pauses, 127 in all, a few microseconds) while it answers

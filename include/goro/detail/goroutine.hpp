@@ -48,12 +48,30 @@ struct runtime_impl;
 struct goroutine;
 
 // A waker resumes a parked party: a goroutine (made runnable on its runtime,
-// never resumed inline) or an OS thread blocked in a parker.
-struct waker {
-  goroutine* g = nullptr;
-  parker* p = nullptr;
+// never resumed inline) or an OS thread blocked in a parker. One word: the
+// pointer, bit 0 set for a parker (both types are at least 8-aligned). Every
+// wait node and wait token holds one, and so does the control block (its
+// joiner): a word each, which a parked goroutine pays twice.
+class waker {
+ public:
+  waker() noexcept = default;
+  static waker goroutine_waker(goroutine* g) noexcept { return waker(reinterpret_cast<std::uintptr_t>(g)); }
+  static waker thread(parker* p) noexcept { return waker(reinterpret_cast<std::uintptr_t>(p) | kThread); }
+  // The goroutine to make runnable, or null for a thread (or an empty waker).
+  goroutine* g() const noexcept {
+    return (bits_ & kThread) ? nullptr : reinterpret_cast<goroutine*>(bits_);
+  }
+  // The thread's parker, or null for a goroutine (or an empty waker).
+  parker* p() const noexcept {
+    return (bits_ & kThread) ? reinterpret_cast<parker*>(bits_ & ~kThread) : nullptr;
+  }
   void wake() const noexcept;
-  explicit operator bool() const noexcept { return g != nullptr || p != nullptr; }
+  explicit operator bool() const noexcept { return bits_ != 0; }
+
+ private:
+  static constexpr std::uintptr_t kThread = 1;
+  explicit waker(std::uintptr_t b) noexcept : bits_(b) {}
+  std::uintptr_t bits_ = 0;
 };
 
 enum class g_state : std::uint8_t { runnable, running, waiting, dead };
@@ -198,10 +216,10 @@ struct goroutine {
   // does not leave lock() while it is set (mutex_wait_barrier).
   std::atomic<std::uint8_t> inspecting{0};
 };
-// 104 bytes before the wait record; the record costs 24 (the spawn site's
+// 96 bytes before the wait record; the record costs 24 (the spawn site's
 // padding and the flags' holes pay for the rest); `inspecting` fills the
 // last byte.
-static_assert(sizeof(void*) != 8 || sizeof(goroutine) <= 128, "goroutine control block grew");
+static_assert(sizeof(void*) != 8 || sizeof(goroutine) <= 120, "goroutine control block grew");
 
 // The goroutine running on this thread, or null on a plain thread. Not inline:
 // coroutine bodies must not cache thread_local addresses (GCC 12 and Clang 14
@@ -230,6 +248,15 @@ void requeue(goroutine* g) noexcept;
 // one unit; returns true when the budget of this run is spent and the caller
 // should yield (see `completed_or_yield`).
 GORO_NOINLINE bool budget_spent() noexcept;
+// Whether a party about to park should spin a little first (scheduler.cpp):
+// a lone operation that found a buffered channel's ring full (send) or empty
+// (receive), or an rw_mutex waiter. On a plain thread when the machine has
+// more than one core; on a goroutine when its runtime has more than one
+// worker, not all the others are idle (someone may be about to free a slot,
+// fill one or unlock), and this worker has nothing queued (Go's canSpin: a
+// partner we woke waits in our queue and cannot run while we spin). So
+// never in deterministic (seeded) mode, which has one worker.
+GORO_NOINLINE bool spin_worthwhile() noexcept;
 
 // Records that `g` is about to park: on what (`kind`, `object`, `aux`),
 // where (`site`), since when. The park path's whole cost for dumps: seven
@@ -281,7 +308,7 @@ inline waker waker_for(std::coroutine_handle<> h, const wait_kind& kind, const w
   goroutine* g = current_goroutine();
   GORO_ASSERT(g != nullptr, "goro: a coroutine awaited outside any goroutine");
   mark_parking(g, h, kind, site, object, aux);
-  return waker{g, nullptr};
+  return waker::goroutine_waker(g);
 }
 
 // For primitives whose parking code (in src/, often a child task that may
@@ -306,9 +333,9 @@ inline waker waker_for_noted(std::coroutine_handle<> h, const wait_kind& kind, c
   g->wait_since.store(park_stamp_ms(), std::memory_order_relaxed);
   g->wait.store(&kind, std::memory_order_release);
   g->state.store(g_state::waiting, std::memory_order_relaxed);
-  return waker{g, nullptr};
+  return waker::goroutine_waker(g);
 }
-inline waker thread_waker() noexcept { return waker{nullptr, &parker::current()}; }
+inline waker thread_waker() noexcept { return waker::thread(&parker::current()); }
 
 // Deadlock cycles (debug::find_deadlock_cycles) need the holder of the mutex
 // a parked goroutine waits for, read from the mutex itself; the mutex stays

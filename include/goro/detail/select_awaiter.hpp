@@ -58,7 +58,7 @@ class select_awaiter {
       // Completed without parking; nothing was published, so no other thread
       // can touch g: undo waker_for's "waiting" mark, or dumps and the
       // registry would show a running goroutine as blocked here.
-      unmark_parking(tok_.w.g);
+      unmark_parking(tok_.w.g());
       return completed_or_yield(h);
     }
     return tok_.suspend();

@@ -2,7 +2,8 @@
 //
 // Critical sections under it are a few dozen instructions and never block
 // (no allocation of unbounded time, no parking, no user code). It spins
-// with exponential backoff, then yields the thread.
+// with exponential backoff, then yields the thread. Also the `backoff`
+// schedule of goro's other bounded spins.
 // Annotated as a capability so Clang checks GORO_GUARDED_BY fields.
 #pragma once
 
@@ -51,6 +52,42 @@ class GORO_CAPABILITY("mutex") spinlock {
   static constexpr int kYieldAfter = 16;
 
   std::atomic<bool> held_{false};
+};
+
+// Crossbeam's backoff: spin (doubling pause counts), then yield the thread.
+// The default schedule (1, 2 ... 64 pauses) serves the channel ring, whose
+// waits are for another thread's few-instruction in-flight slot write,
+// never for an event, and (spin phase only) a lone channel operation's
+// retries before it parks (spin_on_ring, chan_state.hpp). rw_mutex's
+// waiters spin on a longer one (4 ... 256, rw_mutex.cpp): a reader's or
+// writer's critical section is longer than a slot write.
+class backoff {
+ public:
+  backoff() noexcept = default;
+  // Spins of 2^first, 2^(first + 1) ... 2^last pauses, then spun_out().
+  constexpr backoff(unsigned first, unsigned last) noexcept : step_(first), spin_limit_(last) {}
+
+  void spin() noexcept {
+    for (unsigned i = 0, n = 1u << (step_ < spin_limit_ ? step_ : spin_limit_); i < n; ++i)
+      cpu_relax();
+    if (step_ <= spin_limit_) ++step_;
+  }
+  // The spin phase is over (1, 2 ... 64 pauses by default: seven spins).
+  bool spun_out() const noexcept { return step_ > spin_limit_; }
+  // spin() while not spun out, then sched_yield() (the ring's slot waits).
+  void snooze() noexcept {
+    if (step_ <= spin_limit_) {
+      for (unsigned i = 0, n = 1u << step_; i < n; ++i) cpu_relax();
+    } else {
+      sched_yield();
+    }
+    if (step_ <= kYieldLimit) ++step_;
+  }
+
+ private:
+  static constexpr unsigned kYieldLimit = 10;
+  unsigned step_ = 0;
+  unsigned spin_limit_ = 6;
 };
 
 class GORO_SCOPED_CAPABILITY lock_guard {

@@ -49,7 +49,7 @@ inline void wake_chain(wait_node* n) noexcept {
 
 // Blocks the calling thread until `n` is notified (thread waiters).
 inline void park_until_notified(wait_node& n) noexcept {
-  while (!n.notified.load(std::memory_order_acquire)) n.w.p->park();
+  while (!n.notified.load(std::memory_order_acquire)) n.w.p()->park();
 }
 
 }  // namespace goro::detail

@@ -137,7 +137,7 @@ class wait_group {
     bool await_suspend(std::coroutine_handle<> h) noexcept {
       detail::waker w = detail::waker_for(h, detail::wait_kinds::wait_group_ctx, site_, wg_);
       if (begin(w)) return true;
-      detail::unmark_parking(w.g);  // not parked after all: nothing was published
+      detail::unmark_parking(w.g());  // not parked after all: nothing was published
       return false;
     }
     std::error_code await_resume() noexcept { return end(); }
