@@ -365,7 +365,7 @@ void runtime_impl::destroy_remaining() {
           break;
       }
       if (s & kDetached) {
-        g->root.destroy();  // nobody else can reach it
+        g->ops->destroy(g);  // nobody else can reach it
       } else if (parker* p = j.p()) {
         p->unpark();  // a thread blocked in join(): it throws (pooled parker: safe)
       }

@@ -160,6 +160,42 @@ void waker::wake() const noexcept {
     p()->unpark();
 }
 
+// The goroutine running on this worker is over: its top task returned (its
+// final awaiter calls this), or its callable threw before making it
+// (runtime.hpp, goroutine shells).
+void goroutine_finished(std::exception_ptr error) noexcept {
+  goroutine* g = current_goroutine();
+  GORO_ASSERT(g != nullptr, "goro: a goroutine's task finished outside its goroutine");
+  g->state.store(g_state::dead, std::memory_order_relaxed);
+  std::uint32_t s = g->join_state.load(std::memory_order_acquire);
+  // Already detached (kDetached never clears): nobody can observe the
+  // exception, so report it while the goroutine still counts as live; a
+  // quiescent runtime (wait_no_goroutines) has then run every handler.
+  bool reported = false;
+  if ((s & kDetached) && error) {
+    report_uncaught(error, g);
+    reported = true;
+  }
+  registry_remove(g);  // before kDone: a joiner then sees live counts settled
+  // Publish kDone and take the joiner's waker in one atomic step: the
+  // joiner wrote it before setting kWaiter (acquire), and once kDone is
+  // visible a thread joiner (woken early by a stale parker token) may
+  // return and destroy the goroutine, so it cannot be read afterwards.
+  waker j;
+  for (;;) {
+    if (s & kWaiter) j = g->joiner;
+    if (g->join_state.compare_exchange_weak(s, s | kDone, std::memory_order_acq_rel,
+                                            std::memory_order_acquire))
+      break;
+  }
+  if (s & kDetached) {
+    if (error && !reported) report_uncaught(error, g);
+    g->ops->destroy(g);
+  } else if (s & kWaiter) {
+    j.wake();
+  }
+}
+
 void ready(goroutine* g) noexcept {
   // A stopped runtime runs nothing more; its goroutines are destroyed by
   // ~runtime or, when a join_handle still holds them, by the handle later,
@@ -584,7 +620,10 @@ void runtime_impl::worker_loop(worker* w) {
     tl_slice_start = 0;
     if (tl_stamp_runs++ % kStampEvery == 0) tl_stamp_ms = coarse_ms();
     g->state.store(g_state::running, std::memory_order_relaxed);
-    g->resume_point.resume();
+    if (g->resume_point) [[likely]]
+      g->resume_point.resume();
+    else
+      g->ops->start(g);  // its first run
     tl_current = nullptr;
   }
   if (w->spinning) {

@@ -9,9 +9,12 @@
 //   auto v = co_await goro::spawn_blocking([]{ return read_file(); });
 //
 // The callable and every argument are decay-copied (moved when given rvalues)
-// into the goroutine's root frame before it starts, so a lambda's captures
-// live exactly as long as the goroutine, whatever happens to the caller's
-// scope. Pass std::ref(x) to share x by reference on purpose.
+// before go/spawn return, and live exactly as long as the goroutine, so a
+// lambda's captures stay valid whatever happens to the caller's scope. Pass
+// std::ref(x) to share x by reference on purpose. As with Go's `go f(x)`,
+// the callable is called on the new goroutine; an exception from that call
+// (or from moving an argument into it) ends the goroutine like one its task
+// threw.
 //
 // Thread-safety: all functions here may be called from any thread. A runtime
 // must outlive the goroutines it runs; its destructor stops the workers and
@@ -30,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -152,7 +156,21 @@ class runtime;
 
 namespace detail {
 
-// ---- root frames ----------------------------------------------------------
+// ---- goroutine shells -----------------------------------------------------
+//
+// go(f, args...) allocates one shell: the control block, the decay-copied
+// callable and arguments (they live as long as the goroutine: a lambda's
+// captures, arguments its task takes by reference), the handle of the
+// goroutine's own task (`top`) and an error slot. Nothing more happens
+// until a worker first runs it: goroutine_ops::start then calls f there,
+// with the arguments moved in, and runs what it returned when that is a
+// goro::task; a callable that returns anything else runs inside a task
+// that calls it (call_in_goroutine). The top task's final suspend ends the
+// goroutine (goroutine_finished, src/scheduler.cpp). If the call throws (f
+// itself, an argument's move, the frame's allocation), the exception goes
+// to the error slot and the goroutine ends with it, as if its task had
+// thrown it. So a parked goroutine is two allocations, the shell and its
+// task frame, and a queued one that has not run yet is just the shell.
 //
 // Join state bits (atomic, one word):
 //   kDone     the goroutine returned; result or exception stored.
@@ -160,104 +178,39 @@ namespace detail {
 //   kDetached nobody will join (go(), or the join_handle was dropped).
 // The goroutine sets kDone, a joiner kWaiter, the handle's destructor
 // kDetached, each with one fetch_or; the party that completes {kDone,
-// kDetached} destroys the frame; the goroutine wakes the joiner when it sees
-// kWaiter. So the frame is freed exactly once, and a joiner is never missed.
+// kDetached} destroys the goroutine; the goroutine wakes the joiner when it
+// sees kWaiter. So it is freed exactly once, and a joiner is never missed.
 //   kShutdown the runtime was destroyed while the goroutine was still alive;
-//             ~runtime destroys the frame if kDetached was already set, else
+//             ~runtime destroys it if kDetached was already set, else
 //             the join_handle does (it sees kShutdown), and a join throws.
-inline constexpr std::uint32_t kDone = 1, kWaiter = 2, kDetached = 4, kShutdown = 8;
+//   kObserved the joiner took the result or exception (set by the handle's
+//             owner, read by it when the handle goes: an exception nobody
+//             took goes to the uncaught handler).
+inline constexpr std::uint32_t kDone = 1, kWaiter = 2, kDetached = 4, kShutdown = 8,
+                               kObserved = 16;
 
 void registry_remove(goroutine* g) noexcept;
 // Registers g and queues it; throws std::bad_alloc (nothing queued) when the
 // registry cannot grow.
 void start_goroutine(runtime_impl* rt, goroutine* g);
-// Drops the reference a frame kept alive by ~runtime holds on its runtime.
+// Drops the reference a goroutine kept alive by ~runtime holds on its runtime.
 void release_runtime(runtime_impl* rt) noexcept;
 runtime_impl* runtime_for_spawn() noexcept;  // current worker's runtime or the default one
 // Hands an exception nobody will observe to the uncaught handler.
 void report_uncaught(std::exception_ptr e, const goroutine* g) noexcept;
 
-struct root_promise_base : pooled_frame {
-  root_promise_base() = default;
-  root_promise_base(const root_promise_base&) = delete;
-  // A frame destroyed while alive (runtime shutdown) leaves the registry here.
-  ~root_promise_base() {
-    if (g.registered) registry_remove(&g);
-    if (g.holds_runtime) release_runtime(g.rt);  // last touch of the runtime
+struct shell_base : goroutine, pooled_frame {
+  shell_base() = default;
+  shell_base(const shell_base&) = delete;
+  shell_base& operator=(const shell_base&) = delete;
+  // Runs after the derived shell's members are gone: a goroutine destroyed
+  // while alive (runtime shutdown) leaves the registry here.
+  ~shell_base() {
+    if (registered) registry_remove(this);
+    if (holds_runtime) release_runtime(rt);  // last touch of the runtime
   }
-  goroutine g;
-  std::exception_ptr error;
-  bool observed = false;  // the joiner took the result/exception
-
-  std::suspend_always initial_suspend() noexcept { return {}; }
-  void unhandled_exception() noexcept { error = std::current_exception(); }
-
-  struct final_awaiter {
-    bool await_ready() const noexcept { return false; }
-    template <class P>
-    void await_suspend(std::coroutine_handle<P> h) noexcept {
-      root_promise_base& p = h.promise();
-      p.g.state.store(g_state::dead, std::memory_order_relaxed);
-      std::uint32_t s = p.g.join_state.load(std::memory_order_acquire);
-      // Already detached (kDetached never clears): nobody can observe the
-      // exception, so report it while the goroutine still counts as live;
-      // a quiescent runtime (wait_no_goroutines) has then run every handler.
-      bool reported = false;
-      if ((s & kDetached) && p.error) {
-        report_uncaught(p.error, &p.g);
-        reported = true;
-      }
-      registry_remove(&p.g);  // before kDone: a joiner then sees live counts settled
-      // Publish kDone and take the joiner's waker in one atomic step: the
-      // joiner wrote it before setting kWaiter (acquire), and once kDone is
-      // visible a thread joiner (woken early by a stale parker token) may
-      // return and destroy this frame, so it cannot be read afterwards.
-      waker j;
-      for (;;) {
-        if (s & kWaiter) j = p.g.joiner;
-        if (p.g.join_state.compare_exchange_weak(s, s | kDone, std::memory_order_acq_rel,
-                                                 std::memory_order_acquire))
-          break;
-      }
-      if (s & kDetached) {
-        if (p.error && !reported) report_uncaught(p.error, &p.g);
-        h.destroy();
-      } else if (s & kWaiter) {
-        j.wake();
-      }
-    }
-    void await_resume() const noexcept {}
-  };
-  final_awaiter final_suspend() noexcept { return {}; }
-};
-
-template <class R>
-struct root_promise;
-
-template <class R>
-struct root_frame {
-  using promise_type = root_promise<R>;
-  std::coroutine_handle<promise_type> h;
-};
-
-template <class R>
-struct root_promise final : root_promise_base {
-  std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>> value;
-  root_frame<R> get_return_object() noexcept {
-    return {std::coroutine_handle<root_promise>::from_promise(*this)};
-  }
-  template <class U>
-  void return_value(U&& v) {
-    value.emplace(std::forward<U>(v));
-  }
-};
-template <>
-struct root_promise<void> final : root_promise_base {
-  std::monostate value;
-  root_frame<void> get_return_object() noexcept {
-    return {std::coroutine_handle<root_promise>::from_promise(*this)};
-  }
-  void return_void() noexcept {}
+  std::coroutine_handle<> top;  // the goroutine's own task frame, once started
+  std::exception_ptr error;     // what the call that makes `top` threw
 };
 
 template <class F, class... A>
@@ -276,13 +229,16 @@ struct goroutine_result : goroutine_result_of<invoke_t<F, A...>> {};
 template <class F, class... A>
 using goroutine_result_t = typename goroutine_result<F, A...>::type;
 
-// The root coroutine: owns f and args (parameters live in the frame).
+// The task of a callable that does not return a goro::task: calls it (with
+// the stored arguments moved in) on the goroutine, and awaits what it
+// returned if that is awaitable.
 template <class R, class F, class... A>
-root_frame<R> goroutine_body(F f, A... a) {
+task<R> call_in_goroutine(std::tuple<F, A...>* st) {
   using r = invoke_t<F, A...>;
+  auto call = [](F& f, A&... a) -> r { return std::invoke(f, std::move(a)...); };
   if constexpr (awaitable<r>) {
     // Named local: keep co_await out of full-expressions with temporaries (GCC PR 100611).
-    r t = std::invoke(f, std::move(a)...);
+    r t = std::apply(call, *st);
     if constexpr (std::is_void_v<R>) {
       co_await std::move(t);
     } else {
@@ -290,40 +246,68 @@ root_frame<R> goroutine_body(F f, A... a) {
       co_return std::move(v);
     }
   } else if constexpr (std::is_void_v<R>) {
-    std::invoke(f, std::move(a)...);
+    std::apply(call, *st);
     co_return;
   } else {
-    co_return std::invoke(f, std::move(a)...);
+    co_return std::apply(call, *st);
   }
 }
 
-template <class R>
-std::coroutine_handle<root_promise<R>> make_goroutine(root_frame<R> fr, source_loc loc,
-                                                      bool detached) {
-  auto h = fr.h;
-  root_promise<R>& p = h.promise();
-  p.g.spawn_file = loc.file;
-  p.g.spawn_line = static_cast<std::uint32_t>(loc.line);
-  p.g.root = h;
-  p.g.resume_point = h;
-  if (detached) p.g.join_state.store(kDetached, std::memory_order_relaxed);
-  return h;
-}
+template <class R, class F, class... A>
+struct shell final : shell_base {
+  using top_handle = std::coroutine_handle<task_promise<R>>;
+
+  template <class G, class... X>
+  explicit shell(G&& f, X&&... a) : store(std::forward<G>(f), std::forward<X>(a)...) {
+    ops = &kOps;
+  }
+
+  // goroutine_ops::start: makes the top task and runs it.
+  static void start(goroutine* g) noexcept {
+    shell* s = static_cast<shell*>(g);
+    try {
+      if constexpr (is_task<invoke_t<F, A...>>::value) {
+        auto call = [](F& f, A&... a) { return std::invoke(f, std::move(a)...); };
+        s->top = task_access::release(std::apply(call, s->store));
+      } else {
+        s->top = task_access::release(call_in_goroutine<R>(&s->store));
+      }
+    } catch (...) {
+      s->error = std::current_exception();
+      goroutine_finished(s->error);  // may destroy s
+      return;
+    }
+    top_handle::from_address(s->top.address()).promise().top = true;
+    s->resume_point = s->top;
+    s->top.resume();  // nothing of s is touched afterwards
+  }
+  // goroutine_ops::destroy: the task frames first (they may refer to the
+  // store), then the store, the registry entry and the memory.
+  static void destroy(goroutine* g) noexcept {
+    shell* s = static_cast<shell*>(g);
+    if (s->top) s->top.destroy();
+    delete s;
+  }
+  static constexpr goroutine_ops kOps{&start, &destroy};
+
+  std::tuple<F, A...> store;
+};
 
 template <class F, class... A>
-auto launch(runtime_impl* rt, source_loc loc, bool detached, F&& f, A&&... a) {
+shell_base* launch(runtime_impl* rt, source_loc loc, bool detached, F&& f, A&&... a) {
   using R = goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
-  auto h = make_goroutine<R>(
-      goroutine_body<R, std::decay_t<F>, std::decay_t<A>...>(std::forward<F>(f),
-                                                             std::forward<A>(a)...),
-      loc, detached);
+  using sh = shell<R, std::decay_t<F>, std::decay_t<A>...>;
+  auto* s = new sh(std::forward<F>(f), std::forward<A>(a)...);
+  s->spawn_file = loc.file;
+  s->spawn_line = static_cast<std::uint32_t>(loc.line);
+  if (detached) s->join_state.store(kDetached, std::memory_order_relaxed);
   try {
-    start_goroutine(rt, &h.promise().g);
+    start_goroutine(rt, s);
   } catch (...) {
-    h.destroy();  // never started: destroys the moved callable and arguments
+    delete s;  // never started: destroys the moved callable and arguments
     throw;
   }
-  return h;
+  return s;
 }
 
 }  // namespace detail
@@ -335,101 +319,102 @@ auto launch(runtime_impl* rt, source_loc loc, bool detached, F&& f, A&&... a) {
 // goroutine (an exception nobody observed then goes to the uncaught handler).
 template <class R>
 class [[nodiscard]] join_handle {
-  using promise = detail::root_promise<R>;
-  using handle = std::coroutine_handle<promise>;
+  using top_handle = std::coroutine_handle<detail::task_promise<R>>;
 
  public:
   join_handle() noexcept = default;
-  explicit join_handle(handle h) noexcept : h_(h) {}
-  join_handle(join_handle&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  explicit join_handle(detail::shell_base* s) noexcept : s_(s) {}
+  join_handle(join_handle&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
   join_handle& operator=(join_handle&& o) noexcept {
     if (this != &o) {
       release();
-      h_ = std::exchange(o.h_, {});
+      s_ = std::exchange(o.s_, nullptr);
     }
     return *this;
   }
   ~join_handle() { release(); }
 
-  bool valid() const noexcept { return static_cast<bool>(h_); }
+  bool valid() const noexcept { return s_ != nullptr; }
   // True once the goroutine has returned (a join will not block).
   bool done() const noexcept {
-    return h_ && (h_.promise().g.join_state.load(std::memory_order_acquire) & kFinished);
+    return s_ && (s_->join_state.load(std::memory_order_acquire) & kFinished);
   }
-  std::uint64_t id() const noexcept { return h_ ? h_.promise().g.id : 0; }
+  std::uint64_t id() const noexcept { return s_ ? s_->id : 0; }
 
   struct GORO_NODISCARD_AWAITABLE awaiter {
-    handle h;
+    detail::shell_base* s;
     // Null for `co_await std::move(h)` (operator co_await cannot take a
     // defaulted site); the caller's for `co_await std::move(h).wait()`. The
     // dump names the joined goroutine (its id in aux) either way.
     detail::wait_site site{};
     bool await_ready() const noexcept {
-      return h.promise().g.join_state.load(std::memory_order_acquire) & kFinished;
+      return s->join_state.load(std::memory_order_acquire) & kFinished;
     }
     bool await_suspend(std::coroutine_handle<> me) noexcept {
-      detail::goroutine& target = h.promise().g;
-      h.promise().g.joiner =
-          detail::waker_for(me, detail::wait_kinds::join, site, &target, detail::aux_of(target.id));
-      auto prev = h.promise().g.join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel);
+      s->joiner = detail::waker_for(me, detail::wait_kinds::join, site, s, detail::aux_of(s->id));
+      auto prev = s->join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel);
       if (!(prev & kFinished)) return true;
-      detail::unmark_parking(h.promise().g.joiner.g());  // not parked after all
+      detail::unmark_parking(s->joiner.g());  // not parked after all
       return false;
     }
-    R await_resume() { return take(h); }
+    R await_resume() { return take(s); }
   };
   awaiter operator co_await() && noexcept {
-    GORO_ASSERT(h_, "co_await on an empty join_handle");
-    return awaiter{h_};
+    GORO_ASSERT(s_, "co_await on an empty join_handle");
+    return awaiter{s_};
   }
   // co_await std::move(h).wait(): the same join, and a dump taken while it
   // waits names this line (the plain co_await cannot record it).
   GORO_NODISCARD_AWAITABLE awaiter wait(detail::wait_site site = detail::wait_site::current()) && noexcept {
-    GORO_ASSERT(h_, "co_await on an empty join_handle");
-    return awaiter{h_, site};
+    GORO_ASSERT(s_, "co_await on an empty join_handle");
+    return awaiter{s_, site};
   }
 
   // Blocks the calling OS thread until the goroutine returns; returns its
   // result or rethrows its exception. Not for goroutines (use co_await):
   // that aborts naming the caller's line (loc).
   R join(detail::source_loc loc = detail::source_loc::current()) && {
-    GORO_ASSERT(h_, "join() on an empty join_handle");
+    GORO_ASSERT(s_, "join() on an empty join_handle");
     detail::assert_blocking_allowed(
         "join_handle::join() blocks the thread; inside a goroutine use co_await", loc);
-    promise& p = h_.promise();
-    if (!(p.g.join_state.load(std::memory_order_acquire) & kFinished)) {
-      p.g.joiner = detail::thread_waker();
-      if (!(p.g.join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel) & kFinished)) {
-        while (!(p.g.join_state.load(std::memory_order_acquire) & kFinished))
+    if (!(s_->join_state.load(std::memory_order_acquire) & kFinished)) {
+      s_->joiner = detail::thread_waker();
+      if (!(s_->join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel) & kFinished)) {
+        while (!(s_->join_state.load(std::memory_order_acquire) & kFinished))
           detail::parker::current().park();
       }
     }
-    return take(h_);
+    return take(s_);
   }
 
  private:
   static constexpr std::uint32_t kFinished = detail::kDone | detail::kShutdown;
-  static R take(handle h) {
-    promise& p = h.promise();
-    if (!(p.g.join_state.load(std::memory_order_acquire) & detail::kDone))
+  // The outcome of a finished goroutine: its top task's, or the error of
+  // the call that should have made that task.
+  static R take(detail::shell_base* s) {
+    if (!(s->join_state.load(std::memory_order_acquire) & detail::kDone))
       throw std::runtime_error("goro: the runtime was destroyed before the goroutine finished");
-    p.observed = true;
-    if (p.error) std::rethrow_exception(p.error);
-    if constexpr (!std::is_void_v<R>) return std::move(*p.value);
+    // Only this handle's owner sets or reads kObserved (release() below).
+    s->join_state.fetch_or(detail::kObserved, std::memory_order_relaxed);
+    if (!s->top) std::rethrow_exception(s->error);
+    return top_handle::from_address(s->top.address()).promise().take();
+  }
+  static const std::exception_ptr& error_of(detail::shell_base* s) noexcept {
+    return s->top ? top_handle::from_address(s->top.address()).promise().error : s->error;
   }
   void release() noexcept {
-    if (!h_) return;
-    promise& p = h_.promise();
-    auto prev = p.g.join_state.fetch_or(detail::kDetached, std::memory_order_acq_rel);
+    if (!s_) return;
+    auto prev = s_->join_state.fetch_or(detail::kDetached, std::memory_order_acq_rel);
     if (prev & detail::kDone) {
-      if (p.error && !p.observed) detail::report_uncaught(p.error, &p.g);
-      h_.destroy();
+      const std::exception_ptr& e = error_of(s_);
+      if (e && !(prev & detail::kObserved)) detail::report_uncaught(e, s_);
+      s_->ops->destroy(s_);
     } else if (prev & detail::kShutdown) {
-      h_.destroy();
+      s_->ops->destroy(s_);
     }
-    h_ = {};
+    s_ = nullptr;
   }
-  handle h_;
+  detail::shell_base* s_ = nullptr;
 };
 
 // ---- go / spawn -----------------------------------------------------------

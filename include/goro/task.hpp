@@ -39,10 +39,22 @@ class task;
 
 namespace detail {
 
+// The goroutine whose own task (its `top`) just returned, on the worker
+// running it (src/scheduler.cpp): marks it dead, leaves the registry, hands
+// the outcome to its joiner or, when detached, reports an exception and
+// destroys the goroutine, this task's frame included. `error` is a copy:
+// the frame may be gone before the function returns.
+void goroutine_finished(std::exception_ptr error) noexcept;
+
+struct task_access;
+
 struct task_promise_base : pooled_frame {
   std::coroutine_handle<> continuation;
   std::atomic<bool> done_{false};  // see the protocol in the file comment
   bool started = false;            // operator co_await was applied (debug report only)
+  // The goroutine's own task (set by go/spawn, runtime.hpp): nobody awaits
+  // it, and its final suspend ends the goroutine.
+  bool top = false;
   std::exception_ptr error;
 
   std::suspend_always initial_suspend() noexcept { return {}; }
@@ -52,6 +64,10 @@ struct task_promise_base : pooled_frame {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
       task_promise_base& p = h.promise();
+      if (p.top) {
+        goroutine_finished(p.error);  // may destroy this frame: nothing touches it after
+        return std::noop_coroutine();
+      }
       // The parent is still inside await_suspend: it will see done_ and go on.
       if (!p.done_.exchange(true, std::memory_order_acq_rel)) return std::noop_coroutine();
       return p.continuation;  // the parent has suspended: continue it
@@ -151,11 +167,21 @@ class [[nodiscard("goro::task is lazy: it does nothing until it is co_awaited or
     h_.destroy();
   }
   friend promise_type;
+  friend detail::task_access;
   explicit task(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
   std::coroutine_handle<promise_type> h_;
 };
 
 namespace detail {
+// go/spawn take the frame out of the task their callable returned: from
+// then on the goroutine owns it (runtime.hpp, goroutine shells).
+struct task_access {
+  template <class T>
+  static std::coroutine_handle<task_promise<T>> release(task<T>&& t) noexcept {
+    return std::exchange(t.h_, {});
+  }
+};
+
 template <class T>
 task<T> task_promise<T>::get_return_object() noexcept {
   return task<T>(std::coroutine_handle<task_promise<T>>::from_promise(*this));

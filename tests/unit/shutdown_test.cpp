@@ -308,6 +308,23 @@ TEST_P(Uncaught, DetachedGoroutineReachesHandlerWithSpawnLocation) {
   EXPECT_NE(log_.id, id);
 }
 
+TEST_P(Uncaught, DetachedGoroutineWhoseCallThrowsReachesHandler) {
+  // The callable is called on the goroutine; it throws before it makes a
+  // task, so the goroutine ends with that exception and nobody joins it.
+  rt().run([&]() -> goro::task<> {
+    goro::go([]() -> goro::task<> {  // not a coroutine: the lambda returns a task
+      throw std::runtime_error("call failed");
+    });
+    co_return;
+  });
+  ASSERT_TRUE(wait_calls(1)) << "the handler was never called";
+  ASSERT_TRUE(rt().wait_no_goroutines(30s));
+  std::lock_guard<std::mutex> l(log_.mu);
+  EXPECT_EQ(log_.calls, 1);
+  EXPECT_EQ(log_.what, "call failed");
+  EXPECT_TRUE(ends_with(log_.file, "shutdown_test.cpp")) << log_.file;
+}
+
 TEST_P(Uncaught, DroppedHandleBeforeCompletionReachesHandler) {
   int line = 0;
   rt().run([&]() -> goro::task<> {

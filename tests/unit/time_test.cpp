@@ -205,7 +205,7 @@ TEST_P(TimeShutdown, AbandonedSleepsAreReportedAndDisarmed) {
     goro::runtime rt(o);
     parked.add(2 * n);
     for (int i = 0; i < n; ++i) {
-      // Directly in the root frame...
+      // Directly in the shell (a capture)...
       rt.go([&, guard = destroy_counter(&destroyed)]() -> goro::task<> {
         {
           std::lock_guard<std::mutex> l(mu);
@@ -215,7 +215,7 @@ TEST_P(TimeShutdown, AbandonedSleepsAreReportedAndDisarmed) {
         co_await goro::sleep_for(1h);
         ADD_FAILURE() << "a 1h sleep returned";
       });
-      // ...and in a nested task, whose frame the root owns.
+      // ...and in a nested task, whose frame the top task owns.
       rt.go([&]() -> goro::task<> {
         {
           std::lock_guard<std::mutex> l(mu);

@@ -1,10 +1,12 @@
 // goro/detail/goroutine.hpp — the goroutine control block and the hooks every
 // blocking primitive uses to park and wake goroutines or threads.
 //
-// A goroutine is a chain of coroutine frames: the root frame (made by go/spawn,
-// holding the callable, its arguments and this control block) and the task
-// frames it awaits. Only the innermost suspended frame is ever resumed; it is
-// recorded in `resume_point` by whoever parks the goroutine.
+// A goroutine is a shell (made by go/spawn: this control block, and the
+// callable and its arguments when its task needs them kept, runtime.hpp)
+// and a chain of task frames: its own task (`top`, what the callable
+// returned) and the tasks that awaits. Only the innermost suspended frame is
+// ever resumed; it is recorded in `resume_point` by whoever parks the
+// goroutine.
 //
 // Goroutine state word (debugging only; never used for synchronisation):
 //
@@ -75,6 +77,16 @@ class waker {
 };
 
 enum class g_state : std::uint8_t { runnable, running, waiting, dead };
+
+// What go/spawn made a goroutine of (its shell, runtime.hpp) knows how to do.
+struct goroutine_ops {
+  // The first run, on a worker (resume_point is still null): calls the
+  // callable to make the goroutine's own task and runs it.
+  void (*start)(goroutine*) noexcept;
+  // Destroys the goroutine: its task frames (at runtime shutdown, if it is
+  // still alive), the callable, the arguments and the control block.
+  void (*destroy)(goroutine*) noexcept;
+};
 
 // The caller of a public function that returned a parking awaitable: each
 // such function takes `wait_site site = wait_site::current()` last (the
@@ -174,7 +186,8 @@ std::uint32_t park_stamp_ms() noexcept;
 struct goroutine {
   // Innermost suspended frame. Written by the goroutine itself before it is
   // published as waiting; read by the worker that resumes it. The publication
-  // (a queue push with release/acquire) orders the two.
+  // (a queue push with release/acquire) orders the two. Null until the
+  // goroutine first runs (ops->start makes its task).
   std::coroutine_handle<> resume_point;
   // Link while in the global run queue; owned by whichever queue holds it.
   goroutine* next = nullptr;
@@ -189,8 +202,8 @@ struct goroutine {
   std::atomic<const char*> wait_file{nullptr};
   std::atomic<const char*> wait_function{nullptr};
   std::atomic<const void*> wait_object{nullptr};
-  // The root frame, destroyed at runtime shutdown if the goroutine is still alive.
-  std::coroutine_handle<> root;
+  // Its shell's operations (runtime.hpp): the first run, and destruction.
+  const goroutine_ops* ops = nullptr;
   // Join protocol (see runtime.hpp): the joiner's waker, written by the
   // joiner before it sets kWaiter in join_state.
   waker joiner;
