@@ -368,14 +368,17 @@ class errgroup {
     start_pending(p, held);
   }
 
-  // The goroutine: runs f, records its failure, gives back its slot.
+  // The goroutine: runs f, records its failure, gives back its slot. It
+  // takes the goroutine's stored copy of f by reference and moves it into a
+  // local inside the try, so that a move that throws is recorded as f's
+  // exception and the slot and the count are still given back.
   template <class F>
-  static task<> body(errgroup* g, semaphore* held, F f) {
+  static task<> body(errgroup* g, semaphore* held, F&& f) {
     {
-      F fn(std::move(f));  // destroyed at the end of this block, before done()
       using raw = typename detail::errgroup_result<F>::raw;
       using R = typename detail::errgroup_result<F>::type;
       try {
+        F fn(std::move(f));  // destroyed at the end of the try, before done()
         if constexpr (awaitable<raw>) {
           // Named locals: keep co_await out of full-expressions with
           // temporaries (GCC PR 100611).

@@ -50,9 +50,12 @@ class wait_group {
   std::int64_t count() const noexcept { return count_.load(std::memory_order_acquire); }
 
   // Starts f(args...) as a goroutine counted by this group. If the start
-  // throws (copying f or an argument into the goroutine's frame threw, or no
-  // memory for the frame), the count is taken back and the exception
-  // propagates: nothing was started, and wait() is not left waiting for it.
+  // throws (copying f or an argument into the goroutine threw, or no
+  // memory), the count is taken back and the exception propagates: nothing
+  // was started, and wait() is not left waiting for it. Once started, the
+  // goroutine calls done() however f ends: returning, throwing, or an
+  // argument's move into f's parameters throwing (that exception then goes
+  // to the uncaught-exception handler, as f's own would).
   template <class F, class... A>
   void go(F&& f, A&&... a) {
     add(1);
@@ -65,10 +68,14 @@ class wait_group {
   }
 
  private:
+  // The wrapper takes the goroutine's stored copies of f and the arguments
+  // by reference (they live as long as the goroutine): nothing is moved
+  // before the guard is armed, so a move that throws (into f's parameters,
+  // in the body) still ends in done().
   template <class F, class... A>
   void start_counted(F&& f, A&&... a) {
     goro::go(
-        [](wait_group* wg, std::decay_t<F> fn, std::decay_t<A>... args) -> task<> {
+        [](wait_group* wg, std::decay_t<F>&& fn, std::decay_t<A>&&... args) -> task<> {
           struct done_on_exit {
             wait_group* wg;
             ~done_on_exit() { wg->done(); }

@@ -1,0 +1,113 @@
+// Regression: wait_group::go(f, args...) and errgroup::go(f) wrap f in a
+// goroutine whose task takes what it needs by value and gives the count
+// back (done(), and errgroup's limit slot) at the end of its body. Making
+// that task (on the goroutine, when it first runs) moves f and the
+// arguments out of the goroutine's stored copies into the task's
+// parameters; if such a move threw, the task was never made, its body never
+// ran, and the add(1) of go() was never taken back: every later wait()
+// hung. The exception itself reached the uncaught handler.
+// Now both wrappers take the stored copies by reference, so nothing is
+// moved before the body runs; the throwing move happens inside it (into
+// f's parameter for wait_group, into errgroup's local copy of f inside its
+// try), and the count is given back: wait_group's wait() returns and the
+// exception goes to the uncaught handler; errgroup's wait() rethrows it.
+//
+// The waits are bounded by a deadline so the old behaviour shows as a
+// failed assertion, not a ctest timeout.
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <system_error>
+
+#include <goro/context.hpp>
+#include <goro/sync/errgroup.hpp>
+
+#include "goro_test.hpp"
+
+using namespace std::chrono_literals;
+using goro_test::RuntimeTest;
+
+namespace {
+
+std::atomic<int> g_reported{0};
+void count_report(std::exception_ptr, const goro::goroutine_info&) { g_reported.fetch_add(1); }
+
+// Its second move throws: the first (into the goroutine, inside go())
+// succeeds, the next one, on the goroutine, fails.
+struct throws_on_second_move {
+  int moves = 0;
+  throws_on_second_move() = default;
+  throws_on_second_move(throws_on_second_move&& o) : moves(o.moves + 1) {
+    if (moves == 2) throw std::runtime_error("second move");
+  }
+};
+
+class MoveThrowsAtGoroutineStart : public RuntimeTest {
+ protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    g_reported = 0;
+    old_ = goro::set_uncaught_exception_handler(&count_report);
+  }
+  void TearDown() override {
+    RuntimeTest::TearDown();  // quiescent first: no handler call can be in flight
+    goro::set_uncaught_exception_handler(old_);
+  }
+  goro::uncaught_handler old_ = nullptr;
+};
+GORO_INSTANTIATE_WORKERS(MoveThrowsAtGoroutineStart);
+
+TEST_P(MoveThrowsAtGoroutineStart, WaitGroupWaitReturnsAndTheExceptionIsReported) {
+  bool ran = false;
+  rt().run([&]() -> goro::task<> {
+    goro::wait_group wg;
+    wg.go([&ran](throws_on_second_move) { ran = true; }, throws_on_second_move{});
+    // Bounded: on the unfixed code this wait never ends.
+    auto tc = goro::with_timeout(goro::background(), 5s);
+    std::error_code ec = co_await wg.wait(tc.ctx);
+    tc.cancel();
+    EXPECT_FALSE(ec) << "wait() did not return: " << ec.message();
+    EXPECT_EQ(wg.count(), 0);
+  });
+  ASSERT_TRUE(rt().wait_no_goroutines(30s));
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(g_reported.load(), 1);
+}
+
+// A callable for errgroup::go whose second move throws, as above.
+struct task_throws_on_second_move {
+  int moves = 0;
+  task_throws_on_second_move() = default;
+  task_throws_on_second_move(task_throws_on_second_move&& o) : moves(o.moves + 1) {
+    if (moves == 2) throw std::runtime_error("second move");
+  }
+  goro::error operator()() const { return {}; }
+};
+
+TEST_P(MoveThrowsAtGoroutineStart, ErrgroupWaitRethrowsTheException) {
+  rt().run([&]() -> goro::task<> {
+    goro::errgroup g;
+    g.go(task_throws_on_second_move{});
+    // wait() in a goroutine of its own, so that this one can bound it.
+    auto finished = goro::make_chan<bool>(1);
+    goro::go([](goro::errgroup* grp, goro::sender<bool> out) -> goro::task<> {
+      bool threw = false;
+      try {
+        goro::error e = co_await grp->wait();
+        (void)e;
+      } catch (const std::runtime_error&) {
+        threw = true;
+      }
+      (void)co_await out.send(threw);
+    }, &g, finished.send_end());
+    auto r = co_await finished.recv_for(5s);
+    EXPECT_EQ(r.status, goro::recv_status::ok) << "errgroup::wait() did not return";
+    if (r.status == goro::recv_status::ok) {
+      EXPECT_TRUE(*r.value) << "wait() did not rethrow the move's exception";
+    }
+  });
+  ASSERT_TRUE(rt().wait_no_goroutines(30s));
+  EXPECT_EQ(g_reported.load(), 0);  // observed by wait(): not uncaught
+}
+
+}  // namespace
