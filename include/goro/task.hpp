@@ -39,11 +39,12 @@ class task;
 
 namespace detail {
 
-// The goroutine whose own task (its `top`) just returned, on the worker
-// running it (src/scheduler.cpp): marks it dead, leaves the registry, hands
-// the outcome to its joiner or, when detached, reports an exception and
-// destroys the goroutine, this task's frame included. `error` is a copy:
-// the frame may be gone before the function returns.
+// The goroutine running on this worker is over (src/scheduler.cpp): its
+// own task (its `top`) returned, or the call that was to make that task
+// threw. Marks it dead, leaves the registry, hands the outcome to its
+// joiner or, when detached, reports an exception and destroys the
+// goroutine, this task's frame included. `error` is a copy: the frame may
+// be gone before the function returns.
 void goroutine_finished(std::exception_ptr error) noexcept;
 
 struct task_access;
