@@ -90,9 +90,16 @@ template <class R>
 using range_elem_t = std::remove_cvref_t<std::ranges::range_value_t<std::remove_cvref_t<R>>>;
 
 // ---- stage bodies (each is the whole goroutine) ---------------------------------
+//
+// A body takes the user's values (a range, a function, an accumulator) by
+// reference to the goroutine's stored copies, which live as long as the
+// goroutine: nothing that could throw is moved before its output_closer
+// exists, so the output is closed however the stage ends. (Taken by value,
+// a move that threw while the goroutine made its task left the output open
+// for good.)
 
 template <class T, class R>
-task<> generate_range_body(context ctx, R items, sender<T> out) {
+task<> generate_range_body(context ctx, R&& items, sender<T> out) {
   output_closer<T> closer(out);
   for (auto&& x : items) {
     // An owned container's elements are moved out (the stage is their only
@@ -109,7 +116,7 @@ task<> generate_range_body(context ctx, R items, sender<T> out) {
 }
 
 template <class T, class G>
-task<> generate_fn_body(context ctx, G g, sender<T> out) {
+task<> generate_fn_body(context ctx, G&& g, sender<T> out) {
   output_closer<T> closer(out);
   for (;;) {
     if (ctx.err()) co_return;  // an endless g would never wait otherwise
@@ -128,7 +135,7 @@ task<> generate_fn_body(context ctx, G g, sender<T> out) {
 }
 
 template <class T, class U, class F>
-task<> map_body(context ctx, receiver<T> in, F f, sender<U> out) {
+task<> map_body(context ctx, receiver<T> in, F&& f, sender<U> out) {
   output_closer<U> closer(out);
   for (;;) {
     recv_result<T> r = co_await in.recv(ctx);
@@ -148,7 +155,7 @@ task<> map_body(context ctx, receiver<T> in, F f, sender<U> out) {
 }
 
 template <class T, class P>
-task<> filter_body(context ctx, receiver<T> in, P pred, sender<T> out) {
+task<> filter_body(context ctx, receiver<T> in, P&& pred, sender<T> out) {
   output_closer<T> closer(out);
   for (;;) {
     recv_result<T> r = co_await in.recv(ctx);
@@ -236,7 +243,7 @@ task<> or_done_body(context ctx, receiver<T> in, sender<T> out) {
 }
 
 template <class T, class A, class F>
-task<> reduce_body(context ctx, receiver<T> in, A acc, F f, sender<A> out) {
+task<> reduce_body(context ctx, receiver<T> in, A&& acc, F&& f, sender<A> out) {
   output_closer<A> closer(out);
   for (;;) {
     recv_result<T> r = co_await in.recv(ctx);
