@@ -356,14 +356,9 @@ void runtime_impl::destroy_remaining() {
       registry_remove(g);
       refs.fetch_add(1, std::memory_order_relaxed);
       g->holds_runtime = true;
-      std::uint32_t s = g->join_state.load(std::memory_order_acquire);
       waker j;
-      for (;;) {
-        if (s & kWaiter) j = g->joiner;
-        if (g->join_state.compare_exchange_weak(s, s | kShutdown, std::memory_order_acq_rel,
-                                                std::memory_order_acquire))
-          break;
-      }
+      std::uint32_t s =
+          publish_join_bit(g, g->join_state.load(std::memory_order_acquire), kShutdown, &j);
       if (s & kDetached) {
         g->ops->destroy(g);  // nobody else can reach it
       } else if (parker* p = j.p()) {

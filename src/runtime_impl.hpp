@@ -30,6 +30,23 @@
 
 namespace goro::detail {
 
+// Sets `bit` (kDone when the goroutine ends, kShutdown when ~runtime gives
+// it up) in g's join state and takes the joiner's waker in the same atomic
+// step: the joiner wrote it before it set kWaiter (acquire), and once the
+// bit is visible a joiner or join_handle on another thread may destroy the
+// goroutine, so it cannot be read afterwards. `s` is a recent load of the
+// join state; returns the state the bit was set on, and *joiner holds the
+// waker if that state has kWaiter.
+inline std::uint32_t publish_join_bit(goroutine* g, std::uint32_t s, std::uint32_t bit,
+                                      waker* joiner) noexcept {
+  for (;;) {
+    if (s & kWaiter) *joiner = g->joiner;
+    if (g->join_state.compare_exchange_weak(s, s | bit, std::memory_order_acq_rel,
+                                            std::memory_order_acquire))
+      return s;
+  }
+}
+
 // ---- local run queue (single producer, multi consumer ring) ---------------
 class local_queue {
  public:

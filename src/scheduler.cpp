@@ -177,17 +177,10 @@ void goroutine_finished(std::exception_ptr error) noexcept {
     reported = true;
   }
   registry_remove(g);  // before kDone: a joiner then sees live counts settled
-  // Publish kDone and take the joiner's waker in one atomic step: the
-  // joiner wrote it before setting kWaiter (acquire), and once kDone is
-  // visible a thread joiner (woken early by a stale parker token) may
-  // return and destroy the goroutine, so it cannot be read afterwards.
+  // Once kDone is visible a thread joiner (woken early by a stale parker
+  // token) may return and destroy the goroutine.
   waker j;
-  for (;;) {
-    if (s & kWaiter) j = g->joiner;
-    if (g->join_state.compare_exchange_weak(s, s | kDone, std::memory_order_acq_rel,
-                                            std::memory_order_acquire))
-      break;
-  }
+  s = publish_join_bit(g, s, kDone, &j);
   if (s & kDetached) {
     if (error && !reported) report_uncaught(error, g);
     g->ops->destroy(g);
