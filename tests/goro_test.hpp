@@ -9,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -55,6 +57,28 @@ class RuntimeTest : public ::testing::TestWithParam<unsigned> {
 
  private:
   std::unique_ptr<goro::runtime> rt_;
+};
+
+// Fixture: RuntimeTest with an uncaught-exception handler that counts the
+// exceptions nobody observed (reported()); the previous handler comes back
+// after the leak check, when no handler call can be in flight.
+class UncaughtCountingTest : public RuntimeTest {
+ protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    reported_ = 0;
+    old_ = goro::set_uncaught_exception_handler(&count);
+  }
+  void TearDown() override {
+    RuntimeTest::TearDown();
+    goro::set_uncaught_exception_handler(old_);
+  }
+  static int reported() { return reported_.load(); }
+
+ private:
+  static void count(std::exception_ptr, const goro::goroutine_info&) { reported_.fetch_add(1); }
+  static inline std::atomic<int> reported_{0};
+  goro::uncaught_handler old_ = nullptr;
 };
 
 inline std::string workers_name(const ::testing::TestParamInfo<unsigned>& i) {

@@ -25,12 +25,8 @@
 #include "goro_test.hpp"
 
 using namespace std::chrono_literals;
-using goro_test::RuntimeTest;
 
 namespace {
-
-std::atomic<int> g_reported{0};
-void count_report(std::exception_ptr, const goro::goroutine_info&) { g_reported.fetch_add(1); }
 
 // Its second move throws: the first (into the goroutine, inside go())
 // succeeds, the next one, on the goroutine, fails.
@@ -42,19 +38,7 @@ struct throws_on_second_move {
   }
 };
 
-class MoveThrowsAtGoroutineStart : public RuntimeTest {
- protected:
-  void SetUp() override {
-    RuntimeTest::SetUp();
-    g_reported = 0;
-    old_ = goro::set_uncaught_exception_handler(&count_report);
-  }
-  void TearDown() override {
-    RuntimeTest::TearDown();  // quiescent first: no handler call can be in flight
-    goro::set_uncaught_exception_handler(old_);
-  }
-  goro::uncaught_handler old_ = nullptr;
-};
+class MoveThrowsAtGoroutineStart : public goro_test::UncaughtCountingTest {};
 GORO_INSTANTIATE_WORKERS(MoveThrowsAtGoroutineStart);
 
 TEST_P(MoveThrowsAtGoroutineStart, WaitGroupWaitReturnsAndTheExceptionIsReported) {
@@ -71,7 +55,7 @@ TEST_P(MoveThrowsAtGoroutineStart, WaitGroupWaitReturnsAndTheExceptionIsReported
   });
   ASSERT_TRUE(rt().wait_no_goroutines(30s));
   EXPECT_FALSE(ran);
-  EXPECT_EQ(g_reported.load(), 1);
+  EXPECT_EQ(reported(), 1);
 }
 
 // A callable for errgroup::go whose second move throws, as above.
@@ -107,7 +91,7 @@ TEST_P(MoveThrowsAtGoroutineStart, ErrgroupWaitRethrowsTheException) {
     }
   });
   ASSERT_TRUE(rt().wait_no_goroutines(30s));
-  EXPECT_EQ(g_reported.load(), 0);  // observed by wait(): not uncaught
+  EXPECT_EQ(reported(), 0);  // observed by wait(): not uncaught
 }
 
 }  // namespace

@@ -21,12 +21,8 @@
 #include "goro_test.hpp"
 
 using namespace std::chrono_literals;
-using goro_test::RuntimeTest;
 
 namespace {
-
-std::atomic<int> g_reported{0};
-void count_report(std::exception_ptr, const goro::goroutine_info&) { g_reported.fetch_add(1); }
 
 // A map function whose second move throws: the first (into the stage's
 // goroutine, inside map()) succeeds; another one would fail.
@@ -39,19 +35,7 @@ struct doubler {
   int operator()(int v) const { return 2 * v; }
 };
 
-class PipelineStageMoveThrowsAtStart : public RuntimeTest {
- protected:
-  void SetUp() override {
-    RuntimeTest::SetUp();
-    g_reported = 0;
-    old_ = goro::set_uncaught_exception_handler(&count_report);
-  }
-  void TearDown() override {
-    RuntimeTest::TearDown();  // quiescent first: no handler call can be in flight
-    goro::set_uncaught_exception_handler(old_);
-  }
-  goro::uncaught_handler old_ = nullptr;
-};
+class PipelineStageMoveThrowsAtStart : public goro_test::UncaughtCountingTest {};
 GORO_INSTANTIATE_WORKERS(PipelineStageMoveThrowsAtStart);
 
 TEST_P(PipelineStageMoveThrowsAtStart, OutputIsStillClosedWhenTheInputEnds) {
@@ -69,7 +53,7 @@ TEST_P(PipelineStageMoveThrowsAtStart, OutputIsStillClosedWhenTheInputEnds) {
     EXPECT_EQ(end.status, goro::recv_status::closed) << "the map stage's output was left open";
   });
   ASSERT_TRUE(rt().wait_no_goroutines(30s));
-  EXPECT_EQ(g_reported.load(), 0);
+  EXPECT_EQ(reported(), 0);
 }
 
 }  // namespace
