@@ -207,9 +207,11 @@ class group {
       co_await w;
       co_return c->shared_result();
     }
-    // Named local: keep co_await out of full-expressions (GCC PR 100611).
-    task<> run = run_f(c.get(), std::move(f));
-    co_await std::move(run);
+    // From here on the flight must be finished whatever happens: run_f takes
+    // f by reference (no move that could throw), and a failure to make its
+    // frame becomes the flight's exception.
+    std::optional<task<>> run = make_run(c.get(), f);
+    if (run) co_await std::move(*run);
     co_return finish(key, c);
   }
 
@@ -296,9 +298,10 @@ class group {
     }
   }
 
-  // Runs f and stores its outcome in c (never throws f's exception).
+  // Runs f and stores its outcome in c (never throws f's exception). f is
+  // the caller's: the leader's frame or its goroutine's stored copy.
   template <class F>
-  static task<> run_f(flight* c, F f) {
+  static task<> run_f(flight* c, F& f) {
     using raw = typename detail::fn_result<F>::raw;
     using R = typename detail::fn_result<F>::type;
     try {
@@ -311,6 +314,19 @@ class group {
       }
     } catch (...) {
       c->ex = std::current_exception();
+    }
+  }
+
+  // run_f's task, or none when making its frame threw (no memory): that
+  // exception is stored in c like one of f's, and the leader goes on to
+  // finish the flight either way.
+  template <class F>
+  static std::optional<task<>> make_run(flight* c, F& f) {
+    try {
+      return run_f(c, f);
+    } catch (...) {
+      c->ex = std::current_exception();
+      return std::nullopt;
     }
   }
 
@@ -348,11 +364,14 @@ class group {
     return result<V>{*c->value, c->err, true};
   }
 
-  // The goroutine call_chan starts when it leads.
+  // The goroutine call_chan starts when it leads. It takes the goroutine's
+  // stored copies of the key, the flight and f by reference (they live as
+  // long as the goroutine): the flight is registered already, so a move
+  // here that threw would leave it unfinished for good.
   template <class F>
-  static task<> chan_leader(group* g, K key, std::shared_ptr<flight> c, F f) {
-    task<> run = run_f(c.get(), std::move(f));
-    co_await std::move(run);
+  static task<> chan_leader(group* g, K&& key, std::shared_ptr<flight>&& c, F&& f) {
+    std::optional<task<>> run = make_run(c.get(), f);
+    if (run) co_await std::move(*run);
     try {
       (void)g->finish(key, c);
     } catch (...) {  // f's exception: already delivered on the channels
