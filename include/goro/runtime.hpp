@@ -229,16 +229,24 @@ struct goroutine_result : goroutine_result_of<invoke_t<F, A...>> {};
 template <class F, class... A>
 using goroutine_result_t = typename goroutine_result<F, A...>::type;
 
+// Calls a goroutine's stored callable as an lvalue with its stored
+// arguments moved in: go(f, x) runs f(std::move(x)), as Go's `go f(x)`
+// hands f its own copy of x.
+template <class F, class... A>
+invoke_t<F, A...> call_stored(std::tuple<F, A...>& st) {
+  return std::apply([](F& f, A&... a) -> invoke_t<F, A...> { return std::invoke(f, std::move(a)...); },
+                    st);
+}
+
 // The task of a callable that does not return a goro::task: calls it (with
 // the stored arguments moved in) on the goroutine, and awaits what it
 // returned if that is awaitable.
 template <class R, class F, class... A>
 task<R> call_in_goroutine(std::tuple<F, A...>* st) {
   using r = invoke_t<F, A...>;
-  auto call = [](F& f, A&... a) -> r { return std::invoke(f, std::move(a)...); };
   if constexpr (awaitable<r>) {
     // Named local: keep co_await out of full-expressions with temporaries (GCC PR 100611).
-    r t = std::apply(call, *st);
+    r t = call_stored(*st);
     if constexpr (std::is_void_v<R>) {
       co_await std::move(t);
     } else {
@@ -246,10 +254,10 @@ task<R> call_in_goroutine(std::tuple<F, A...>* st) {
       co_return std::move(v);
     }
   } else if constexpr (std::is_void_v<R>) {
-    std::apply(call, *st);
+    call_stored(*st);
     co_return;
   } else {
-    co_return std::apply(call, *st);
+    co_return call_stored(*st);
   }
 }
 
@@ -267,8 +275,7 @@ struct shell final : shell_base {
     shell* s = static_cast<shell*>(g);
     try {
       if constexpr (is_task<invoke_t<F, A...>>::value) {
-        auto call = [](F& f, A&... a) { return std::invoke(f, std::move(a)...); };
-        s->top = task_access::release(std::apply(call, s->store));
+        s->top = task_access::release(call_stored(s->store));
       } else {
         s->top = task_access::release(call_in_goroutine<R>(&s->store));
       }
