@@ -262,8 +262,7 @@ void timer_ctx_fired(timer_node* tn) noexcept {
   if (!t->timer_ref.exchange(false, std::memory_order_acq_rel)) return;
   // On the runtime whose timer fired: the one that armed it may be gone
   // (its armed timers moved to the default runtime, rehome_timers).
-  launch(runtime_for_spawn(), source_loc{__FILE__, __LINE__}, /*detached=*/true,
-         deadline_cancel(t));
+  launch_detached(runtime_for_spawn(), source_loc{__FILE__, __LINE__}, deadline_cancel(t));
 }
 
 template <class Node>

@@ -23,6 +23,7 @@
 
 #include "goro/detail/config.hpp"
 #include "goro/detail/goroutine.hpp"
+#include "goro/runtime.hpp"
 #include "goro/detail/parker.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/detail/timer.hpp"
@@ -40,7 +41,7 @@ namespace goro::detail {
 inline std::uint32_t publish_join_bit(goroutine* g, std::uint32_t s, std::uint32_t bit,
                                       waker* joiner) noexcept {
   for (;;) {
-    if (s & kWaiter) *joiner = g->joiner;
+    if (s & kWaiter) *joiner = static_cast<joinable_shell*>(g)->joiner;  // only spawn's shells get kWaiter
     if (g->join_state.compare_exchange_weak(s, s | bit, std::memory_order_acq_rel,
                                             std::memory_order_acquire))
       return s;

@@ -385,7 +385,7 @@ stop_func after_func(const context& ctx, F f,
     auto* self = static_cast<detail::after_func_of<F>*>(x);
     // On the canceller's runtime (or the default one), not the registering
     // one: that may have been destroyed by the time ctx is cancelled.
-    detail::launch(detail::runtime_for_spawn(), self->loc, /*detached=*/true, std::move(self->f));
+    detail::launch_detached(detail::runtime_for_spawn(), self->loc, std::move(self->f));
   };
   // Two references: the stop_func's, and the registration's (which
   // attach_after_func consumes).

@@ -210,7 +210,18 @@ struct shell_base : goroutine, pooled_frame {
     if (holds_runtime) release_runtime(rt);  // last touch of the runtime
   }
   std::coroutine_handle<> top;  // the goroutine's own task frame, once started
-  std::exception_ptr error;     // what the call that makes `top` threw
+};
+
+// The shell of a goroutine a join_handle may wait for (spawn). A goroutine
+// started by go() is detached from birth: nobody joins it, and an exception
+// of its call goes straight to the uncaught handler, so its shell has
+// neither of these (16 bytes less per goroutine).
+struct joinable_shell : shell_base {
+  // Join protocol (above): the joiner's waker, written by the joiner before
+  // it sets kWaiter in join_state; so only a joinable goroutine ever has
+  // kWaiter set, and publish_join_bit reads this field only then.
+  waker joiner;
+  std::exception_ptr error;  // what the call that makes `top` threw
 };
 
 template <class F, class... A>
@@ -261,13 +272,13 @@ task<R> call_in_goroutine(std::tuple<F, A...>* st) {
   }
 }
 
-template <class R, class F, class... A>
-struct shell final : shell_base {
+template <class R, class Base, class F, class... A>
+struct shell final : Base {
   using top_handle = std::coroutine_handle<task_promise<R>>;
 
   template <class G, class... X>
   explicit shell(G&& f, X&&... a) : store(std::forward<G>(f), std::forward<X>(a)...) {
-    ops = &kOps;
+    this->ops = &kOps;
   }
 
   // goroutine_ops::start: makes the top task and runs it.
@@ -280,8 +291,12 @@ struct shell final : shell_base {
         s->top = task_access::release(call_in_goroutine<R>(&s->store));
       }
     } catch (...) {
-      s->error = std::current_exception();
-      goroutine_finished(s->error);  // may destroy s
+      if constexpr (std::is_same_v<Base, joinable_shell>) {
+        s->error = std::current_exception();
+        goroutine_finished(s->error);  // may destroy s
+      } else {
+        goroutine_finished(std::current_exception());  // destroys s
+      }
       return;
     }
     top_handle::from_address(s->top.address()).promise().top = true;
@@ -300,14 +315,17 @@ struct shell final : shell_base {
   std::tuple<F, A...> store;
 };
 
-template <class F, class... A>
-shell_base* launch(runtime_impl* rt, source_loc loc, bool detached, F&& f, A&&... a) {
+// Makes a goroutine of f(a...) on rt and queues it: detached from birth
+// (go) when Base is shell_base, joinable (spawn) when it is joinable_shell.
+template <class Base, class F, class... A>
+Base* launch_shell(runtime_impl* rt, source_loc loc, F&& f, A&&... a) {
   using R = goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
-  using sh = shell<R, std::decay_t<F>, std::decay_t<A>...>;
+  using sh = shell<R, Base, std::decay_t<F>, std::decay_t<A>...>;
   auto* s = new sh(std::forward<F>(f), std::forward<A>(a)...);
   s->spawn_file = loc.file;
   s->spawn_line = static_cast<std::uint32_t>(loc.line);
-  if (detached) s->join_state.store(kDetached, std::memory_order_relaxed);
+  if constexpr (!std::is_same_v<Base, joinable_shell>)
+    s->join_state.store(kDetached, std::memory_order_relaxed);
   try {
     start_goroutine(rt, s);
   } catch (...) {
@@ -315,6 +333,16 @@ shell_base* launch(runtime_impl* rt, source_loc loc, bool detached, F&& f, A&&..
     throw;
   }
   return s;
+}
+// go(f, a...) on rt.
+template <class F, class... A>
+void launch_detached(runtime_impl* rt, source_loc loc, F&& f, A&&... a) {
+  (void)launch_shell<shell_base>(rt, loc, std::forward<F>(f), std::forward<A>(a)...);
+}
+// spawn(f, a...) on rt: the shell a join_handle adopts.
+template <class F, class... A>
+joinable_shell* launch_joinable(runtime_impl* rt, source_loc loc, F&& f, A&&... a) {
+  return launch_shell<joinable_shell>(rt, loc, std::forward<F>(f), std::forward<A>(a)...);
 }
 
 }  // namespace detail
@@ -330,7 +358,7 @@ class [[nodiscard]] join_handle {
 
  public:
   join_handle() noexcept = default;
-  explicit join_handle(detail::shell_base* s) noexcept : s_(s) {}
+  explicit join_handle(detail::joinable_shell* s) noexcept : s_(s) {}
   join_handle(join_handle&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
   join_handle& operator=(join_handle&& o) noexcept {
     if (this != &o) {
@@ -349,7 +377,7 @@ class [[nodiscard]] join_handle {
   std::uint64_t id() const noexcept { return s_ ? s_->id : 0; }
 
   struct GORO_NODISCARD_AWAITABLE awaiter {
-    detail::shell_base* s;
+    detail::joinable_shell* s;
     // Null for `co_await std::move(h)` (operator co_await cannot take a
     // defaulted site); the caller's for `co_await std::move(h).wait()`. The
     // dump names the joined goroutine (its id in aux) either way.
@@ -398,7 +426,7 @@ class [[nodiscard]] join_handle {
   static constexpr std::uint32_t kFinished = detail::kDone | detail::kShutdown;
   // The outcome of a finished goroutine: its top task's, or the error of
   // the call that should have made that task.
-  static R take(detail::shell_base* s) {
+  static R take(detail::joinable_shell* s) {
     if (!(s->join_state.load(std::memory_order_acquire) & detail::kDone))
       throw std::runtime_error("goro: the runtime was destroyed before the goroutine finished");
     // Only this handle's owner sets or reads kObserved (release() below).
@@ -406,7 +434,7 @@ class [[nodiscard]] join_handle {
     if (!s->top) std::rethrow_exception(s->error);
     return top_handle::from_address(s->top.address()).promise().take();
   }
-  static const std::exception_ptr& error_of(detail::shell_base* s) noexcept {
+  static const std::exception_ptr& error_of(detail::joinable_shell* s) noexcept {
     return s->top ? top_handle::from_address(s->top.address()).promise().error : s->error;
   }
   void release() noexcept {
@@ -421,7 +449,7 @@ class [[nodiscard]] join_handle {
     }
     s_ = nullptr;
   }
-  detail::shell_base* s_ = nullptr;
+  detail::joinable_shell* s_ = nullptr;
 };
 
 // ---- go / spawn -----------------------------------------------------------
@@ -433,8 +461,8 @@ class [[nodiscard]] join_handle {
 template <class F, class... A>
 struct go {
   explicit go(F&& f, A&&... a, detail::source_loc loc = detail::source_loc::current()) {
-    detail::launch(detail::runtime_for_spawn(), loc, /*detached=*/true, std::forward<F>(f),
-                   std::forward<A>(a)...);
+    detail::launch_detached(detail::runtime_for_spawn(), loc, std::forward<F>(f),
+                            std::forward<A>(a)...);
   }
 };
 template <class F, class... A>
@@ -445,8 +473,8 @@ struct [[nodiscard]] spawn
     : join_handle<detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>> {
   using result_type = detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
   explicit spawn(F&& f, A&&... a, detail::source_loc loc = detail::source_loc::current())
-      : join_handle<result_type>(detail::launch(detail::runtime_for_spawn(), loc, false,
-                                                std::forward<F>(f), std::forward<A>(a)...)) {}
+      : join_handle<result_type>(detail::launch_joinable(detail::runtime_for_spawn(), loc,
+                                                         std::forward<F>(f), std::forward<A>(a)...)) {}
 };
 template <class F, class... A>
 spawn(F&&, A&&...) -> spawn<F, A...>;
@@ -504,23 +532,23 @@ class runtime {
   // current one).
   template <class F>
   void go(F&& f, detail::source_loc loc = detail::source_loc::current()) {
-    detail::launch(impl_, loc, true, std::forward<F>(f));
+    detail::launch_detached(impl_, loc, std::forward<F>(f));
   }
   template <class F, class A0>
   void go(F&& f, A0&& a0, detail::source_loc loc = detail::source_loc::current()) {
-    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A0>(a0));
+    detail::launch_detached(impl_, loc, std::forward<F>(f), std::forward<A0>(a0));
   }
   template <class F, class A0, class A1>
   void go(F&& f, A0&& a0, A1&& a1, detail::source_loc loc = detail::source_loc::current()) {
-    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1));
+    detail::launch_detached(impl_, loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1));
   }
   template <class F, class A0, class A1, class A2>
   void go(F&& f, A0&& a0, A1&& a1, A2&& a2, detail::source_loc loc = detail::source_loc::current()) {
-    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2));
+    detail::launch_detached(impl_, loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2));
   }
   template <class F, class A0, class A1, class A2, class A3>
   void go(F&& f, A0&& a0, A1&& a1, A2&& a2, A3&& a3, detail::source_loc loc = detail::source_loc::current()) {
-    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
+    detail::launch_detached(impl_, loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
   }
   template <class F>
   auto spawn(F&& f, detail::source_loc loc = detail::source_loc::current()) {
@@ -548,17 +576,17 @@ class runtime {
     detail::assert_blocking_allowed(
         "goro::run() blocks the thread; inside a goroutine use co_await", loc);
     using R = detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
-    join_handle<R> h(detail::launch(impl_, loc, false, std::forward<F>(f), std::forward<A>(a)...));
+    join_handle<R> h(detail::launch_joinable(impl_, loc, std::forward<F>(f), std::forward<A>(a)...));
     return std::move(h).join(loc);
   }
   template <class F, class... A>
   void go_at(detail::source_loc loc, F&& f, A&&... a) {
-    detail::launch(impl_, loc, true, std::forward<F>(f), std::forward<A>(a)...);
+    detail::launch_detached(impl_, loc, std::forward<F>(f), std::forward<A>(a)...);
   }
   template <class F, class... A>
   auto spawn_at(detail::source_loc loc, F&& f, A&&... a) {
     using R = detail::goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
-    return join_handle<R>(detail::launch(impl_, loc, false, std::forward<F>(f), std::forward<A>(a)...));
+    return join_handle<R>(detail::launch_joinable(impl_, loc, std::forward<F>(f), std::forward<A>(a)...));
   }
 
   unsigned workers() const noexcept;

@@ -204,9 +204,6 @@ struct goroutine {
   std::atomic<const void*> wait_object{nullptr};
   // Its shell's operations (runtime.hpp): the first run, and destruction.
   const goroutine_ops* ops = nullptr;
-  // Join protocol (see runtime.hpp): the joiner's waker, written by the
-  // joiner before it sets kWaiter in join_state.
-  waker joiner;
   std::uint32_t spawn_line = 0;
   std::atomic<std::uint32_t> wait_line{0};
   std::atomic<std::uint32_t> wait_aux{0};    // channel capacity (saturated), select cases
@@ -229,10 +226,11 @@ struct goroutine {
   // does not leave lock() while it is set (mutex_wait_barrier).
   std::atomic<std::uint8_t> inspecting{0};
 };
-// 96 bytes before the wait record; the record costs 24 (the spawn site's
+// 88 bytes before the wait record; the record costs 24 (the spawn site's
 // padding and the flags' holes pay for the rest); `inspecting` fills the
-// last byte.
-static_assert(sizeof(void*) != 8 || sizeof(goroutine) <= 120, "goroutine control block grew");
+// last byte. The joiner's waker lives in the joinable shell (runtime.hpp):
+// a goroutine started by go() never has a joiner.
+static_assert(sizeof(void*) != 8 || sizeof(goroutine) <= 112, "goroutine control block grew");
 
 // The goroutine running on this thread, or null on a plain thread. Not inline:
 // coroutine bodies must not cache thread_local addresses (GCC 12 and Clang 14

@@ -64,7 +64,7 @@ struct output_closer {
 
 template <class F, class... A>
 void launch_stage(source_loc loc, F&& f, A&&... a) {
-  launch(runtime_for_spawn(), loc, /*detached=*/true, std::forward<F>(f), std::forward<A>(a)...);
+  launch_detached(runtime_for_spawn(), loc, std::forward<F>(f), std::forward<A>(a)...);
 }
 
 }  // namespace goro::detail

@@ -302,8 +302,8 @@ class errgroup {
   template <class F>
   void launch_counted(F&& f, semaphore* held, detail::source_loc loc) {
     try {
-      detail::launch(detail::runtime_for_spawn(), loc, /*detached=*/true,
-                     &errgroup::body<std::decay_t<F>>, this, held, std::forward<F>(f));
+      detail::launch_detached(detail::runtime_for_spawn(), loc,
+                              &errgroup::body<std::decay_t<F>>, this, held, std::forward<F>(f));
     } catch (...) {
       if (held != nullptr) release_slot(held);
       wg_.done();

@@ -177,9 +177,9 @@ class group {
       try {
         // c by copy, not moved: the arguments may be consumed in any order,
         // so a throwing copy of f could otherwise leave c empty here.
-        goro::detail::launch(goro::detail::runtime_for_spawn(), loc, /*detached=*/true,
-                             &group::chan_leader<std::decay_t<F>>, this, key, c,
-                             std::forward<F>(f));
+        goro::detail::launch_detached(goro::detail::runtime_for_spawn(), loc,
+                                      &group::chan_leader<std::decay_t<F>>, this, key, c,
+                                      std::forward<F>(f));
       } catch (...) {
         // No leader runs: finish the flight with the launch's exception, so
         // the key is free again and duplicates that joined meanwhile get it
