@@ -39,12 +39,12 @@ struct cond::park_awaiter {
   void await_resume() noexcept { parked = false; }
 };
 
-task<> cond::wait(detail::wait_site site) {
+task<> cond::wait_at(detail::wait_site site) {
   {
     park_awaiter pa(this, site);
     co_await pa;
   }
-  auto relock = m_->lock(site);
+  auto relock = m_->lock(site.file, site.function, site.line);
   co_await relock;
 }
 

@@ -47,9 +47,9 @@ bool spin_then_try(rw_mutex& m, bool shared) noexcept {
 task<> rw_mutex::yield_then_lock(bool shared, detail::wait_site site) {
   co_await goro::yield();  // the run budget is fresh afterwards: no second yield
   if (shared)
-    co_await lock_shared(site);  // the caller's site, not this line
+    co_await lock_shared(site.file, site.function, site.line);  // the caller's site, not this line
   else
-    co_await lock(site);
+    co_await lock(site.file, site.function, site.line);
 }
 
 // Under mu_: takes the lock if it is free for this kind of party (false:

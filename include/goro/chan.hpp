@@ -436,19 +436,19 @@ class receiver {
   receiver() noexcept = default;  // nil: receives block forever
 
   // co_await r.recv() -> std::optional<T>; empty <=> closed and drained.
-  GORO_NODISCARD_AWAITABLE auto recv(detail::wait_site site = detail::wait_site::current()) const noexcept {
-    return ops::recv(s(), site);
+  GORO_NODISCARD_AWAITABLE auto recv(GORO_WAIT_SITE_PARAMS) const noexcept {
+    return ops::recv(s(), GORO_WAIT_SITE);
   }
   // Never blocks: ok, empty (would block) or closed.
   recv_result<value_type> try_recv() const noexcept { return ops::try_recv(s()); }
   // co_await: ok, closed or timeout.
   GORO_NODISCARD_AWAITABLE auto recv_for(std::chrono::nanoseconds d,
-                                         detail::wait_site site = detail::wait_site::current()) const noexcept {
-    return ops::recv_until(s(), detail::deadline_in(d), site);
+                                         GORO_WAIT_SITE_PARAMS) const noexcept {
+    return ops::recv_until(s(), detail::deadline_in(d), GORO_WAIT_SITE);
   }
   GORO_NODISCARD_AWAITABLE auto recv_until(std::chrono::steady_clock::time_point t,
-                                           detail::wait_site site = detail::wait_site::current()) const noexcept {
-    return ops::recv_until(s(), detail::deadline_of(t), site);
+                                           GORO_WAIT_SITE_PARAMS) const noexcept {
+    return ops::recv_until(s(), detail::deadline_of(t), GORO_WAIT_SITE);
   }
   // Plain-thread forms (must not be called inside a goroutine: that aborts,
   // naming the caller's line; loc is filled in by the compiler).
@@ -464,8 +464,8 @@ class receiver {
   }
   // co_await r.recv(ctx): ok, closed, or canceled when ctx is done first
   // (Go: select { case v, ok := <-r: ... case <-ctx.Done(): ... }).
-  GORO_NODISCARD_AWAITABLE auto recv(const context& ctx, detail::wait_site site = detail::wait_site::current()) const {
-    return ops::recv_ctx(s(), detail::context_done_state(ctx), site);
+  GORO_NODISCARD_AWAITABLE auto recv(const context& ctx, GORO_WAIT_SITE_PARAMS) const {
+    return ops::recv_ctx(s(), detail::context_done_state(ctx), GORO_WAIT_SITE);
   }
   recv_result<value_type> blocking_recv(const context& ctx, detail::source_loc loc = detail::source_loc::current()) const {
     detail::assert_not_in_goroutine(loc);  // before context_done_state allocates
@@ -497,26 +497,26 @@ class sender {
   sender() noexcept = default;  // nil: sends block forever
 
   // co_await s.send(v) -> ok or closed.
-  GORO_NODISCARD_AWAITABLE auto send(value_type v, detail::wait_site site = detail::wait_site::current()) const noexcept {
-    return ops::send(s(), std::move(v), site);
+  GORO_NODISCARD_AWAITABLE auto send(value_type v, GORO_WAIT_SITE_PARAMS) const noexcept {
+    return ops::send(s(), std::move(v), GORO_WAIT_SITE);
   }
   // Signal channels (chan<void>): send() with no value.
   template <class U = T>
     requires std::is_void_v<U>
-  GORO_NODISCARD_AWAITABLE auto send(detail::wait_site site = detail::wait_site::current()) const noexcept {
-    return ops::send(s(), std::monostate{}, site);
+  GORO_NODISCARD_AWAITABLE auto send(GORO_WAIT_SITE_PARAMS) const noexcept {
+    return ops::send(s(), std::monostate{}, GORO_WAIT_SITE);
   }
   // Never blocks: ok, full (would block) or closed. The value is consumed
   // only when ok; otherwise v keeps it (a leaky free list drops it or retries).
   send_status try_send(value_type& v) const noexcept { return ops::try_send(s(), v); }
   send_status try_send(value_type&& v) const noexcept { return ops::try_send(s(), v); }
   GORO_NODISCARD_AWAITABLE auto send_for(value_type v, std::chrono::nanoseconds d,
-                                         detail::wait_site site = detail::wait_site::current()) const {
-    return ops::send_until(s(), std::move(v), detail::deadline_in(d), site);
+                                         GORO_WAIT_SITE_PARAMS) const {
+    return ops::send_until(s(), std::move(v), detail::deadline_in(d), GORO_WAIT_SITE);
   }
   GORO_NODISCARD_AWAITABLE auto send_until(value_type v, std::chrono::steady_clock::time_point t,
-                                           detail::wait_site site = detail::wait_site::current()) const {
-    return ops::send_until(s(), std::move(v), detail::deadline_of(t), site);
+                                           GORO_WAIT_SITE_PARAMS) const {
+    return ops::send_until(s(), std::move(v), detail::deadline_of(t), GORO_WAIT_SITE);
   }
   // Plain-thread forms (see receiver's).
   send_status blocking_send(value_type v, detail::source_loc loc = detail::source_loc::current()) const noexcept {
@@ -529,13 +529,13 @@ class sender {
   // co_await s.send(ctx, v): ok, closed, or canceled when ctx is done first
   // (the value is then dropped).
   GORO_NODISCARD_AWAITABLE auto send(const context& ctx, value_type v,
-                                     detail::wait_site site = detail::wait_site::current()) const {
-    return ops::send_ctx(s(), std::move(v), detail::context_done_state(ctx), site);
+                                     GORO_WAIT_SITE_PARAMS) const {
+    return ops::send_ctx(s(), std::move(v), detail::context_done_state(ctx), GORO_WAIT_SITE);
   }
   template <class U = T>
     requires std::is_void_v<U>
-  GORO_NODISCARD_AWAITABLE auto send(const context& ctx, detail::wait_site site = detail::wait_site::current()) const {
-    return ops::send_ctx(s(), std::monostate{}, detail::context_done_state(ctx), site);
+  GORO_NODISCARD_AWAITABLE auto send(const context& ctx, GORO_WAIT_SITE_PARAMS) const {
+    return ops::send_ctx(s(), std::monostate{}, detail::context_done_state(ctx), GORO_WAIT_SITE);
   }
   send_status blocking_send(const context& ctx, value_type v, detail::source_loc loc = detail::source_loc::current()) const {
     detail::assert_not_in_goroutine(loc);  // before context_done_state allocates

@@ -431,12 +431,12 @@ class GORO_NODISCARD_AWAITABLE ctx_sleep_awaiter {
 // co_await goro::sleep_for(ctx, d): sleeps for d unless ctx is done first.
 // Returns {} after a full sleep, else ctx.err() (at once if ctx is already done).
 GORO_NODISCARD_AWAITABLE inline detail::ctx_sleep_awaiter sleep_for(
-    const context& ctx, std::chrono::nanoseconds d, detail::wait_site site = detail::wait_site::current()) {
-  return detail::ctx_sleep_awaiter(ctx, detail::deadline_after(detail::now(), d), site);
+    const context& ctx, std::chrono::nanoseconds d, GORO_WAIT_SITE_PARAMS) {
+  return detail::ctx_sleep_awaiter(ctx, detail::deadline_after(detail::now(), d), GORO_WAIT_SITE);
 }
 GORO_NODISCARD_AWAITABLE inline detail::ctx_sleep_awaiter sleep_until(
-    const context& ctx, clock::time_point t, detail::wait_site site = detail::wait_site::current()) {
-  return detail::ctx_sleep_awaiter(ctx, detail::to_nanos(t), site);
+    const context& ctx, clock::time_point t, GORO_WAIT_SITE_PARAMS) {
+  return detail::ctx_sleep_awaiter(ctx, detail::to_nanos(t), GORO_WAIT_SITE);
 }
 // The same for plain threads: blocks the calling thread.
 inline std::error_code blocking_sleep_for(const context& ctx, std::chrono::nanoseconds d,

@@ -400,9 +400,9 @@ class [[nodiscard]] join_handle {
   }
   // co_await std::move(h).wait(): the same join, and a dump taken while it
   // waits names this line (the plain co_await cannot record it).
-  GORO_NODISCARD_AWAITABLE awaiter wait(detail::wait_site site = detail::wait_site::current()) && noexcept {
+  GORO_NODISCARD_AWAITABLE awaiter wait(GORO_WAIT_SITE_PARAMS) && noexcept {
     GORO_ASSERT(s_, "co_await on an empty join_handle");
-    return awaiter{s_, site};
+    return awaiter{s_, GORO_WAIT_SITE};
   }
 
   // Blocks the calling OS thread until the goroutine returns; returns its
@@ -748,8 +748,8 @@ struct GORO_NODISCARD_AWAITABLE blocking_awaiter : blocking_job {
 // goroutines as it does every goroutine still alive.
 template <class F>
 GORO_NODISCARD_AWAITABLE auto spawn_blocking(F&& f,
-                                             detail::wait_site site = detail::wait_site::current()) {
-  return detail::blocking_awaiter<std::decay_t<F>>(std::forward<F>(f), site);
+                                             GORO_WAIT_SITE_PARAMS) {
+  return detail::blocking_awaiter<std::decay_t<F>>(std::forward<F>(f), GORO_WAIT_SITE);
 }
 
 }  // namespace goro

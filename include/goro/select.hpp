@@ -174,63 +174,63 @@ auto make_select(wait_site site, Cs&&... cs) {
 // about a select without co_await), one overload per case count: up to
 // twelve cases take the caller's wait_site for dumps; more cases fall back
 // to the variadic form, whose dump entry names no line.
-#define GORO_SELECT_SITE detail::wait_site site = detail::wait_site::current()
 template <class C1>
-GORO_NODISCARD_AWAITABLE auto select(C1&& c1, GORO_SELECT_SITE) {
-  return detail::make_select(site, std::forward<C1>(c1));
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, std::forward<C1>(c1));
 }
 template <class C1, class C2>
-GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, GORO_SELECT_SITE) {
-  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2));
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, std::forward<C1>(c1), std::forward<C2>(c2));
 }
 template <class C1, class C2, class C3>
-GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, GORO_SELECT_SITE) {
-  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3));
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, std::forward<C1>(c1), std::forward<C2>(c2),
+                             std::forward<C3>(c3));
 }
 template <class C1, class C2, class C3, class C4>
-GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, GORO_SELECT_SITE) {
-  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3),
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3),
                              std::forward<C4>(c4));
 }
 template <class C1, class C2, class C3, class C4, class C5>
-GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, GORO_SELECT_SITE) {
-  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3),
+GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3),
                              std::forward<C4>(c4), std::forward<C5>(c5));
 }
 template <class C1, class C2, class C3, class C4, class C5, class C6>
 GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, C6&& c6,
-                                     GORO_SELECT_SITE) {
-  return detail::make_select(site, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3),
+                                     GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, std::forward<C1>(c1), std::forward<C2>(c2), std::forward<C3>(c3),
                              std::forward<C4>(c4), std::forward<C5>(c5), std::forward<C6>(c6));
 }
 // Seven to twelve cases: the same, written with a macro.
 #define GORO_SELECT_FWD(i) std::forward<C##i>(c##i)
 template <class C1, class C2, class C3, class C4, class C5, class C6, class C7>
 GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, C6&& c6, C7&& c7,
-                                     GORO_SELECT_SITE) {
-  return detail::make_select(site, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
+                                     GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
                              GORO_SELECT_FWD(4), GORO_SELECT_FWD(5), GORO_SELECT_FWD(6),
                              GORO_SELECT_FWD(7));
 }
 template <class C1, class C2, class C3, class C4, class C5, class C6, class C7, class C8>
 GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, C6&& c6, C7&& c7,
-                                     C8&& c8, GORO_SELECT_SITE) {
-  return detail::make_select(site, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
+                                     C8&& c8, GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
                              GORO_SELECT_FWD(4), GORO_SELECT_FWD(5), GORO_SELECT_FWD(6),
                              GORO_SELECT_FWD(7), GORO_SELECT_FWD(8));
 }
 template <class C1, class C2, class C3, class C4, class C5, class C6, class C7, class C8, class C9>
 GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, C6&& c6, C7&& c7,
-                                     C8&& c8, C9&& c9, GORO_SELECT_SITE) {
-  return detail::make_select(site, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
+                                     C8&& c8, C9&& c9, GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
                              GORO_SELECT_FWD(4), GORO_SELECT_FWD(5), GORO_SELECT_FWD(6),
                              GORO_SELECT_FWD(7), GORO_SELECT_FWD(8), GORO_SELECT_FWD(9));
 }
 template <class C1, class C2, class C3, class C4, class C5, class C6, class C7, class C8, class C9,
           class C10>
 GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, C6&& c6, C7&& c7,
-                                     C8&& c8, C9&& c9, C10&& c10, GORO_SELECT_SITE) {
-  return detail::make_select(site, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
+                                     C8&& c8, C9&& c9, C10&& c10, GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
                              GORO_SELECT_FWD(4), GORO_SELECT_FWD(5), GORO_SELECT_FWD(6),
                              GORO_SELECT_FWD(7), GORO_SELECT_FWD(8), GORO_SELECT_FWD(9),
                              GORO_SELECT_FWD(10));
@@ -238,8 +238,8 @@ GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5
 template <class C1, class C2, class C3, class C4, class C5, class C6, class C7, class C8, class C9,
           class C10, class C11>
 GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, C6&& c6, C7&& c7,
-                                     C8&& c8, C9&& c9, C10&& c10, C11&& c11, GORO_SELECT_SITE) {
-  return detail::make_select(site, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
+                                     C8&& c8, C9&& c9, C10&& c10, C11&& c11, GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
                              GORO_SELECT_FWD(4), GORO_SELECT_FWD(5), GORO_SELECT_FWD(6),
                              GORO_SELECT_FWD(7), GORO_SELECT_FWD(8), GORO_SELECT_FWD(9),
                              GORO_SELECT_FWD(10), GORO_SELECT_FWD(11));
@@ -248,14 +248,13 @@ template <class C1, class C2, class C3, class C4, class C5, class C6, class C7, 
           class C10, class C11, class C12>
 GORO_NODISCARD_AWAITABLE auto select(C1&& c1, C2&& c2, C3&& c3, C4&& c4, C5&& c5, C6&& c6, C7&& c7,
                                      C8&& c8, C9&& c9, C10&& c10, C11&& c11, C12&& c12,
-                                     GORO_SELECT_SITE) {
-  return detail::make_select(site, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
+                                     GORO_WAIT_SITE_PARAMS) {
+  return detail::make_select(GORO_WAIT_SITE, GORO_SELECT_FWD(1), GORO_SELECT_FWD(2), GORO_SELECT_FWD(3),
                              GORO_SELECT_FWD(4), GORO_SELECT_FWD(5), GORO_SELECT_FWD(6),
                              GORO_SELECT_FWD(7), GORO_SELECT_FWD(8), GORO_SELECT_FWD(9),
                              GORO_SELECT_FWD(10), GORO_SELECT_FWD(11), GORO_SELECT_FWD(12));
 }
 #undef GORO_SELECT_FWD
-#undef GORO_SELECT_SITE
 // More than twelve cases: no site (a defaulted argument cannot follow a
 // deduced pack, and a class template would lose GCC's nodiscard warning);
 // the dump says "waiting at an unrecorded place ... on select (N cases)".

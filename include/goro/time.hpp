@@ -51,13 +51,13 @@ inline clock::time_point now() noexcept { return detail::from_nanos(detail::now(
 
 // Suspends the calling goroutine for at least d.
 GORO_NODISCARD_AWAITABLE inline detail::sleep_awaiter sleep_for(
-    std::chrono::nanoseconds d, detail::wait_site site = detail::wait_site::current()) noexcept {
-  return detail::sleep_awaiter(detail::deadline_after(detail::now(), d), site);
+    std::chrono::nanoseconds d, GORO_WAIT_SITE_PARAMS) noexcept {
+  return detail::sleep_awaiter(detail::deadline_after(detail::now(), d), GORO_WAIT_SITE);
 }
 // Suspends the calling goroutine until t (steady clock).
 GORO_NODISCARD_AWAITABLE inline detail::sleep_awaiter sleep_until(
-    clock::time_point t, detail::wait_site site = detail::wait_site::current()) noexcept {
-  return detail::sleep_awaiter(detail::to_nanos(t), site);
+    clock::time_point t, GORO_WAIT_SITE_PARAMS) noexcept {
+  return detail::sleep_awaiter(detail::to_nanos(t), GORO_WAIT_SITE);
 }
 
 }  // namespace goro

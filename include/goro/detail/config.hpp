@@ -2,6 +2,8 @@
 // shared by every goro header. Internal: users never include this directly.
 #pragma once
 
+#include <cstdint>
+
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -83,6 +85,23 @@ struct source_loc {
   }
 };
 }  // namespace goro::detail
+
+// The caller's site (detail::wait_site, goroutine.hpp) as three defaulted
+// scalar parameters, not one defaulted wait_site: GCC 12 keeps every
+// class-type temporary of a full expression that contains a co_await in the
+// coroutine frame until the coroutine ends, so `co_await ch.recv()` with a
+// `wait_site site = wait_site::current()` parameter cost 24 bytes of the
+// caller's frame per co_await; defaulted scalars cost nothing there
+// (docs/design/performance.md, session 10). Every public operation that may
+// park takes GORO_WAIT_SITE_PARAMS last and makes its site with
+// GORO_WAIT_SITE; internal code forwards a site it holds as
+// `op(site.file, site.function, site.line)`.
+#define GORO_WAIT_SITE_PARAMS                                   \
+  const char* goro_site_file_ = __builtin_FILE(),               \
+  const char* goro_site_function_ = __builtin_FUNCTION(),       \
+  ::std::uint32_t goro_site_line_ = __builtin_LINE()
+#define GORO_WAIT_SITE \
+  (::goro::detail::wait_site{goro_site_file_, goro_site_function_, goro_site_line_})
 
 namespace goro::detail {
 // GCC < 14 miscompiles a lambda *temporary* whose captures have destructors

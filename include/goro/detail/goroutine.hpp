@@ -89,10 +89,10 @@ struct goroutine_ops {
 };
 
 // The caller of a public function that returned a parking awaitable: each
-// such function takes `wait_site site = wait_site::current()` last (the
-// builtins in current()'s defaults evaluate at that function's call site,
-// as for source_loc). The strings are literals: copying the pointers is all
-// a record costs.
+// such function takes GORO_WAIT_SITE_PARAMS last (below: the builtins in
+// the defaults evaluate at that function's call site, as for source_loc)
+// and makes its wait_site with GORO_WAIT_SITE. The strings are literals:
+// copying the pointers is all a record costs.
 struct wait_site {
   const char* file = nullptr;  // null: not recorded (e.g. co_await on a join_handle)
   const char* function = nullptr;

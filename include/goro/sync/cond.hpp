@@ -48,12 +48,12 @@ class cond {
   // co_await cv.wait(): unlocks mu, parks until signal()/broadcast(), locks mu.
   // `site` (defaulted: the caller) is what a dump shows, for the cond wait
   // and for the relock.
-  [[nodiscard]] task<> wait(detail::wait_site site = detail::wait_site::current());
+  [[nodiscard]] task<> wait(GORO_WAIT_SITE_PARAMS) { return wait_at(GORO_WAIT_SITE); }
   // co_await cv.wait(pred): while (!pred()) co_await cv.wait();
   template <class Pred>
-  [[nodiscard]] task<> wait(Pred pred, detail::wait_site site = detail::wait_site::current()) {
+  [[nodiscard]] task<> wait(Pred pred, GORO_WAIT_SITE_PARAMS) {
     while (!pred()) {
-      task<> t = wait(site);
+      task<> t = wait_at(GORO_WAIT_SITE);
       co_await std::move(t);
     }
   }
@@ -76,6 +76,7 @@ class cond {
   void broadcast() noexcept;
 
  private:
+  task<> wait_at(detail::wait_site site);  // wait(): the caller's site made
   struct park_awaiter;
 
   goro::mutex* m_;

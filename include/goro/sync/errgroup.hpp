@@ -202,8 +202,8 @@ class errgroup {
   // Go's blocking g.Go(f); with several, ready() is advisory and go() queues
   // what does not fit. Aborts when the limit is 0.
   // The dump shows it as a semaphore.acquire at the caller's line.
-  GORO_NODISCARD_AWAITABLE ready_awaiter ready(detail::wait_site site = detail::wait_site::current()) noexcept {
-    return ready_awaiter(this, site);
+  GORO_NODISCARD_AWAITABLE ready_awaiter ready(GORO_WAIT_SITE_PARAMS) noexcept {
+    return ready_awaiter(this, GORO_WAIT_SITE);
   }
 
   // From a plain thread: blocks the thread while the limit is reached, then
@@ -253,7 +253,8 @@ class errgroup {
 
   class GORO_NODISCARD_AWAITABLE wait_awaiter {
    public:
-    wait_awaiter(errgroup* g, const detail::wait_site& s) noexcept : g_(g), w_(g->wg_.wait(s)) {}
+    wait_awaiter(errgroup* g, const detail::wait_site& s) noexcept
+        : g_(g), w_(g->wg_.wait(s.file, s.function, s.line)) {}
     wait_awaiter(const wait_awaiter&) = delete;
     bool await_ready() noexcept { return w_.await_ready(); }
     bool await_suspend(std::coroutine_handle<> h) noexcept { return w_.await_suspend(h); }
@@ -271,8 +272,8 @@ class errgroup {
   // co_await g.wait(): parks until every goroutine of the group has
   // returned; yields the first error (nil if none) or rethrows the first
   // exception. Cancels the group's context.
-  GORO_NODISCARD_AWAITABLE wait_awaiter wait(detail::wait_site site = detail::wait_site::current()) noexcept {
-    return wait_awaiter(this, site);
+  GORO_NODISCARD_AWAITABLE wait_awaiter wait(GORO_WAIT_SITE_PARAMS) noexcept {
+    return wait_awaiter(this, GORO_WAIT_SITE);
   }
 
   // The same from a plain thread.

@@ -135,12 +135,12 @@ class mutex {
     }
   };
 
-  GORO_NODISCARD_AWAITABLE lock_awaiter lock(detail::wait_site site = detail::wait_site::current()) noexcept {
-    return lock_awaiter(this, site);
+  GORO_NODISCARD_AWAITABLE lock_awaiter lock(GORO_WAIT_SITE_PARAMS) noexcept {
+    return lock_awaiter(this, GORO_WAIT_SITE);
   }
   GORO_NODISCARD_AWAITABLE scoped_lock_awaiter scoped_lock(
-      detail::wait_site site = detail::wait_site::current()) noexcept {
-    return scoped_lock_awaiter(this, site);
+      GORO_WAIT_SITE_PARAMS) noexcept {
+    return scoped_lock_awaiter(this, GORO_WAIT_SITE);
   }
 
   // co_await mu.lock(ctx): {} once it holds the mutex, or ctx.err() (and
@@ -181,8 +181,8 @@ class mutex {
     bool started_ = false;
   };
   GORO_NODISCARD_AWAITABLE lock_ctx_awaiter lock(const context& ctx,
-                                                 detail::wait_site site = detail::wait_site::current()) noexcept {
-    return lock_ctx_awaiter(this, ctx, site);
+                                                 GORO_WAIT_SITE_PARAMS) noexcept {
+    return lock_ctx_awaiter(this, ctx, GORO_WAIT_SITE);
   }
 
   // Takes the mutex if that needs no waiting (Go's TryLock: fails in

@@ -130,12 +130,12 @@ class once {
   // `site` (defaulted: the caller) is what a dump shows while it waits.
   template <class F>
   GORO_NODISCARD_AWAITABLE call_awaiter<std::decay_t<F>> call(F&& f,
-                                                              detail::wait_site site = detail::wait_site::current()) {
+                                                              GORO_WAIT_SITE_PARAMS) {
     static_assert(detail::callable_safe_in_co_await<F>,
                   "goro::once::call: GCC 12 miscompiles a lambda temporary with non-trivial "
                   "captures inside co_await; name the lambda first "
                   "(auto f = [..] {..}; co_await once.call(f);)");
-    return call_awaiter<std::decay_t<F>>(this, std::forward<F>(f), site);
+    return call_awaiter<std::decay_t<F>>(this, std::forward<F>(f), GORO_WAIT_SITE);
   }
 
   // The same from a plain thread; f must be a plain callable.
@@ -183,7 +183,7 @@ class once {
 
   template <class F>
   GORO_NODISCARD_AWAITABLE until_awaiter<std::decay_t<F>> call_until_success(
-      F&& f, detail::wait_site site = detail::wait_site::current()) {
+      F&& f, GORO_WAIT_SITE_PARAMS) {
     static_assert(detail::callable_safe_in_co_await<F>,
                   "goro::once::call_until_success: GCC 12 miscompiles a lambda temporary with "
                   "non-trivial captures inside co_await; name the lambda first "
@@ -191,7 +191,7 @@ class once {
     static_assert(detail::once_success_type<detail::once_result_t<std::decay_t<F>>>,
                   "goro::once::call_until_success: f must return void, bool or "
                   "std::error_code (or an awaitable of one)");
-    return until_awaiter<std::decay_t<F>>(this, std::forward<F>(f), site);
+    return until_awaiter<std::decay_t<F>>(this, std::forward<F>(f), GORO_WAIT_SITE);
   }
 
   template <class F>
@@ -447,11 +447,11 @@ class once_value {
 
   // `site` (defaulted: the caller) is what a dump shows while it waits for
   // another caller's run of f.
-  GORO_NODISCARD_AWAITABLE get_awaiter get(detail::wait_site site = detail::wait_site::current()) noexcept {
-    return get_awaiter(this, site);
+  GORO_NODISCARD_AWAITABLE get_awaiter get(GORO_WAIT_SITE_PARAMS) noexcept {
+    return get_awaiter(this, GORO_WAIT_SITE);
   }
-  GORO_NODISCARD_AWAITABLE get_awaiter operator()(detail::wait_site site = detail::wait_site::current()) noexcept {
-    return get_awaiter(this, site);
+  GORO_NODISCARD_AWAITABLE get_awaiter operator()(GORO_WAIT_SITE_PARAMS) noexcept {
+    return get_awaiter(this, GORO_WAIT_SITE);
   }
 
   reference blocking_get(detail::source_loc loc = detail::source_loc::current()) {
@@ -498,7 +498,7 @@ class once_value {
         error_ = std::current_exception();
       }
       fn_.reset();
-    }, site);
+    }, site.file, site.function, site.line);
     co_await c;
   }
   reference result() const {

@@ -179,19 +179,19 @@ class rw_mutex {
   // ---- write side ----
   // Every awaitable form takes the caller's site last (for dumps: where the
   // goroutine waits; recorded only when it parks).
-  GORO_NODISCARD_AWAITABLE lock_awaiter<false> lock(detail::wait_site site = detail::wait_site::current()) noexcept {
-    return lock_awaiter<false>(this, site);
+  GORO_NODISCARD_AWAITABLE lock_awaiter<false> lock(GORO_WAIT_SITE_PARAMS) noexcept {
+    return lock_awaiter<false>(this, GORO_WAIT_SITE);
   }
   GORO_NODISCARD_AWAITABLE lock_ctx_awaiter<false> lock(const context& ctx,
-                                                        detail::wait_site site = detail::wait_site::current()) noexcept {
-    return {this, ctx, site};
+                                                        GORO_WAIT_SITE_PARAMS) noexcept {
+    return {this, ctx, GORO_WAIT_SITE};
   }
   [[nodiscard]] std::error_code blocking_lock(const context& ctx, detail::source_loc loc = detail::source_loc::current()) noexcept {
     return blocking_acquire_ctx(false, ctx, loc);
   }
   GORO_NODISCARD_AWAITABLE scoped_lock_awaiter<false> scoped_lock(
-      detail::wait_site site = detail::wait_site::current()) noexcept {
-    return scoped_lock_awaiter<false>(this, site);
+      GORO_WAIT_SITE_PARAMS) noexcept {
+    return scoped_lock_awaiter<false>(this, GORO_WAIT_SITE);
   }
   [[nodiscard]] bool try_lock() noexcept {
     std::uint64_t s = 0;
@@ -216,19 +216,19 @@ class rw_mutex {
   }
 
   // ---- read side ----
-  GORO_NODISCARD_AWAITABLE lock_awaiter<true> lock_shared(detail::wait_site site = detail::wait_site::current()) noexcept {
-    return lock_awaiter<true>(this, site);
+  GORO_NODISCARD_AWAITABLE lock_awaiter<true> lock_shared(GORO_WAIT_SITE_PARAMS) noexcept {
+    return lock_awaiter<true>(this, GORO_WAIT_SITE);
   }
   GORO_NODISCARD_AWAITABLE lock_ctx_awaiter<true> lock_shared(
-      const context& ctx, detail::wait_site site = detail::wait_site::current()) noexcept {
-    return {this, ctx, site};
+      const context& ctx, GORO_WAIT_SITE_PARAMS) noexcept {
+    return {this, ctx, GORO_WAIT_SITE};
   }
   [[nodiscard]] std::error_code blocking_lock_shared(const context& ctx, detail::source_loc loc = detail::source_loc::current()) noexcept {
     return blocking_acquire_ctx(true, ctx, loc);
   }
   GORO_NODISCARD_AWAITABLE scoped_lock_awaiter<true> scoped_lock_shared(
-      detail::wait_site site = detail::wait_site::current()) noexcept {
-    return scoped_lock_awaiter<true>(this, site);
+      GORO_WAIT_SITE_PARAMS) noexcept {
+    return scoped_lock_awaiter<true>(this, GORO_WAIT_SITE);
   }
   // Go's TryRLock: fails while a writer holds the lock or waits for it.
   [[nodiscard]] bool try_lock_shared() noexcept {

@@ -161,23 +161,23 @@ class semaphore {
   // co_await sem.acquire(n): waits (FIFO) until n permits are free.
   // ok, or too_large when n > size().
   GORO_NODISCARD_AWAITABLE acquire_awaiter acquire(std::int64_t n = 1,
-                                                   detail::wait_site site = detail::wait_site::current()) noexcept {
-    return acquire_awaiter(this, n, detail::kNever, site);
+                                                   GORO_WAIT_SITE_PARAMS) noexcept {
+    return acquire_awaiter(this, n, detail::kNever, GORO_WAIT_SITE);
   }
   // The same, giving up at the deadline (timeout).
   GORO_NODISCARD_AWAITABLE acquire_awaiter acquire_for(std::int64_t n, std::chrono::nanoseconds d,
-                                                       detail::wait_site site = detail::wait_site::current()) noexcept {
-    return acquire_awaiter(this, n, detail::deadline_after(detail::now(), d), site);
+                                                       GORO_WAIT_SITE_PARAMS) noexcept {
+    return acquire_awaiter(this, n, detail::deadline_after(detail::now(), d), GORO_WAIT_SITE);
   }
   GORO_NODISCARD_AWAITABLE acquire_awaiter acquire_until(std::int64_t n, std::chrono::steady_clock::time_point t,
-                                                         detail::wait_site site = detail::wait_site::current()) noexcept {
-    return acquire_awaiter(this, n, detail::to_nanos(t), site);
+                                                         GORO_WAIT_SITE_PARAMS) noexcept {
+    return acquire_awaiter(this, n, detail::to_nanos(t), GORO_WAIT_SITE);
   }
   // x/sync's Acquire(ctx, n): ok, too_large, or canceled when ctx is done
   // first (at once if it already is). ctx must outlive the co_await.
   GORO_NODISCARD_AWAITABLE acquire_ctx_awaiter acquire(const context& ctx, std::int64_t n = 1,
-                                                       detail::wait_site site = detail::wait_site::current()) noexcept {
-    return acquire_ctx_awaiter(this, n, ctx, site);
+                                                       GORO_WAIT_SITE_PARAMS) noexcept {
+    return acquire_ctx_awaiter(this, n, ctx, GORO_WAIT_SITE);
   }
 
   // Takes n permits if they are free and nobody is queued.

@@ -123,12 +123,12 @@ class group {
   template <class F>
     requires detail::fn_of<std::decay_t<F>, V>
   task<result<V>> call(K key, F&& f,
-                       goro::detail::wait_site site = goro::detail::wait_site::current()) {
+                       GORO_WAIT_SITE_PARAMS) {
     static_assert(goro::detail::callable_safe_in_co_await<F>,
                   "goro::singleflight::group::call: GCC 12 miscompiles a lambda temporary with "
                   "non-trivial captures inside co_await; name the lambda first "
                   "(auto f = [..] {..}; co_await g.call(key, f);)");
-    return call_impl(std::move(key), std::decay_t<F>(std::forward<F>(f)), site);
+    return call_impl(std::move(key), std::decay_t<F>(std::forward<F>(f)), GORO_WAIT_SITE);
   }
 
   // The same from a plain thread (f must not return an awaitable); a

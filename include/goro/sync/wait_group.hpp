@@ -120,8 +120,8 @@ class wait_group {
     void await_resume() const noexcept {}
   };
   // co_await wg.wait(): parks the goroutine until the counter is zero.
-  GORO_NODISCARD_AWAITABLE awaiter wait(detail::wait_site site = detail::wait_site::current()) noexcept {
-    return awaiter(this, site);
+  GORO_NODISCARD_AWAITABLE awaiter wait(GORO_WAIT_SITE_PARAMS) noexcept {
+    return awaiter(this, GORO_WAIT_SITE);
   }
 
   // A wait that a context can cut short. A counter found at zero wins over a
@@ -204,8 +204,8 @@ class wait_group {
   // co_await wg.wait(ctx): {} when the counter is zero, ctx.err() if ctx is
   // done first (at once if it already is and the counter is not zero).
   GORO_NODISCARD_AWAITABLE ctx_wait wait(const context& ctx,
-                                         detail::wait_site site = detail::wait_site::current()) noexcept {
-    return ctx_wait(this, ctx, site);
+                                         GORO_WAIT_SITE_PARAMS) noexcept {
+    return ctx_wait(this, ctx, GORO_WAIT_SITE);
   }
 
   // Blocks the calling thread until the counter is zero.
