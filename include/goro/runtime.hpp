@@ -299,7 +299,7 @@ struct shell final : Base {
       }
       return;
     }
-    top_handle::from_address(s->top.address()).promise().top = true;
+    top_handle::from_address(s->top.address()).promise().set_flag(task_promise_base::kTop);
     s->resume_point = s->top;
     s->top.resume();  // nothing of s is touched afterwards
   }

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <concepts>
 #include <coroutine>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <type_traits>
@@ -50,13 +51,28 @@ void goroutine_finished(std::exception_ptr error) noexcept;
 struct task_access;
 
 struct task_promise_base : pooled_frame {
-  std::coroutine_handle<> continuation;
-  std::atomic<bool> done_{false};  // see the protocol in the file comment
-  bool started = false;            // operator co_await was applied (debug report only)
-  // The goroutine's own task (set by go/spawn, runtime.hpp): nobody awaits
-  // it, and its final suspend ends the goroutine.
-  bool top = false;
+  // One word: the awaiting parent's frame address (the continuation; every
+  // coroutine frame is at least 8-byte aligned) and three flags in its low
+  // bits, so that a task frame spends 8 bytes on them, not 16:
+  //   kDone     the race of the file comment: the parent (after resuming
+  //             the child) and the child's final suspend each set it with
+  //             one fetch_or; whoever finds it set already goes second and
+  //             continues the parent;
+  //   kStarted  operator co_await was applied (debug report only);
+  //   kTop      the goroutine's own task (set by go/spawn, runtime.hpp):
+  //             nobody awaits it, and its final suspend ends the goroutine.
+  // kStarted, kTop and the address are written while nobody else can see the
+  // task (before it first runs), with plain relaxed stores.
+  static constexpr std::uintptr_t kDone = 1, kStarted = 2, kTop = 4, kFlags = 7;
+  std::atomic<std::uintptr_t> link{0};
   std::exception_ptr error;
+
+  void set_flag(std::uintptr_t f) noexcept {
+    link.store(link.load(std::memory_order_relaxed) | f, std::memory_order_relaxed);
+  }
+  bool has_flag(std::uintptr_t f) const noexcept {
+    return (link.load(std::memory_order_relaxed) & f) != 0;
+  }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
 
@@ -65,13 +81,15 @@ struct task_promise_base : pooled_frame {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
       task_promise_base& p = h.promise();
-      if (p.top) {
+      if (p.has_flag(kTop)) {
         goroutine_finished(p.error);  // may destroy this frame: nothing touches it after
         return std::noop_coroutine();
       }
-      // The parent is still inside await_suspend: it will see done_ and go on.
-      if (!p.done_.exchange(true, std::memory_order_acq_rel)) return std::noop_coroutine();
-      return p.continuation;  // the parent has suspended: continue it
+      // The parent is still inside await_suspend: it will see kDone and go on.
+      const std::uintptr_t prev = p.link.fetch_or(kDone, std::memory_order_acq_rel);
+      if (!(prev & kDone)) return std::noop_coroutine();
+      // The parent has suspended: continue it.
+      return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(prev & ~kFlags));
     }
     void await_resume() const noexcept {}
   };
@@ -146,16 +164,22 @@ class [[nodiscard("goro::task is lazy: it does nothing until it is co_awaited or
     std::coroutine_handle<promise_type> h;
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> parent) noexcept {
-      h.promise().continuation = parent;
+      auto& p = h.promise();
+      const auto addr = reinterpret_cast<std::uintptr_t>(parent.address());
+      GORO_DEBUG_ASSERT((addr & promise_type::kFlags) == 0,
+                        "goro::task: a parent frame that is not 8-byte aligned");
+      p.link.store(addr | (p.link.load(std::memory_order_relaxed) & promise_type::kFlags),
+                   std::memory_order_relaxed);  // the child has not run: nobody else reads it
       h.resume();
       // true: the child parked and will resume us. false: it already finished.
-      return !h.promise().done_.exchange(true, std::memory_order_acq_rel);
+      const std::uintptr_t prev = p.link.fetch_or(promise_type::kDone, std::memory_order_acq_rel);
+      return !(prev & promise_type::kDone);
     }
     T await_resume() { return h.promise().take(); }
   };
   awaiter operator co_await() && noexcept {
     GORO_ASSERT(h_, "co_await on an empty (moved-from) goro::task");
-    h_.promise().started = true;
+    h_.promise().set_flag(promise_type::kStarted);
     return awaiter{h_};
   }
 
@@ -163,7 +187,8 @@ class [[nodiscard("goro::task is lazy: it does nothing until it is co_awaited or
   void drop() noexcept {
     if (!h_) return;
 #if defined(GORO_DEBUG_CHECKS) && GORO_DEBUG_CHECKS
-    if (!h_.promise().started && std::uncaught_exceptions() == 0) detail::report_unstarted_task();
+    if (!h_.promise().has_flag(promise_type::kStarted) && std::uncaught_exceptions() == 0)
+      detail::report_unstarted_task();
 #endif
     h_.destroy();
   }
