@@ -54,11 +54,11 @@ inline detail::timeout_case_impl deadline(std::chrono::steady_clock::time_point 
 
 // Receive case.
 template <class T>
-detail::recv_case<detail::chan_value_t<T>> recv(const receiver<T>& r) noexcept {
+detail::recv_spec<detail::chan_value_t<T>> recv(const receiver<T>& r) noexcept {
   return {detail::chan_access::state_of(r), false};
 }
 template <class T>
-detail::recv_case<detail::chan_value_t<T>> recv(receiver<T>&& r) noexcept {
+detail::recv_spec<detail::chan_value_t<T>> recv(receiver<T>&& r) noexcept {
   return {detail::chan_access::state_of(r), true};
 }
 // Send case: sends v (moved in) if chosen; if not chosen, v is destroyed.
@@ -95,15 +95,28 @@ struct case_traits<timeout_case_impl> {
   static result take(timeout_case_impl&) { return {}; }
 };
 
+// The case a select stores for each argument: a goro::recv(...) spec
+// becomes its recv_case, default_case its implementation, the rest as given.
 template <class C>
-using case_of = std::conditional_t<std::is_same_v<std::decay_t<C>, default_case_t>, default_case_impl,
-                                   std::decay_t<C>>;
+struct case_of_impl {
+  using type = C;
+};
+template <>
+struct case_of_impl<default_case_t> {
+  using type = default_case_impl;
+};
+template <class V>
+struct case_of_impl<recv_spec<V>> {
+  using type = recv_case<V>;
+};
+template <class C>
+using case_of = typename case_of_impl<std::decay_t<C>>::type;
 template <class C>
 case_of<C> to_case(C&& c) {
   if constexpr (std::is_same_v<std::decay_t<C>, default_case_t>)
     return default_case_impl{};
   else
-    return std::forward<C>(c);
+    return case_of<C>(std::forward<C>(c));
 }
 }  // namespace detail
 

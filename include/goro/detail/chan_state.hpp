@@ -240,6 +240,28 @@ class chan_state : public chan_base {
 
 // ---- typed select cases ---------------------------------------------------------
 
+// What goro::recv(r) returns: the channel, and a reference on it when the
+// handle was a temporary. select builds the recv_case (waiter node and
+// value: 80 bytes for an int) from it in its own storage, so the class-type
+// temporary that `co_await goro::select(goro::recv(a), ...)` leaves in a GCC
+// coroutine frame for good (docs/guide/compiler-hazards.md §2.4) is 16
+// bytes per case, not 80.
+template <class T>
+struct recv_spec {
+  chan_state<T>* c;
+  bool owns;  // holds a reference
+
+  recv_spec(chan_state<T>* ch, bool take_ref) noexcept : c(ch), owns(take_ref && ch) {
+    if (owns) c->retain();
+  }
+  recv_spec(const recv_spec& o) noexcept : recv_spec(o.c, o.owns) {}
+  recv_spec(recv_spec&& o) noexcept : c(o.c), owns(std::exchange(o.owns, false)) {}
+  recv_spec& operator=(const recv_spec&) = delete;
+  ~recv_spec() {
+    if (owns) c->release();
+  }
+};
+
 template <class T>
 struct recv_case final : case_iface {
   chan_state<T>* c;
@@ -252,6 +274,11 @@ struct recv_case final : case_iface {
     if (owns) c->retain();
   }
   recv_case(recv_case&& o) noexcept : recv_case(o.c, o.owns) {}
+  explicit recv_case(const recv_spec<T>& s) noexcept : recv_case(s.c, s.owns) {}
+  // Adopts the spec's reference.
+  explicit recv_case(recv_spec<T>&& s) noexcept : c(s.c), owns(std::exchange(s.owns, false)) {
+    lock = c ? &c->mu : nullptr;
+  }
   ~recv_case() {
     if (owns) c->release();
   }
