@@ -89,19 +89,14 @@ struct goroutine_ops {
 };
 
 // The caller of a public function that returned a parking awaitable: each
-// such function takes GORO_WAIT_SITE_PARAMS last (below: the builtins in
-// the defaults evaluate at that function's call site, as for source_loc)
+// such function takes GORO_WAIT_SITE_PARAMS last (config.hpp: the builtins
+// in its defaults evaluate at that function's call site, as for source_loc)
 // and makes its wait_site with GORO_WAIT_SITE. The strings are literals:
 // copying the pointers is all a record costs.
 struct wait_site {
   const char* file = nullptr;  // null: not recorded (e.g. co_await on a join_handle)
   const char* function = nullptr;
   std::uint32_t line = 0;
-  static constexpr wait_site current(const char* f = __builtin_FILE(),
-                                     const char* fn = __builtin_FUNCTION(),
-                                     std::uint32_t l = __builtin_LINE()) noexcept {
-    return {f, fn, l};
-  }
 };
 
 // How the length of the object waited on follows from the wait itself.
