@@ -65,7 +65,7 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
     bool fired = c->poll(&wake);
     c->lock->unlock();
     if (fired) {
-      if (wake != nullptr) wake->tok->complete();
+      if (wake != nullptr) wake->tok()->complete();
       return order[k];
     }
   }
@@ -130,7 +130,7 @@ int select_start(const select_spec& s, wait_token* tok) noexcept GORO_NO_TSA {
   for (int i = 0; i < n; ++i)
     if (s.cases[i]->lock != nullptr) s.cases[i]->thaw();  // stays frozen where we enqueued
   for (int i = nl; i-- > 0;) locks[i]->unlock();
-  if (wake != nullptr) wake->tok->complete();
+  if (wake != nullptr) wake->tok()->complete();
   return fired;
 }
 

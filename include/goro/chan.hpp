@@ -115,25 +115,26 @@ class chan_ref {
 template <class V>
 struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   chan_state<V>* c;
-  chan_waiter node;
-  wait_token tok;
-  // The caller's wait_site, unpacked so that the line shares a word with `parked`.
-  const char* site_file;
-  const char* site_function;
-  std::uint32_t site_line;
-  bool parked = false;
-  // Last: a small value (an empty V, an int) fills the tail word beside
-  // `parked` instead of a word of its own behind `c` (this awaiter is what
-  // a goroutine parked in a receive keeps in its frame).
+  // The caller's wait site until the operation is about to queue its waiter
+  // (mark_parking copies it into the control block), the waiter from then
+  // on: 24 bytes less in every frame parked in a channel operation
+  // (docs/design/channels.md, "A lone operation's awaiter").
+  union {
+    wait_site site_;
+    chan_waiter node;
+  };
+  // Its tail padding holds a small value (an empty V, a bool): this awaiter
+  // is what a goroutine parked in a receive keeps in its frame. `tok.w` is
+  // set exactly when the operation queued its waiter (parked()).
+  [[no_unique_address]] wait_token tok;
   std::optional<V> value;
 
-  recv_awaiter(chan_state<V>* ch, const wait_site& s) noexcept
-      : c(ch), site_file(s.file), site_function(s.function), site_line(s.line) {}
-  recv_awaiter(recv_awaiter&& o) noexcept  // only before it starts
-      : c(o.c), site_file(o.site_file), site_function(o.site_function), site_line(o.site_line) {}
-  wait_site site() const noexcept { return {site_file, site_function, site_line}; }
+  recv_awaiter(chan_state<V>* ch, const wait_site& s) noexcept : c(ch), site_(s) {}
+  recv_awaiter(recv_awaiter&& o) noexcept : c(o.c), site_(o.site_) {}  // only before it starts
+  const wait_site& site() const noexcept { return site_; }
+  bool parked() const noexcept { return static_cast<bool>(tok.w); }
   ~recv_awaiter() {
-    if (parked && !tok.completed()) c->cancel_recv(&node);  // torn down while parked
+    if (parked() && !tok.completed()) c->cancel_recv(&node);  // torn down while parked
   }
   // True: completed at once. False: the waiter is queued (tok.w set by mk()).
   template <class MakeWaker>
@@ -148,14 +149,12 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
     if (c->recv_locked(value, &wake) != op_result::blocked) {
       c->thaw();
       c->mu.unlock();
-      if (wake) wake->tok->complete();
+      if (wake) wake->tok()->complete();
       return true;
     }
-    tok.w = mk();
-    node.tok = &tok;
-    node.slot = &value;
+    tok.w = mk();  // reads site_ (mark_parking): its last use
+    ::new (&node) chan_waiter(&tok, &value);
     c->enqueue_recv(&node);
-    parked = true;
     c->mu.unlock();
     return false;
   }
@@ -197,23 +196,21 @@ struct GORO_NODISCARD_AWAITABLE recv_timed_awaiter {
 template <class V>
 struct GORO_NODISCARD_AWAITABLE send_awaiter {
   chan_state<V>* c;
-  chan_waiter node;
-  wait_token tok;
-  const char* site_file;  // the caller's wait_site (see recv_awaiter)
-  const char* site_function;
-  std::uint32_t site_line;
-  bool parked = false;
+  union {  // the site until the waiter is queued (see recv_awaiter)
+    wait_site site_;
+    chan_waiter node;
+  };
+  [[no_unique_address]] wait_token tok;  // flags in its tail, as in recv_awaiter
   bool sent = false;
-  V value;  // last, as in recv_awaiter
+  V value;
 
   send_awaiter(chan_state<V>* ch, V v, const wait_site& s) noexcept
-      : c(ch), site_file(s.file), site_function(s.function), site_line(s.line), value(std::move(v)) {}
-  send_awaiter(send_awaiter&& o) noexcept
-      : c(o.c), site_file(o.site_file), site_function(o.site_function), site_line(o.site_line),
-        value(std::move(o.value)) {}
-  wait_site site() const noexcept { return {site_file, site_function, site_line}; }
+      : c(ch), site_(s), value(std::move(v)) {}
+  send_awaiter(send_awaiter&& o) noexcept : c(o.c), site_(o.site_), value(std::move(o.value)) {}
+  const wait_site& site() const noexcept { return site_; }
+  bool parked() const noexcept { return static_cast<bool>(tok.w); }
   ~send_awaiter() {
-    if (parked && !tok.completed()) c->cancel_send(&node);
+    if (parked() && !tok.completed()) c->cancel_send(&node);
   }
   template <class MakeWaker>
   bool start(MakeWaker mk) noexcept {
@@ -231,20 +228,18 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
     if (r != op_result::blocked) {
       c->thaw();
       c->mu.unlock();
-      if (wake) wake->tok->complete();
+      if (wake) wake->tok()->complete();
       sent = r == op_result::done;
       return true;
     }
-    tok.w = mk();
-    node.tok = &tok;
-    node.slot = &value;
+    tok.w = mk();  // reads site_: its last use
+    ::new (&node) chan_waiter(&tok, &value);
     c->enqueue_send(&node);
-    parked = true;
     c->mu.unlock();
     return false;
   }
   send_status status() const noexcept {
-    bool ok = parked ? node.ok : sent;  // node.ok: written by the completer before kCompleted
+    bool ok = parked() ? node.ok : sent;  // node.ok: written by the completer before kCompleted
     return ok ? send_status::ok : send_status::closed;
   }
   bool await_ready() const noexcept { return false; }
@@ -280,6 +275,14 @@ struct GORO_NODISCARD_AWAITABLE send_timed_awaiter {
     return sel.template get<0>().sent ? send_status::ok : send_status::closed;
   }
 };
+
+// What a goroutine parked in a receive or a send on a chan<void> keeps in
+// its frame for the operation: the channel 8, the site and then the waiter
+// 32, the token 13, then the flags and the value in the token's tail.
+static_assert(sizeof(void*) != 8 || sizeof(recv_awaiter<std::monostate>) <= 56,
+              "recv_awaiter grew");
+static_assert(sizeof(void*) != 8 || sizeof(send_awaiter<std::monostate>) <= 56,
+              "send_awaiter grew");
 
 // Context-aware forms: a select with the channel's case and ctx.done()'s
 // (case 1), so a done context wins exactly like `case <-ctx.Done():`.
@@ -347,7 +350,7 @@ struct chan_ops {
       r = s->recv_locked(out, &wake);
       s->thaw();
     }
-    if (wake) wake->tok->complete();
+    if (wake) wake->tok()->complete();
     if (r == op_result::done) return {recv_status::ok, std::move(out)};
     return {r == op_result::closed ? recv_status::closed : recv_status::empty, std::nullopt};
   }
@@ -383,7 +386,7 @@ struct chan_ops {
       r = s->send_locked(v, &wake);
       s->thaw();
     }
-    if (wake) wake->tok->complete();
+    if (wake) wake->tok()->complete();
     if (r == op_result::done) return send_status::ok;
     return r == op_result::closed ? send_status::closed : send_status::full;
   }

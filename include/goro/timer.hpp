@@ -59,7 +59,7 @@ class timer_chan final : public chan_state<clock::time_point> {
       lock_guard l(c->mu);
       (void)c->send_locked(t, &wake);  // full: the tick is dropped
     }
-    if (wake) wake->tok->complete();
+    if (wake) wake->tok()->complete();
   }
 
   spinlock owner_mu_;  // serialises stop/reset; taken before the heap lock

@@ -52,9 +52,11 @@ namespace goro::detail {
 
 struct wait_token {
   static constexpr std::uint8_t kSuspended = 1, kCompleted = 2;
+  waker w;  // set before any waiter of this token is published
   std::atomic<int> winner{-1};
   std::atomic<std::uint8_t> state{0};
-  waker w;  // set before any waiter of this token is published
+  // 3 bytes of tail padding: a lone operation's awaiter declares its token
+  // [[no_unique_address]] and keeps its flags and a small value there.
 
   bool claim(int index) noexcept {
     int expected = -1;
@@ -105,17 +107,37 @@ inline void park_forever(std::coroutine_handle<> h, const wait_kind& kind,
   for (;;) parker::current().park();
 }
 
-// Pointers first, then the small fields together: 40 bytes, not 56 (every
-// parked channel operation and every select case holds one).
+// Pointers first, then the small fields together: 32 bytes (every parked
+// channel operation and every select case holds one). The waiter finds its
+// token by a 32-bit displacement instead of a pointer: the token always lives
+// in the same object as its waiters (a lone operation's awaiter, a select's
+// select_awaiter), a few hundred bytes away at most, and neither moves once
+// a waiter is queued (docs/design/channels.md, "A lone operation's awaiter").
 struct chan_waiter {
-  wait_token* tok = nullptr;
   void* slot = nullptr;  // send: the T to move from; recv: the std::optional<T> to fill
   chan_waiter* prev = nullptr;
   chan_waiter* next = nullptr;
-  int index = 0;
-  bool ok = false;       // set by the completer: transferred (true) or closed (false)
-  bool linked = false;   // in a queue; guarded by that channel's lock
+  std::int32_t tok_at = 0;  // token address minus this waiter's
+  std::uint16_t index = 0;  // the case's index (select_awaiter has fewer than 2^16)
+  bool ok = false;          // set by the completer: transferred (true) or closed (false)
+  bool linked = false;      // in a queue; guarded by that channel's lock
+
+  chan_waiter() = default;
+  chan_waiter(wait_token* t, void* s, int i = 0) noexcept { bind(t, s, i); }
+  // Before the waiter is queued.
+  void bind(wait_token* t, void* s, int i) noexcept {
+    const std::intptr_t d = reinterpret_cast<std::intptr_t>(t) - reinterpret_cast<std::intptr_t>(this);
+    GORO_ASSERT(d == static_cast<std::int32_t>(d) && i == static_cast<std::uint16_t>(i),
+                "goro: a channel waiter and its token must live in one object");
+    tok_at = static_cast<std::int32_t>(d);
+    index = static_cast<std::uint16_t>(i);
+    slot = s;
+  }
+  wait_token* tok() const noexcept {
+    return reinterpret_cast<wait_token*>(reinterpret_cast<std::intptr_t>(this) + tok_at);
+  }
 };
+static_assert(sizeof(void*) != 8 || sizeof(chan_waiter) == 32, "chan_waiter grew");
 
 // A channel's send or receive queue: the shared intrusive FIFO plus Go's
 // dequeue-with-selectDone.
@@ -126,7 +148,7 @@ class waiter_queue : public intrusive_list<chan_waiter> {
   chan_waiter* dequeue_claimed() noexcept {
     while (chan_waiter* n = front()) {
       erase(n);
-      if (n->tok->claim(n->index)) return n;
+      if (n->tok()->claim(n->index)) return n;
     }
     return nullptr;
   }
@@ -228,7 +250,7 @@ class chan_base {
   static void complete_chain(chan_waiter* chain) noexcept {
     while (chain) {
       chan_waiter* next = chain->next;
-      chain->tok->complete();  // last touch of *chain
+      chain->tok()->complete();  // last touch of *chain
       chain = next;
     }
   }

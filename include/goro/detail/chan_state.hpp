@@ -296,9 +296,7 @@ struct recv_case final : case_iface {
     return kNeedLock;
   }
   void enqueue(wait_token* tok, int index) noexcept override GORO_NO_TSA {
-    node.tok = tok;
-    node.index = index;
-    node.slot = &value;
+    node.bind(tok, &value, index);
     c->enqueue_recv(&node);
   }
   void cancel() noexcept override { c->cancel_recv(&node); }
@@ -339,9 +337,7 @@ struct send_case final : case_iface {
     return kNeedLock;
   }
   void enqueue(wait_token* tok, int index) noexcept override GORO_NO_TSA {
-    node.tok = tok;
-    node.index = index;
-    node.slot = &value;
+    node.bind(tok, &value, index);
     c->enqueue_send(&node);
   }
   void cancel() noexcept override { c->cancel_send(&node); }

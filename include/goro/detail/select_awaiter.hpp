@@ -38,6 +38,7 @@ class select_awaiter {
   static constexpr int kTimeout = index_of<timeout_case_impl, Cs...>();
   static_assert(count_of<default_case_impl, Cs...>() <= 1, "goro::select: at most one default case");
   static_assert(count_of<timeout_case_impl, Cs...>() <= 1, "goro::select: at most one timeout case");
+  static_assert(kN < 65536, "goro::select: fewer than 65536 cases (a waiter's index is 16 bits)");
 
   explicit select_awaiter(Cs&&... cs) : cases_(std::move(cs)...) {}
   select_awaiter(select_awaiter&& o) noexcept : cases_(std::move(o.cases_)) {
