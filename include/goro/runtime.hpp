@@ -224,6 +224,24 @@ struct joinable_shell : shell_base {
   std::exception_ptr error;  // what the call that makes `top` threw
 };
 
+// The shell of a goroutine counted by a group (wait_group::go): when the
+// goroutine is gone -- its call returned or threw, or making its task threw
+// -- its destroy calls counter->done(), after the task frames, the callable
+// and the arguments are destroyed and the goroutine has left the registry.
+// So a wait() that returns has seen each counted goroutine's resources
+// released and its uncaught exception (if any) reported, and a counted
+// goroutine needs no second coroutine frame to hold a done() guard. A
+// goroutine that never started (still queued when its runtime stopped) does
+// not call done(), as before: the group may be gone by then.
+template <class Counter>
+struct counted_shell : shell_base {
+  Counter* counter = nullptr;
+};
+template <class Base>
+inline constexpr bool is_counted_shell = false;
+template <class Counter>
+inline constexpr bool is_counted_shell<counted_shell<Counter>> = true;
+
 template <class F, class... A>
 using invoke_t = std::invoke_result_t<F&, A&&...>;
 
@@ -307,8 +325,17 @@ struct shell final : Base {
   // store), then the store, the registry entry and the memory.
   static void destroy(goroutine* g) noexcept {
     shell* s = static_cast<shell*>(g);
-    if (s->top) s->top.destroy();
-    delete s;
+    if constexpr (is_counted_shell<Base>) {
+      // Started: it has a task, or it finished (dead) when making it threw.
+      const bool started = s->top || s->state.load(std::memory_order_relaxed) == g_state::dead;
+      auto* counter = s->counter;
+      if (s->top) s->top.destroy();
+      delete s;
+      if (started) counter->done();  // last touch: the group may go away now
+    } else {
+      if (s->top) s->top.destroy();
+      delete s;
+    }
   }
   static constexpr goroutine_ops kOps{&start, &destroy};
 
@@ -317,11 +344,12 @@ struct shell final : Base {
 
 // Makes a goroutine of f(a...) on rt and queues it: detached from birth
 // (go) when Base is shell_base, joinable (spawn) when it is joinable_shell.
-template <class Base, class F, class... A>
-Base* launch_shell(runtime_impl* rt, source_loc loc, F&& f, A&&... a) {
+template <class Base, class Init, class F, class... A>
+Base* launch_shell(runtime_impl* rt, source_loc loc, Init init, F&& f, A&&... a) {
   using R = goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>;
   using sh = shell<R, Base, std::decay_t<F>, std::decay_t<A>...>;
   auto* s = new sh(std::forward<F>(f), std::forward<A>(a)...);
+  init(static_cast<Base*>(s));
   s->spawn_file = loc.file;
   s->spawn_line = static_cast<std::uint32_t>(loc.line);
   if constexpr (!std::is_same_v<Base, joinable_shell>)
@@ -337,12 +365,22 @@ Base* launch_shell(runtime_impl* rt, source_loc loc, F&& f, A&&... a) {
 // go(f, a...) on rt.
 template <class F, class... A>
 void launch_detached(runtime_impl* rt, source_loc loc, F&& f, A&&... a) {
-  (void)launch_shell<shell_base>(rt, loc, std::forward<F>(f), std::forward<A>(a)...);
+  (void)launch_shell<shell_base>(rt, loc, [](shell_base*) {}, std::forward<F>(f), std::forward<A>(a)...);
+}
+// wait_group::go(f, a...) on rt: a detached goroutine that calls
+// counter->done() when it is gone (counted_shell). The caller has already
+// counted it; if this throws, nothing was started and done() is not called.
+template <class Counter, class F, class... A>
+void launch_counted(runtime_impl* rt, source_loc loc, Counter* counter, F&& f, A&&... a) {
+  (void)launch_shell<counted_shell<Counter>>(
+      rt, loc, [counter](counted_shell<Counter>* s) { s->counter = counter; }, std::forward<F>(f),
+      std::forward<A>(a)...);
 }
 // spawn(f, a...) on rt: the shell a join_handle adopts.
 template <class F, class... A>
 joinable_shell* launch_joinable(runtime_impl* rt, source_loc loc, F&& f, A&&... a) {
-  return launch_shell<joinable_shell>(rt, loc, std::forward<F>(f), std::forward<A>(a)...);
+  return launch_shell<joinable_shell>(rt, loc, [](joinable_shell*) {}, std::forward<F>(f),
+                                      std::forward<A>(a)...);
 }
 
 }  // namespace detail

@@ -6,11 +6,14 @@
 // parameters; if such a move threw, the task was never made, its body never
 // ran, and the add(1) of go() was never taken back: every later wait()
 // hung. The exception itself reached the uncaught handler.
-// Now both wrappers take the stored copies by reference, so nothing is
-// moved before the body runs; the throwing move happens inside it (into
-// f's parameter for wait_group, into errgroup's local copy of f inside its
-// try), and the count is given back: wait_group's wait() returns and the
-// exception goes to the uncaught handler; errgroup's wait() rethrows it.
+// The fix made both wrappers take the stored copies by reference, so that
+// nothing was moved before the body ran. errgroup's still does (the
+// throwing move happens into its local copy of f inside its try, and
+// wait() rethrows it). wait_group::go has no wrapper any more: its
+// goroutine's shell calls done() when the goroutine is gone, however it
+// ended (counted_shell in runtime.hpp), so the move into f's parameter may
+// throw where go()'s would: wait() returns, and the exception goes to the
+// uncaught handler.
 //
 // The waits are bounded by a deadline so the old behaviour shows as a
 // failed assertion, not a ctest timeout.

@@ -68,27 +68,15 @@ class wait_group {
   }
 
  private:
-  // The wrapper takes the goroutine's stored copies of f and the arguments
-  // by reference (they live as long as the goroutine): nothing is moved
-  // before the guard is armed, so a move that throws (into f's parameters,
-  // in the body) still ends in done().
+  // A counted shell (runtime.hpp): the goroutine calls done() when it is
+  // gone, with no wrapper coroutine around f (one frame and one coroutine
+  // call less per goroutine). f and the arguments are stored in the shell and
+  // moved into f's parameters on the goroutine, as go() does; a move that
+  // throws there still ends in done().
   template <class F, class... A>
   void start_counted(F&& f, A&&... a) {
-    goro::go(
-        [](wait_group* wg, std::decay_t<F>&& fn, std::decay_t<A>&&... args) -> task<> {
-          struct done_on_exit {
-            wait_group* wg;
-            ~done_on_exit() { wg->done(); }
-          } guard{wg};
-          using r = std::invoke_result_t<std::decay_t<F>&, std::decay_t<A>&&...>;
-          if constexpr (awaitable<r>) {
-            r t = std::invoke(fn, std::move(args)...);
-            co_await std::move(t);
-          } else {
-            std::invoke(fn, std::move(args)...);
-          }
-        },
-        this, std::forward<F>(f), std::forward<A>(a)...);
+    detail::launch_counted(detail::runtime_for_spawn(), detail::source_loc::current(), this,
+                           std::forward<F>(f), std::forward<A>(a)...);
   }
 
  public:
