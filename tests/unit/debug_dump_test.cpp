@@ -2,7 +2,9 @@
 // and the object each goroutine waits on, and group goroutines that wait at
 // the same place. The coroutines whose co_await lines are asserted are
 // written on one line with the constant that records their __LINE__.
+#include <algorithm>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "goro_test.hpp"
@@ -53,6 +55,14 @@ goro::task<> cond_wait_pred(goro::mutex* mu, goro::cond* cv, const bool* f) { co
 // singleflight: a duplicate waits for the leader.
 goro::task<> sf_leader(goro::singleflight::group<int, int>* g, goro::chan<int> c) { auto f = [c] { return block_int(c); }; auto r = co_await g->call(1, f); (void)r; }
 goro::task<> sf_duplicate(goro::singleflight::group<int, int>* g) { auto f = [] { return 0; }; auto r = co_await g->call(1, f); (void)r; } constexpr int kSfLine = __LINE__;
+
+// wait_group::go: the goroutine's spawn site is the caller's line (up to four
+// arguments), as for goro::go.
+goro::task<> start_counted(goro::wait_group* wg, goro::chan<int> c) { wg->go(park_on_recv, c); co_return; } constexpr int kWgGoLine = __LINE__;
+goro::task<> park_with_four(goro::chan<int> c, int, int, int) { auto v = co_await c.recv(); (void)v; }
+goro::task<> start_counted4(goro::wait_group* wg, goro::chan<int> c) { wg->go(park_with_four, c, 1, 2, 3); co_return; } constexpr int kWgGo4Line = __LINE__;
+goro::task<> park_with_five(goro::chan<int> c, int, int, int, int) { auto v = co_await c.recv(); (void)v; }
+goro::task<> start_counted5(goro::wait_group* wg, goro::chan<int> c) { wg->go(park_with_five, c, 1, 2, 3, 4); co_return; }
 
 // join_handle::wait() and selects of more than six cases.
 goro::task<> join_wait(goro::join_handle<void> j) { co_await std::move(j).wait(); } constexpr int kJoinLine = __LINE__;
@@ -368,6 +378,25 @@ TEST_P(DebugDump, RunnableAndFinishedWaitsAreNotShownAsWaiting) {
   }, ch);
   EXPECT_EQ(std::move(h).join(), 1);
   for (const auto& g : rt().goroutines()) EXPECT_EQ(g.wait_reason, nullptr);
+}
+
+TEST_P(DebugDump, WaitGroupGoRecordsTheCallersLineAsTheSpawnSite) {
+  auto ch = goro::make_chan<int>();
+  goro::wait_group wg;
+  rt().go(start_counted, &wg, ch);
+  rt().go(start_counted4, &wg, ch);
+  rt().go(start_counted5, &wg, ch);  // more arguments: the site is wait_group.hpp's
+  ASSERT_TRUE(wait_parked(rt(), 3, "chan receive"));
+  std::vector<int> lines;
+  for (const auto& g : rt().goroutines()) {
+    if (g.wait_reason == nullptr) continue;
+    if (ends_with(g.file, "debug_dump_test.cpp")) lines.push_back(g.line);
+    else EXPECT_TRUE(ends_with(g.file, "wait_group.hpp")) << g.file;
+  }
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<int>{kWgGoLine, kWgGo4Line}));
+  ch.close();
+  wg.blocking_wait();
 }
 
 GORO_INSTANTIATE_WORKERS(DebugDump);

@@ -56,15 +56,39 @@ class wait_group {
   // goroutine calls done() however f ends: returning, throwing, or an
   // argument's move into f's parameters throwing (that exception then goes
   // to the uncaught-exception handler, as f's own would).
-  template <class F, class... A>
-  void go(F&& f, A&&... a) {
-    add(1);
-    try {
-      start_counted(std::forward<F>(f), std::forward<A>(a)...);
-    } catch (...) {
-      done();
-      throw;
-    }
+  // Up to four arguments, the caller's line is the goroutine's spawn site in
+  // dumps and crash reports (a defaulted location cannot follow a pack:
+  // one overload per arity, as runtime::go); with more, the site is this
+  // header.
+  template <class F>
+  void go(F&& f, detail::source_loc loc = detail::source_loc::current()) {
+    go_at(loc, std::forward<F>(f));
+  }
+  template <class F, class A0>
+  void go(F&& f, A0&& a0, detail::source_loc loc = detail::source_loc::current()) {
+    go_at(loc, std::forward<F>(f), std::forward<A0>(a0));
+  }
+  template <class F, class A0, class A1>
+  void go(F&& f, A0&& a0, A1&& a1, detail::source_loc loc = detail::source_loc::current()) {
+    go_at(loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1));
+  }
+  template <class F, class A0, class A1, class A2>
+  void go(F&& f, A0&& a0, A1&& a1, A2&& a2,
+          detail::source_loc loc = detail::source_loc::current()) {
+    go_at(loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1),
+          std::forward<A2>(a2));
+  }
+  template <class F, class A0, class A1, class A2, class A3>
+  void go(F&& f, A0&& a0, A1&& a1, A2&& a2, A3&& a3,
+          detail::source_loc loc = detail::source_loc::current()) {
+    go_at(loc, std::forward<F>(f), std::forward<A0>(a0), std::forward<A1>(a1),
+          std::forward<A2>(a2), std::forward<A3>(a3));
+  }
+  template <class F, class A0, class A1, class A2, class A3, class A4, class... A>
+  void go(F&& f, A0&& a0, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A&&... a) {
+    go_at(detail::source_loc::current(), std::forward<F>(f), std::forward<A0>(a0),
+          std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4),
+          std::forward<A>(a)...);
   }
 
  private:
@@ -72,11 +96,18 @@ class wait_group {
   // gone, with no wrapper coroutine around f (one frame and one coroutine
   // call less per goroutine). f and the arguments are stored in the shell and
   // moved into f's parameters on the goroutine, as go() does; a move that
-  // throws there still ends in done().
+  // throws there still ends in done(). If starting throws, the count is
+  // taken back and nothing was started.
   template <class F, class... A>
-  void start_counted(F&& f, A&&... a) {
-    detail::launch_counted(detail::runtime_for_spawn(), detail::source_loc::current(), this,
-                           std::forward<F>(f), std::forward<A>(a)...);
+  void go_at(detail::source_loc loc, F&& f, A&&... a) {
+    add(1);
+    try {
+      detail::launch_counted(detail::runtime_for_spawn(), loc, this, std::forward<F>(f),
+                             std::forward<A>(a)...);
+    } catch (...) {
+      done();
+      throw;
+    }
   }
 
  public:
