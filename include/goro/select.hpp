@@ -63,11 +63,11 @@ detail::recv_spec<detail::chan_value_t<T>> recv(receiver<T>&& r) noexcept {
 }
 // Send case: sends v (moved in) if chosen; if not chosen, v is destroyed.
 template <class T, class V>
-detail::send_case<detail::chan_value_t<T>> send(const sender<T>& s, V&& v) {
+detail::send_spec<detail::chan_value_t<T>> send(const sender<T>& s, V&& v) {
   return {detail::chan_access::state_of(s), detail::chan_value_t<T>(std::forward<V>(v)), false};
 }
 template <class T, class V>
-detail::send_case<detail::chan_value_t<T>> send(sender<T>&& s, V&& v) {
+detail::send_spec<detail::chan_value_t<T>> send(sender<T>&& s, V&& v) {
   return {detail::chan_access::state_of(s), detail::chan_value_t<T>(std::forward<V>(v)), true};
 }
 
@@ -95,8 +95,9 @@ struct case_traits<timeout_case_impl> {
   static result take(timeout_case_impl&) { return {}; }
 };
 
-// The case a select stores for each argument: a goro::recv(...) spec
-// becomes its recv_case, default_case its implementation, the rest as given.
+// The case a select stores for each argument: a goro::recv(...) or
+// goro::send(...) spec becomes its recv_case or send_case, default_case its
+// implementation, the rest as given.
 template <class C>
 struct case_of_impl {
   using type = C;
@@ -108,6 +109,10 @@ struct case_of_impl<default_case_t> {
 template <class V>
 struct case_of_impl<recv_spec<V>> {
   using type = recv_case<V>;
+};
+template <class V>
+struct case_of_impl<send_spec<V>> {
+  using type = send_case<V>;
 };
 template <class C>
 using case_of = typename case_of_impl<std::decay_t<C>>::type;

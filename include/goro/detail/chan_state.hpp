@@ -8,6 +8,7 @@
 // frees a slot).
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <new>
 #include <optional>
@@ -242,10 +243,10 @@ class chan_state : public chan_base {
 
 // What goro::recv(r) returns: the channel, and a reference on it when the
 // handle was a temporary. select builds the recv_case (waiter node and
-// value: 80 bytes for an int) from it in its own storage, so the class-type
+// value: 72 bytes for an int) from it in its own storage, so the class-type
 // temporary that `co_await goro::select(goro::recv(a), ...)` leaves in a GCC
 // coroutine frame for good (docs/guide/compiler-hazards.md §2.4) is 16
-// bytes per case, not 80.
+// bytes per case, not 72.
 template <class T>
 struct recv_spec {
   chan_state<T>* c;
@@ -258,6 +259,29 @@ struct recv_spec {
   recv_spec(recv_spec&& o) noexcept : c(o.c), owns(std::exchange(o.owns, false)) {}
   recv_spec& operator=(const recv_spec&) = delete;
   ~recv_spec() {
+    if (owns) c->release();
+  }
+};
+
+// What goro::send(s, v) returns: the channel, the reference as in recv_spec,
+// and the value; select moves it into its send_case (72 bytes for an int),
+// so the temporary a GCC frame keeps is 16 bytes for an int, not 72.
+template <class T>
+struct send_spec {
+  chan_state<T>* c;
+  bool owns;  // holds a reference
+  T value;
+
+  send_spec(chan_state<T>* ch, T v, bool take_ref) noexcept
+      : c(ch), owns(take_ref && ch), value(std::move(v)) {
+    if (owns) c->retain();
+  }
+  send_spec(const send_spec& o) requires std::copy_constructible<T>
+      : send_spec(o.c, T(o.value), o.owns) {}
+  send_spec(send_spec&& o) noexcept
+      : c(o.c), owns(std::exchange(o.owns, false)), value(std::move(o.value)) {}
+  send_spec& operator=(const send_spec&) = delete;
+  ~send_spec() {
     if (owns) c->release();
   }
 };
@@ -319,6 +343,12 @@ struct send_case final : case_iface {
   }
   send_case(send_case&& o) noexcept
       : send_case(o.c, std::move(o.value), o.owns) {}
+  explicit send_case(const send_spec<T>& s) : send_case(s.c, T(s.value), s.owns) {}
+  // Adopts the spec's reference and moves its value.
+  explicit send_case(send_spec<T>&& s) noexcept
+      : c(s.c), owns(std::exchange(s.owns, false)), value(std::move(s.value)) {
+    lock = c ? &c->mu : nullptr;
+  }
   ~send_case() {
     if (owns) c->release();
   }
