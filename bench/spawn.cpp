@@ -7,6 +7,9 @@
 //   spawn/parked_1M_wake    ns from close(ch) until all 1M have exited, per goroutine
 //   spawn/spawn_join_1M     ns to start 1M goroutines that bump a counter and
 //                           wait for all, per goroutine
+//   spawn/spawn_join_handles_1M  the same, each goroutine started by spawn and
+//                           joined through its own join_handle (Go: a done
+//                           channel per goroutine, closed when it exits)
 // The parked cases run first so that the RSS baseline is not inflated by
 // frames recycled from an earlier case (as in the Go twin).
 #include <unistd.h>
@@ -15,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include <goro/goro.hpp>
 
@@ -87,11 +91,29 @@ goro::task<> spawn_join() {
   if (counter.load() != n) std::abort();
   report("spawn/spawn_join_1M", per_g(d), "ns/g");
 }
+goro::task<> spawn_join_handles() {
+  std::atomic<long> counter{0};
+  std::vector<goro::join_handle<void>> hs;
+  hs.reserve(n);
+  auto t0 = clk::now();
+  for (int i = 0; i < n; ++i)
+    hs.push_back(goro::spawn(
+        [](std::atomic<long>* c) -> goro::task<> {
+          c->fetch_add(1, std::memory_order_relaxed);
+          co_return;
+        },
+        &counter));
+  for (auto& h : hs) co_await std::move(h);
+  auto d = clk::now() - t0;
+  if (counter.load() != n) std::abort();
+  report("spawn/spawn_join_handles_1M", per_g(d), "ns/g");
+}
 }  // namespace
 
 int main() {
   goro::run([]() -> goro::task<> {
     co_await parked();
     co_await spawn_join();
+    co_await spawn_join_handles();
   });
 }

@@ -8,6 +8,8 @@
 //	spawn/parked_1M_bytes   RSS growth (/proc/self/statm) with those 1M parked, bytes per goroutine
 //	spawn/parked_1M_wake    ns from close(ch) until all 1M have exited, per goroutine
 //	spawn/spawn_join_1M     ns to start 1M goroutines that increment an atomic and wait for all, per goroutine
+//	spawn/spawn_join_handles_1M  the same, each goroutine joined through its own done channel
+//	                        (closed when it exits; goro: a join_handle per goroutine)
 //
 // The parked cases run first so that the RSS baseline is not inflated by
 // goroutines (and stacks) recycled from an earlier case.
@@ -96,8 +98,32 @@ func spawnJoin() {
 	report("spawn/spawn_join_1M", perG(d), "ns/g")
 }
 
+func spawnJoinHandles() {
+	var count atomic.Int64
+	dones := make([]chan struct{}, n)
+	t0 := time.Now()
+	for i := range dones {
+		done := make(chan struct{})
+		dones[i] = done
+		go func() {
+			count.Add(1)
+			close(done)
+		}()
+	}
+	for _, done := range dones {
+		<-done
+	}
+	d := time.Since(t0)
+	if count.Load() != n {
+		panic("lost increments")
+	}
+	report("spawn/spawn_join_handles_1M", perG(d), "ns/g")
+}
+
 func main() {
 	parked()
 	runtime.GC()
 	spawnJoin()
+	runtime.GC()
+	spawnJoinHandles()
 }
