@@ -199,6 +199,34 @@ TEST_P(WaitGroupCtx, CancelWhileWaiting) {
   });
 }
 
+// A waiter that gave up leaves the group's "waiters queued" bit set; the
+// done() that reaches zero clears it (it takes the lock for nothing), so a
+// later wait() returns at once instead of queueing behind a release that
+// will never come. Bounded, so a regression fails instead of hanging.
+TEST_P(WaitGroupCtx, AWaitGivenUpLeavesTheGroupUsable) {
+  goro::wait_group wg;
+  goro::runtime& r = rt();
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  wg.add(1);
+  rt().run([&]() -> goro::task<> {
+    auto a = goro::spawn([&]() -> goro::task<std::error_code> {
+      co_return co_await wg.wait(ctx_cancel.ctx);
+    });
+    EXPECT_TRUE(co_await wait_parked(r, a.id()));
+    ctx_cancel.cancel();
+    EXPECT_EQ(co_await std::move(a), goro::canceled);
+    EXPECT_EQ(wg.count(), 1);
+    wg.done();
+    auto bound = goro::with_timeout(goro::background(), std::chrono::seconds(10));
+    EXPECT_FALSE(co_await wg.wait(bound.ctx));  // at once: nothing pending
+    wg.add(2);  // and the group counts again
+    wg.done();
+    wg.done();
+    EXPECT_FALSE(co_await wg.wait(bound.ctx));
+    EXPECT_EQ(wg.count(), 0);
+  });
+}
+
 TEST_P(WaitGroupCtx, DeadlineFromAPlainThread) {
   goro::wait_group wg;
   wg.add(1);

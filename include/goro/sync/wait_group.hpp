@@ -9,11 +9,28 @@
 // A counter going negative is misuse and aborts with a clear message (Go panics).
 // Thread-safety: every member may be called concurrently.
 // Memory: every done() happens-before the wait() that it releases returns.
-// Lifetime: the group may be destroyed as soon as a wait() on it returns. The
-// counter only reaches zero under mu_, and a waiter that finds it zero takes
-// mu_ before it returns, so the add() that released it has let go of the
-// group by then (without this, the last done() could still be taking mu_ of a
-// group its waiter had already freed).
+// Lifetime: the group may be destroyed as soon as a wait() on it returns.
+//
+// State (one word): the counter times two, plus kWaiters (bit 0): the queue
+// may hold waiters. add() is one fetch_add (Go's Add); the add() that brings
+// the counter to zero touches the group after that only if it saw kWaiters,
+// and then takes mu_, wakes every queued waiter and clears the bit. A
+// waiter sets kWaiters under mu_ before it queues. So:
+//  * kWaiters is set and cleared only under mu_; a waiter that set it and
+//    then found the counter already zero clears it again before unlocking;
+//    a waiter leaving the queue early (context, teardown) leaves it set
+//    (the next zero then takes mu_ for nothing).
+//  * Hence "counter zero and kWaiters set", seen under mu_, means the add()
+//    that made it zero saw the bit and is on its way to mu_ (a releaser is
+//    pending): a waiter then queues too and is woken by it, and a
+//    context-aware waiter does not give up (the release is decided). Only
+//    a word that is all zero lets a waiter return at once: no add() can
+//    still be about to touch the group.
+//  * A waiter that returned was woken after the releaser's unlock (its last
+//    touch), or saw the word at zero, or gave up on its context while the
+//    counter was above zero (a later done() touches the group: the caller
+//    must not destroy it then, as before).
+// wait_group_round (add(1), done(), wait()) is two atomic RMWs, as in Go.
 #pragma once
 
 #include <atomic>
@@ -34,20 +51,13 @@ class wait_group {
   wait_group& operator=(const wait_group&) = delete;
 
   void add(std::int64_t delta) noexcept {
-    // Fast path: the counter stays above zero, nobody is released, and the
-    // group is not touched after the CAS.
-    std::int64_t c = count_.load(std::memory_order_relaxed);
-    for (;;) {
-      std::int64_t v = c + delta;
-      GORO_ASSERT(v >= 0, "goro::wait_group: negative counter (more done() than add())");
-      if (v == 0 && delta != 0) break;
-      if (count_.compare_exchange_weak(c, v, std::memory_order_acq_rel, std::memory_order_relaxed))
-        return;
-    }
-    add_reaching_zero(delta);
+    const std::int64_t s = state_.fetch_add(delta * kOne, std::memory_order_acq_rel) + delta * kOne;
+    GORO_ASSERT(s >= 0, "goro::wait_group: negative counter (more done() than add())");
+    // Not reaching zero, or nobody queued: the fetch_add was the last touch.
+    if (s == kWaiters && delta != 0) release_waiters();
   }
   void done() noexcept { add(-1); }
-  std::int64_t count() const noexcept { return count_.load(std::memory_order_acquire); }
+  std::int64_t count() const noexcept { return state_.load(std::memory_order_acquire) / kOne; }
 
   // Starts f(args...) as a goroutine counted by this group. If the start
   // throws (copying f or an argument into the goroutine threw, or no
@@ -130,7 +140,7 @@ class wait_group {
     bool await_ready() const noexcept { return wg->settled_at_zero(); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
       detail::lock_guard l(wg->mu_);
-      if (wg->count() == 0) return false;
+      if (!wg->must_queue_locked()) return false;
       node.w = detail::waker_for(h, detail::wait_kinds::wait_group, site, wg);
       wg->waiters_.push_back(&node);
       parked = true;
@@ -183,7 +193,7 @@ class wait_group {
       detail::lock_guard l(wg_->mu_);
       if (canceled_) return false;
       decided_ = true;
-      if (wg_->count() == 0) return false;
+      if (!wg_->must_queue_locked()) return false;
       node_.w = w;
       wg_->waiters_.push_back(&node_);
       parked_ = true;
@@ -201,7 +211,9 @@ class wait_group {
       bool wake = false;
       {
         detail::lock_guard l(self->wg_->mu_);
-        if (self->node_.linked) {
+        // At zero with the node still queued, a releaser is on its way to
+        // mu_ (see the state comment): the wait is over, it wakes us.
+        if (self->node_.linked && self->wg_->count() != 0) {
           self->wg_->waiters_.erase(&self->node_);
           self->canceled_ = wake = true;
         } else if (!self->decided_) {
@@ -233,10 +245,11 @@ class wait_group {
         "goro::wait_group::blocking_wait() blocks the thread; inside a goroutine use "
         "co_await wg.wait()",
         loc);
+    if (settled_at_zero()) return;
     detail::wait_node node;
     {
       detail::lock_guard l(mu_);
-      if (count() == 0) return;
+      if (!must_queue_locked()) return;
       node.w = detail::thread_waker();
       waiters_.push_back(&node);
     }
@@ -252,26 +265,36 @@ class wait_group {
   }
 
  private:
-  // The counter may reach zero only here, under mu_ (see Lifetime above).
-  void add_reaching_zero(std::int64_t delta) noexcept {
+  static constexpr std::int64_t kWaiters = 1, kOne = 2;
+
+  // The add() that brought the counter to zero with kWaiters set: wakes
+  // every queued waiter, unless the counter went up again meanwhile (the
+  // group reused while waited for: they wait for the next zero).
+  void release_waiters() noexcept {
     detail::wait_node* chain = nullptr;
     {
       detail::lock_guard l(mu_);
-      std::int64_t v = count_.fetch_add(delta, std::memory_order_acq_rel) + delta;
-      GORO_ASSERT(v >= 0, "goro::wait_group: negative counter (more done() than add())");
-      if (v == 0) chain = waiters_.take_all();
+      if (state_.load(std::memory_order_acquire) / kOne == 0) {
+        chain = waiters_.take_all();
+        state_.fetch_and(~kWaiters, std::memory_order_relaxed);
+      }
     }
     // The unlock was the last touch of *this; the nodes belong to the waiters.
     detail::wake_chain(chain);
   }
-  // Zero, and the add() that made it zero is out of the group.
-  bool settled_at_zero() noexcept {
-    if (count() != 0) return false;
-    detail::lock_guard l(mu_);
-    return true;
+  // Nothing left to wait for and no releaser pending: the whole word is zero.
+  bool settled_at_zero() const noexcept { return state_.load(std::memory_order_acquire) == 0; }
+  // Under mu_, for a waiter about to queue: false if the wait is already
+  // over (the counter is zero and no releaser is pending), else sets
+  // kWaiters (the releaser of the next zero then comes to mu_) and true.
+  bool must_queue_locked() noexcept GORO_REQUIRES(mu_) {
+    const std::int64_t s = state_.fetch_or(kWaiters, std::memory_order_acq_rel);
+    if (s / kOne != 0 || (s & kWaiters)) return true;  // counting, or a releaser is pending
+    state_.fetch_and(~kWaiters, std::memory_order_relaxed);  // we set it: nobody will come
+    return false;
   }
 
-  std::atomic<std::int64_t> count_{0};
+  std::atomic<std::int64_t> state_{0};  // counter * kOne | kWaiters
   detail::spinlock mu_;
   detail::wait_queue waiters_ GORO_GUARDED_BY(mu_);
 };
