@@ -5,8 +5,10 @@
 // waiter that saw zero in between returned and freed the group, and the lock,
 // take_all() and unlock hit freed memory. With the memory reused by the next
 // group, the old release stole the new group's waiter: hangs and spurious
-// "negative counter" aborts. Now the counter reaches zero only under the
-// lock, and a waiter that sees zero takes the lock once before returning.
+// "negative counter" aborts. Now a zero reached with waiters queued happens
+// only under the lock and leaves a dirty bit in the state word, and a waiter
+// returns without the lock only on an all-zero word (wait_group.hpp, the
+// state comment: a zero reached without the lock was its add()'s last touch).
 #include <atomic>
 #include <chrono>
 #include <memory>

@@ -11,26 +11,31 @@
 // Memory: every done() happens-before the wait() that it releases returns.
 // Lifetime: the group may be destroyed as soon as a wait() on it returns.
 //
-// State (one word): the counter times two, plus kWaiters (bit 0): the queue
-// may hold waiters. add() is one fetch_add (Go's Add); the add() that brings
-// the counter to zero touches the group after that only if it saw kWaiters,
-// and then takes mu_, wakes every queued waiter and clears the bit. A
-// waiter sets kWaiters under mu_ before it queues. So:
-//  * kWaiters is set and cleared only under mu_; a waiter that set it and
-//    then found the counter already zero clears it again before unlocking;
-//    a waiter leaving the queue early (context, teardown) leaves it set
-//    (the next zero then takes mu_ for nothing).
-//  * Hence "counter zero and kWaiters set", seen under mu_, means the add()
-//    that made it zero saw the bit and is on its way to mu_ (a releaser is
-//    pending): a waiter then queues too and is woken by it, and a
-//    context-aware waiter does not give up (the release is decided). Only
-//    a word that is all zero lets a waiter return at once: no add() can
-//    still be about to touch the group.
-//  * A waiter that returned was woken after the releaser's unlock (its last
-//    touch), or saw the word at zero, or gave up on its context while the
-//    counter was above zero (a later done() touches the group: the caller
-//    must not destroy it then, as before).
-// wait_group_round (add(1), done(), wait()) is two atomic RMWs, as in Go.
+//
+// State (one word): the counter times four, plus two bits.
+//  * kWaiters: the queue may hold waiters. A waiter sets it under mu_
+//    before it queues; the release clears it. A waiter leaving the queue
+//    early (context, teardown) leaves it set (the next zero then takes mu_
+//    for nothing).
+//  * kDirty: a release ran under mu_ and may not have unlocked yet. Only a
+//    waiter clears it, under mu_ (so after that release's unlock).
+// add() is a CAS on the word, with no lock, except when it would bring the
+// counter to zero while kWaiters is set: that add() takes mu_ and, in one
+// CAS under it, makes the counter zero, clears kWaiters and sets kDirty,
+// then wakes every queued waiter after the unlock. So:
+//  * the counter never reaches zero with waiters queued outside mu_: a
+//    waiter that finds the counter above zero under mu_ and queues is woken
+//    by the add() that makes it zero, and a context hook that finds its
+//    waiter still queued under mu_ sees a counter above zero (it may cancel);
+//  * a waiter returns at once only on a word that is all zero: the add()
+//    that made the counter zero either took no lock (its CAS was its last
+//    touch) or left kDirty, which sends the waiter through mu_ first
+//    (settled_at_zero); a counter found at zero wins over a done context;
+//  * every add() that brings the counter to zero inside mu_ sets kDirty in
+//    the same CAS, so a zero seen without kDirty never has a lock holder
+//    behind it that is still to unlock.
+// wait_group_round (add(1), done(), wait()) is two CASes and a load; Go's
+// is two atomic adds and a load.
 #pragma once
 
 #include <atomic>
@@ -51,10 +56,15 @@ class wait_group {
   wait_group& operator=(const wait_group&) = delete;
 
   void add(std::int64_t delta) noexcept {
-    const std::int64_t s = state_.fetch_add(delta * kOne, std::memory_order_acq_rel) + delta * kOne;
-    GORO_ASSERT(s >= 0, "goro::wait_group: negative counter (more done() than add())");
-    // Not reaching zero, or nobody queued: the fetch_add was the last touch.
-    if (s == kWaiters && delta != 0) release_waiters();
+    std::int64_t s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::int64_t n = s + delta * kOne;
+      GORO_ASSERT(n >= 0, "goro::wait_group: negative counter (more done() than add())");
+      if (n / kOne == 0 && (n & kWaiters) && delta != 0) break;  // a zero with waiters: under mu_
+      if (state_.compare_exchange_weak(s, n, std::memory_order_acq_rel, std::memory_order_relaxed))
+        return;  // the last touch of the group
+    }
+    add_locked(delta);
   }
   void done() noexcept { add(-1); }
   std::int64_t count() const noexcept { return state_.load(std::memory_order_acquire) / kOne; }
@@ -137,7 +147,7 @@ class wait_group {
         if (node.linked) wg->waiters_.erase(&node);
       }
     }
-    bool await_ready() const noexcept { return wg->settled_at_zero(); }
+    bool await_ready() noexcept { return wg->settled_at_zero(); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
       detail::lock_guard l(wg->mu_);
       if (!wg->must_queue_locked()) return false;
@@ -211,9 +221,7 @@ class wait_group {
       bool wake = false;
       {
         detail::lock_guard l(self->wg_->mu_);
-        // At zero with the node still queued, a releaser is on its way to
-        // mu_ (see the state comment): the wait is over, it wakes us.
-        if (self->node_.linked && self->wg_->count() != 0) {
+        if (self->node_.linked) {  // the counter is above zero (see the state comment)
           self->wg_->waiters_.erase(&self->node_);
           self->canceled_ = wake = true;
         } else if (!self->decided_) {
@@ -265,36 +273,60 @@ class wait_group {
   }
 
  private:
-  static constexpr std::int64_t kWaiters = 1, kOne = 2;
+  static constexpr std::int64_t kWaiters = 1, kDirty = 2, kOne = 4;
 
-  // The add() that brought the counter to zero with kWaiters set: wakes
-  // every queued waiter, unless the counter went up again meanwhile (the
-  // group reused while waited for: they wait for the next zero).
-  void release_waiters() noexcept {
+  // An add() whose result would make the counter zero with kWaiters set.
+  void add_locked(std::int64_t delta) noexcept {
     detail::wait_node* chain = nullptr;
     {
       detail::lock_guard l(mu_);
-      if (state_.load(std::memory_order_acquire) / kOne == 0) {
-        chain = waiters_.take_all();
-        state_.fetch_and(~kWaiters, std::memory_order_relaxed);
+      std::int64_t s = state_.load(std::memory_order_relaxed);
+      for (;;) {
+        std::int64_t n = s + delta * kOne;
+        GORO_ASSERT(n >= 0, "goro::wait_group: negative counter (more done() than add())");
+        const bool zero = n / kOne == 0;
+        if (zero) n = (n & ~kWaiters) | kDirty;
+        if (state_.compare_exchange_weak(s, n, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed)) {
+          if (zero) chain = waiters_.take_all();
+          break;
+        }
       }
     }
     // The unlock was the last touch of *this; the nodes belong to the waiters.
     detail::wake_chain(chain);
   }
-  // Nothing left to wait for and no releaser pending: the whole word is zero.
-  bool settled_at_zero() const noexcept { return state_.load(std::memory_order_acquire) == 0; }
-  // Under mu_, for a waiter about to queue: false if the wait is already
-  // over (the counter is zero and no releaser is pending), else sets
-  // kWaiters (the releaser of the next zero then comes to mu_) and true.
+  // True when the counter is zero, once no add() can still touch the group:
+  // at once on an all-zero word; after a release (kDirty) only through mu_,
+  // whose unlock was that release's last touch.
+  bool settled_at_zero() noexcept {
+    std::int64_t s = state_.load(std::memory_order_acquire);
+    if (s == 0) return true;
+    if (s / kOne != 0) return false;
+    detail::lock_guard l(mu_);
+    s = state_.load(std::memory_order_acquire);
+    if (s / kOne != 0) return false;  // counting again
+    if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_relaxed);
+    return true;
+  }
+  // Under mu_, for a waiter about to queue: false if the counter is zero
+  // (the wait is over; a release's kDirty is cleared: its unlock is behind
+  // us), else sets kWaiters and returns true (queue: the add() that makes
+  // the counter zero will take mu_ and wake the queue).
   bool must_queue_locked() noexcept GORO_REQUIRES(mu_) {
-    const std::int64_t s = state_.fetch_or(kWaiters, std::memory_order_acq_rel);
-    if (s / kOne != 0 || (s & kWaiters)) return true;  // counting, or a releaser is pending
-    state_.fetch_and(~kWaiters, std::memory_order_relaxed);  // we set it: nobody will come
-    return false;
+    std::int64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (s / kOne == 0) {
+        if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_relaxed);
+        return false;
+      }
+      if (state_.compare_exchange_weak(s, s | kWaiters, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+        return true;
+    }
   }
 
-  std::atomic<std::int64_t> state_{0};  // counter * kOne | kWaiters
+  std::atomic<std::int64_t> state_{0};  // counter * kOne | kDirty | kWaiters
   detail::spinlock mu_;
   detail::wait_queue waiters_ GORO_GUARDED_BY(mu_);
 };
