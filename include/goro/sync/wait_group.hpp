@@ -9,7 +9,11 @@
 // A counter going negative is misuse and aborts with a clear message (Go panics).
 // Thread-safety: every member may be called concurrently.
 // Memory: every done() happens-before the wait() that it releases returns.
-// Lifetime: the group may be destroyed as soon as a wait() on it returns.
+// Lifetime: the group may be destroyed as soon as a wait() on it returns,
+// as long as no other wait() on it is still in progress (several waiters
+// must all have returned, as for any object used by several threads).
+// Clearing kDirty (below) is a release: a later waiter that reads the
+// cleared word then happens-after the release's unlock.
 //
 //
 // State (one word): the counter times four, plus two bits.
@@ -306,7 +310,7 @@ class wait_group {
     detail::lock_guard l(mu_);
     s = state_.load(std::memory_order_acquire);
     if (s / kOne != 0) return false;  // counting again
-    if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_relaxed);
+    if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_release);
     return true;
   }
   // Under mu_, for a waiter about to queue: false if the counter is zero
@@ -317,7 +321,7 @@ class wait_group {
     std::int64_t s = state_.load(std::memory_order_acquire);
     for (;;) {
       if (s / kOne == 0) {
-        if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_relaxed);
+        if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_release);
         return false;
       }
       if (state_.compare_exchange_weak(s, s | kWaiters, std::memory_order_acq_rel,
