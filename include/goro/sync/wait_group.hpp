@@ -15,7 +15,6 @@
 // Clearing kDirty (below) is a release: a later waiter that reads the
 // cleared word then happens-after the release's unlock.
 //
-//
 // State (one word): the counter times four, plus two bits.
 //  * kWaiters: the queue may hold waiters. A waiter sets it under mu_
 //    before it queues; the release clears it. A waiter leaving the queue
@@ -310,18 +309,22 @@ class wait_group {
     detail::lock_guard l(mu_);
     s = state_.load(std::memory_order_acquire);
     if (s / kOne != 0) return false;  // counting again
-    if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_release);
+    settle_locked(s);
     return true;
   }
+  // Under mu_, with the counter at zero in s: the wait is over. A release's
+  // kDirty is cleared (its unlock is behind us, since we hold mu_).
+  void settle_locked(std::int64_t s) noexcept GORO_REQUIRES(mu_) {
+    if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_release);
+  }
   // Under mu_, for a waiter about to queue: false if the counter is zero
-  // (the wait is over; a release's kDirty is cleared: its unlock is behind
-  // us), else sets kWaiters and returns true (queue: the add() that makes
-  // the counter zero will take mu_ and wake the queue).
+  // (settle_locked), else sets kWaiters and returns true (queue: the add()
+  // that makes the counter zero will take mu_ and wake the queue).
   bool must_queue_locked() noexcept GORO_REQUIRES(mu_) {
     std::int64_t s = state_.load(std::memory_order_acquire);
     for (;;) {
       if (s / kOne == 0) {
-        if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_release);
+        settle_locked(s);
         return false;
       }
       if (state_.compare_exchange_weak(s, s | kWaiters, std::memory_order_acq_rel,
