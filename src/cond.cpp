@@ -17,12 +17,10 @@ struct cond::park_awaiter {
   bool parked = false;
   park_awaiter(cond* cv, const detail::wait_site& s) noexcept : c(cv), site(s) {}
   park_awaiter(const park_awaiter&) = delete;
-  // Torn down while parked (runtime shutdown): leave the queue.
+  // Torn down while parked (runtime shutdown): leave the queue, or wait out
+  // the signal that dequeued us.
   ~park_awaiter() {
-    if (parked && !node.notified.load(std::memory_order_acquire)) {
-      detail::lock_guard l(c->mu_);
-      if (node.linked) c->waiters_.erase(&node);
-    }
+    if (parked) detail::withdraw(c->mu_, c->waiters_, node);
   }
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept {
@@ -36,7 +34,10 @@ struct cond::park_awaiter {
     m->unlock();  // published: from here on, only locals
     return true;
   }
-  void await_resume() noexcept { parked = false; }
+  void await_resume() noexcept {
+    detail::settle_wake(node);
+    parked = false;
+  }
 };
 
 task<> cond::wait_at(detail::wait_site site) {

@@ -158,19 +158,27 @@ bool mutex::after_wake(lock_state& st) noexcept {
 
 // A waiter torn down while parked (runtime shutdown): leave the mutex usable
 // for the parties that remain.
+// A waiter that an unlock dequeued but has not yet woken is that unlock's to
+// finish: wait it out (wait_queue.hpp), then give back what it granted.
 void mutex::abandon(lock_state& st) noexcept {
-  if (st.node.notified.load(std::memory_order_acquire)) {
-    if (st.node.handoff) {
-      unlock();  // it was handed to us: pass it on
-    } else {
-      state_.fetch_and(~kWoken, std::memory_order_acq_rel);  // we will not retry
+  if (!st.node.notified.load(std::memory_order_acquire)) {
+    {
+      detail::lock_guard l(mu_);
+      if (st.node.linked) {
+        waiters_.erase(&st.node);
+        if (waiters_.empty())
+          state_.fetch_and(~(kWaiters | kStarving), std::memory_order_acq_rel);
+        return;
+      }
     }
-    return;
+    detail::settle_wake(st.node);
   }
-  detail::lock_guard l(mu_);
-  if (!st.node.linked) return;
-  waiters_.erase(&st.node);
-  if (waiters_.empty()) state_.fetch_and(~(kWaiters | kStarving), std::memory_order_acq_rel);
+  if (st.canceled) return;  // the context's hook woke us: we own nothing
+  if (st.node.handoff) {
+    unlock();  // it was handed to us: pass it on
+  } else {
+    state_.fetch_and(~kWoken, std::memory_order_acq_rel);  // we will not retry
+  }
 }
 
 // The context's cancel hook (lock(ctx)), under the context's node lock
@@ -203,7 +211,10 @@ struct mutex::park_awaiter {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) noexcept { return m->enqueue_or_retry(*st, h); }
   bool await_resume() const noexcept {
-    if (st->parked) detail::mutex_wait_barrier();  // woken: a cycle finder may be reading *m
+    if (st->parked) {
+      detail::settle_wake(st->node);      // the unlock's last touch of our node is done
+      detail::mutex_wait_barrier();  // woken: a cycle finder may be reading *m
+    }
     return st->parked;
   }
 };

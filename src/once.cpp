@@ -89,16 +89,22 @@ void once::finish(bool success) noexcept {
   detail::wake_chain(chain);
 }
 
-// A waiter torn down while parked (runtime shutdown).
+// A waiter torn down while parked (runtime shutdown). One that finish()
+// dequeued but has not yet woken is that finish's to complete first
+// (wait_queue.hpp); then, if it was handed the run, it passes it on.
 void once::abandon(waiter& w) noexcept {
-  if (w.notified.load(std::memory_order_acquire)) {
-    if (w.t == turn::run) finish(false);  // it was handed the run: pass it on
-    return;
+  if (!w.notified.load(std::memory_order_acquire)) {
+    {
+      detail::lock_guard l(mu_);
+      if (w.linked) {
+        waiters_.erase(&w);
+        if (waiters_.empty()) state_.fetch_and(~kWaiters, std::memory_order_acq_rel);
+        return;
+      }
+    }
+    detail::settle_wake(w);
   }
-  detail::lock_guard l(mu_);
-  if (!w.linked) return;
-  waiters_.erase(&w);
-  if (waiters_.empty()) state_.fetch_and(~kWaiters, std::memory_order_acq_rel);
+  if (w.t == turn::run) finish(false);  // it was handed the run: pass it on
 }
 
 }  // namespace goro

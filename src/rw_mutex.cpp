@@ -194,23 +194,33 @@ void rw_mutex::unlock_shared_slow() noexcept {
   if (w) detail::wake_one(w);
 }
 
-// A waiter torn down while parked (runtime shutdown): give back what it was
-// granted, or leave the queue, so that the parties that remain can go on.
-void rw_mutex::abandon(detail::wait_node& n, bool shared) noexcept {
-  if (n.notified.load(std::memory_order_acquire)) {
-    if (shared)
-      unlock_shared();
-    else
-      unlock();
-    return;
+// A waiter torn down while parked (runtime shutdown): leave the queue, or
+// give back what it was granted, so that the parties that remain can go on.
+// One that an unlock dequeued but has not yet woken is that unlock's to
+// finish first (wait_queue.hpp). `canceled`: the context's hook woke it, and
+// it was granted nothing.
+void rw_mutex::abandon(detail::wait_node& n, bool shared, bool canceled) noexcept {
+  if (!n.notified.load(std::memory_order_acquire)) {
+    detail::wait_node* chain = nullptr;
+    bool left = false;
+    {
+      detail::lock_guard l(mu_);
+      if (n.linked) {
+        leave_queue_locked(n, shared, &chain);
+        left = true;
+      }
+    }
+    if (left) {
+      detail::wake_chain(chain);
+      return;
+    }
+    detail::settle_wake(n);
   }
-  detail::wait_node* chain = nullptr;
-  {
-    detail::lock_guard l(mu_);
-    if (!n.linked) return;
-    leave_queue_locked(n, shared, &chain);
-  }
-  detail::wake_chain(chain);
+  if (canceled) return;
+  if (shared)
+    unlock_shared();
+  else
+    unlock();
 }
 
 void rw_mutex::leave_queue_locked(detail::wait_node& n, bool shared,

@@ -51,6 +51,13 @@ constexpr unsigned kGlobalEvery = 61;
 
 // scheduler_testing.hpp: called where wakep() found no idle worker.
 std::atomic<void (*)()> g_wakep_found_none_hook{nullptr};
+}  // namespace
+
+// goroutine.hpp's seams of the wake protocol (scheduler_testing.hpp).
+std::atomic<void (*)()> g_wake_seam{nullptr};
+std::atomic<void (*)()> g_wake_in_flight_seam{nullptr};
+
+namespace {
 
 std::uint64_t xorshift(std::uint64_t& s) noexcept {
   s ^= s << 13;
@@ -752,6 +759,11 @@ void wakep(runtime_impl* rt) noexcept { rt->wakep(); }
 
 void set_wakep_found_none_hook(void (*hook)()) noexcept {
   g_wakep_found_none_hook.store(hook, std::memory_order_release);
+}
+
+void set_wake_seams(void (*hook)(), void (*in_flight)()) noexcept {
+  g_wake_seam.store(hook, std::memory_order_release);
+  g_wake_in_flight_seam.store(in_flight, std::memory_order_release);
 }
 
 unsigned workers_parked(runtime_impl* rt) noexcept {

@@ -21,6 +21,14 @@ void wakep(runtime_impl* rt) noexcept;
 // (the default). Process-wide; set it while no wakep() runs.
 void set_wakep_found_none_hook(void (*hook)()) noexcept;
 
+// The wake protocol's window (goroutine.hpp, "the last touch of a wake"):
+// `hook` runs on a waker that dequeued its waiter, before it touches it
+// (wait_node's wake_one, wait_token's complete); `in_flight` runs on a waiter
+// (resumed, or torn down at shutdown) that finds its waker still on its way
+// and is about to wait for it. Null: none. Process-wide; set them while no
+// wake runs.
+void set_wake_seams(void (*hook)(), void (*in_flight)()) noexcept;
+
 // How many of rt's workers are parked right now (untimed or timed): each
 // has looked for work a last time and found none.
 unsigned workers_parked(runtime_impl* rt) noexcept;

@@ -122,6 +122,7 @@ bool semaphore::begin_wait(detail::sem_waiter& w, std::coroutine_handle<> h) noe
 }
 
 acquire_status semaphore::end_wait(detail::sem_waiter& w) noexcept {
+  if (w.parked) detail::settle_wake(w);  // the waker's last touch of w (a thread has seen it)
   w.parked = false;
   if (w.watch) w.watch->detach();  // waits out a running hook (context node lock)
   if (w.deadline != detail::kNever) detail::timer_disarm(&w.timer);
@@ -211,11 +212,14 @@ acquire_status semaphore::blocking_wait(detail::sem_waiter& w) noexcept {
 }
 
 // A waiter torn down while parked (runtime shutdown): no callback may run
-// after this, and the permits it was granted go back.
+// after this, and the permits it was granted go back. One that a release
+// dequeued but has not yet woken is that release's to finish first
+// (wait_queue.hpp).
 void semaphore::abandon(detail::sem_waiter& w) noexcept {
   if (w.watch) w.watch->detach();
   if (w.deadline != detail::kNever) detail::timer_disarm(&w.timer);
   bool give_back = false;
+  bool dequeued = false;
   detail::wait_node* chain = nullptr;
   {
     detail::lock_guard l(mu_);
@@ -224,10 +228,12 @@ void semaphore::abandon(detail::sem_waiter& w) noexcept {
       waiters_.erase(&w);
       if (was_head && size_ > cur_) admit_locked(&chain);
     } else {
+      dequeued = true;
       give_back = w.granted;
     }
   }
   detail::wake_chain(chain);
+  if (dequeued) detail::settle_wake(w);
   if (give_back) release(w.n);
 }
 

@@ -134,7 +134,9 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
   const wait_site& site() const noexcept { return site_; }
   bool parked() const noexcept { return static_cast<bool>(tok.w); }
   ~recv_awaiter() {
-    if (parked() && !tok.completed()) c->cancel_recv(&node);  // torn down while parked
+    // Torn down while parked: leave the queue, or wait out the completer
+    // that dequeued us (chan_core.hpp, wait_token).
+    if (parked() && !tok.completed() && !c->cancel_recv(&node)) tok.settle();
   }
   // True: completed at once. False: the waiter is queued (tok.w set by mk()).
   template <class MakeWaker>
@@ -168,7 +170,10 @@ struct GORO_NODISCARD_AWAITABLE recv_awaiter {
       return completed_or_yield(h);
     return tok.suspend();
   }
-  std::optional<V> await_resume() noexcept { return std::move(value); }
+  std::optional<V> await_resume() noexcept {
+    if (parked()) tok.settle();  // the completer's last touch
+    return std::move(value);
+  }
   std::optional<V> blocking(source_loc loc) noexcept {
     assert_not_in_goroutine(loc);
     if (c == nullptr) park_thread_forever();
@@ -210,7 +215,7 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
   const wait_site& site() const noexcept { return site_; }
   bool parked() const noexcept { return static_cast<bool>(tok.w); }
   ~send_awaiter() {
-    if (parked() && !tok.completed()) c->cancel_send(&node);
+    if (parked() && !tok.completed() && !c->cancel_send(&node)) tok.settle();
   }
   template <class MakeWaker>
   bool start(MakeWaker mk) noexcept {
@@ -252,7 +257,10 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
       return completed_or_yield(h);
     return tok.suspend();
   }
-  send_status await_resume() const noexcept { return status(); }
+  send_status await_resume() const noexcept {
+    if (parked()) tok.settle();  // the completer's last touch
+    return status();
+  }
   send_status blocking(source_loc loc) noexcept {
     assert_not_in_goroutine(loc);
     if (c == nullptr) park_thread_forever();

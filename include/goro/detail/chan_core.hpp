@@ -62,10 +62,30 @@ struct wait_token {
     int expected = -1;
     return winner.compare_exchange_strong(expected, index, std::memory_order_acq_rel);
   }
-  // Completer side; call outside locks, after the transfer. Last touch.
+  // Completer side; call outside locks, after the transfer. The store of
+  // kCompleted is the last touch of the token (goroutine.hpp, "the last
+  // touch of a wake"): a goroutine that suspended is made runnable first and
+  // waits for it (settle), a thread is woken after it.
   void complete() noexcept {
+    wake_seam();
     waker copy = w;
-    if (state.fetch_or(kCompleted, std::memory_order_acq_rel) & kSuspended) copy.wake();
+    if (copy.g() == nullptr) {  // a thread (pooled parker): publish, then unpark
+      if (state.fetch_or(kCompleted, std::memory_order_acq_rel) & kSuspended) copy.wake();
+      return;
+    }
+    std::uint8_t s = state.load(std::memory_order_acquire);
+    // Not suspended yet: it sees kCompleted in suspend() and never parks.
+    if (!(s & kSuspended) &&
+        state.compare_exchange_strong(s, kCompleted, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      return;
+    copy.wake();  // it suspended (only we can change the state now)
+    state.store(kSuspended | kCompleted, std::memory_order_release);
+  }
+  // The goroutine side, back from a park that a completer ended (or torn
+  // down after one claimed it): waits out complete()'s last touch.
+  void settle() const noexcept {
+    wait_for_waker([this] { return completed(); });
   }
   // Suspending side, last action. True: stay parked (the completer wakes us).
   bool suspend() noexcept {

@@ -201,15 +201,20 @@ class chan_state : public chan_base {
   void enqueue_recv(chan_waiter* n) noexcept GORO_REQUIRES(mu) { recvq_.push_back(n); }
   void enqueue_send(chan_waiter* n) noexcept GORO_REQUIRES(mu) { sendq_.push_back(n); }
   // Take mu.
-  void cancel_recv(chan_waiter* n) noexcept {
+  // True: n was still queued (removed); false: a completer dequeued it.
+  bool cancel_recv(chan_waiter* n) noexcept {
     lock_guard l(mu);
-    if (n->linked) recvq_.erase(n);
+    const bool linked = n->linked;
+    if (linked) recvq_.erase(n);
     thaw();
+    return linked;
   }
-  void cancel_send(chan_waiter* n) noexcept {
+  bool cancel_send(chan_waiter* n) noexcept {
     lock_guard l(mu);
-    if (n->linked) sendq_.erase(n);
+    const bool linked = n->linked;
+    if (linked) sendq_.erase(n);
     thaw();
+    return linked;
   }
   // Drops buffered values (timer reset/stop: no stale tick after reset).
   void drain() noexcept {

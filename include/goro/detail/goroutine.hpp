@@ -43,11 +43,18 @@
 
 #include "goro/detail/config.hpp"
 #include "goro/detail/parker.hpp"
+#include "goro/detail/spinlock.hpp"
 
 namespace goro::detail {
 
 struct runtime_impl;
 struct goroutine;
+
+// Test seams of the wake protocol (src/scheduler_testing.hpp; null outside
+// the regression tests): a waker about to touch its waiter, a waiter that
+// finds a waker still on its way.
+extern std::atomic<void (*)()> g_wake_seam;
+extern std::atomic<void (*)()> g_wake_in_flight_seam;
 
 // A waker resumes a parked party: a goroutine (made runnable on its runtime,
 // never resumed inline) or an OS thread blocked in a parker. One word: the
@@ -342,6 +349,34 @@ inline waker waker_for_noted(std::coroutine_handle<> h, const wait_kind& kind, c
   return waker::goroutine_waker(g);
 }
 inline waker thread_waker() noexcept { return waker::thread(&parker::current()); }
+
+// ---- the last touch of a wake ------------------------------------------------
+// A waker that dequeued a waiter (a wait_node, a channel's wait_token) writes
+// what the waiter must learn, wakes it, and sets a flag in the node or token
+// as its last touch of anything the waiter owns. The order depends on who
+// waits (docs/design/wake_protocol.md):
+//  * a goroutine: wake (ready(g), which reads g), then the flag. The
+//    goroutine may run before the flag is set, so it waits for the flag
+//    (settle_wake, wait_for_waker) before its node can go; a goroutine torn
+//    down while parked (runtime shutdown) that finds its node dequeued but
+//    not flagged waits the same way, so neither its frame nor g is freed
+//    under a waker still inside ready().
+//  * a thread: the flag, then unpark (the thread sleeps until it sees the
+//    flag; its parker is pooled and outlives it).
+// The wait is for a few instructions of another thread (a preempted waker
+// makes it longer): spin, then yield.
+template <class Published>
+void wait_for_waker(Published published) noexcept {
+  if (published()) return;
+  if (void (*seam)() = g_wake_in_flight_seam.load(std::memory_order_acquire)) seam();
+  backoff b;
+  while (!published()) b.snooze();
+}
+// Called by every waker before it touches the waiter (a test seam: null
+// except in the regression tests that hold a waker in this window).
+inline void wake_seam() noexcept {
+  if (void (*seam)() = g_wake_seam.load(std::memory_order_relaxed)) seam();
+}
 
 // Deadlock cycles (debug::find_deadlock_cycles) need the holder of the mutex
 // a parked goroutine waits for, read from the mutex itself; the mutex stays

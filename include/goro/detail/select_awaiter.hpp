@@ -78,7 +78,14 @@ class select_awaiter {
       fired_ = tok_.winner.load(std::memory_order_acquire);
       select_finish(spec_, fired_);
       if constexpr (kTimeout >= 0) timer_disarm(&timer_);
-      if (fired_ >= 0) ifaces_[fired_]->on_woken();
+      // Torn down while parked: a completer may have claimed a case after the
+      // load above, before that case's cancel; with every waiter withdrawn and
+      // the timer disarmed, nothing can claim one now.
+      if (fired_ < 0) fired_ = tok_.winner.load(std::memory_order_acquire);
+      if (fired_ >= 0) {
+        tok_.settle();  // the completer's last touch (chan_core.hpp, wait_token)
+        ifaces_[fired_]->on_woken();
+      }
     }
     return fired_;
   }

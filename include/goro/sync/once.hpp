@@ -256,6 +256,7 @@ class once {
       return o->wait_turn(w, h, &parked);
     }
     bool await_resume() noexcept {
+      if (parked) detail::settle_wake(w);  // finish()'s last touch of w
       parked = false;
       return w.t == turn::run;
     }

@@ -115,7 +115,10 @@ class rw_mutex {
       }
       return m_->enqueue_or_acquire(node_, Shared, h, &parked_);
     }
-    void await_resume() noexcept { parked_ = false; }
+    void await_resume() noexcept {
+      if (parked_) detail::settle_wake(node_);  // the unlock's last touch of node_
+      parked_ = false;
+    }
 
    protected:
     rw_mutex* m_;
@@ -153,7 +156,7 @@ class rw_mutex {
     ~lock_ctx_awaiter() {
       if (!parked_) return;  // torn down while parked (runtime shutdown):
       watch_.detach();       // unhook first, then leave (or give back)
-      w_.m->abandon(w_.node, Shared);
+      w_.m->abandon(w_.node, Shared, w_.canceled);
     }
     bool await_ready() noexcept {
       if ((early_ = watch_.err())) return true;
@@ -164,6 +167,7 @@ class rw_mutex {
       return w_.m->begin_ctx_wait(w_, watch_, h, &parked_, &early_);
     }
     std::error_code await_resume() noexcept {
+      if (parked_) detail::settle_wake(w_.node);
       parked_ = false;
       return w_.m->end_ctx_wait(w_, watch_, early_);
     }
@@ -293,7 +297,7 @@ class rw_mutex {
   void leave_queue_locked(detail::wait_node& n, bool shared, detail::wait_node** chain) noexcept
       GORO_REQUIRES(mu_);
   void blocking_acquire(bool shared, detail::source_loc loc) noexcept;
-  void abandon(detail::wait_node& n, bool shared) noexcept;
+  void abandon(detail::wait_node& n, bool shared, bool canceled = false) noexcept;
   void unlock_slow(std::uint64_t s) noexcept;
   void unlock_shared_slow() noexcept;
   detail::wait_node* admit_readers_locked(std::uint64_t& s) noexcept GORO_REQUIRES(mu_);

@@ -274,18 +274,27 @@ class group {
     wait_awaiter(group* gr, flight* fl, const goro::detail::wait_site& s) noexcept
         : g(gr), c(fl), site(s) {}
     wait_awaiter(const wait_awaiter&) = delete;
-    // Torn down while parked (runtime shutdown): leave the queue.
+    // Torn down while parked (runtime shutdown): leave the queue, or wait
+    // out the leader's wake that dequeued us (wait_queue.hpp).
     ~wait_awaiter() {
       if (parked && !node.notified.load(std::memory_order_acquire)) {
-        std::lock_guard<std::mutex> l(g->mu_);
-        if (node.linked) c->waiters.erase(&node);
+        {
+          std::lock_guard<std::mutex> l(g->mu_);
+          if (node.linked) {
+            c->waiters.erase(&node);
+            return;
+          }
+        }
+        goro::detail::settle_wake(node);
       }
     }
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
       return g->park_or_done(c, node, h, &parked, site);
     }
-    void await_resume() const noexcept {}
+    void await_resume() const noexcept {
+      if (parked) goro::detail::settle_wake(node);
+    }
   };
 
   template <class R>

@@ -142,13 +142,12 @@ class wait_group {
     awaiter(wait_group* g, const detail::wait_site& s) noexcept : wg(g), site(s) {}
     awaiter(const awaiter&) = delete;
     // A goroutine destroyed while parked here (runtime shutdown) unlinks its
-    // node, so that a later release does not wake a freed frame. A woken
-    // waiter (notified) never touches the group again: it may be gone.
+    // node, so that a later release does not wake a freed frame; if a
+    // release already dequeued it, waits until that release is done with it
+    // (wait_queue.hpp). A woken waiter (notified) never touches the group
+    // again: it may be gone.
     ~awaiter() {
-      if (parked && !node.notified.load(std::memory_order_acquire)) {
-        detail::lock_guard l(wg->mu_);
-        if (node.linked) wg->waiters_.erase(&node);
-      }
+      if (parked) detail::withdraw(wg->mu_, wg->waiters_, node);
     }
     bool await_ready() noexcept { return wg->settled_at_zero(); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
@@ -159,7 +158,9 @@ class wait_group {
       parked = true;
       return true;
     }
-    void await_resume() const noexcept {}
+    void await_resume() const noexcept {
+      if (parked) detail::settle_wake(node);
+    }
   };
   // co_await wg.wait(): parks the goroutine until the counter is zero.
   GORO_NODISCARD_AWAITABLE awaiter wait(GORO_WAIT_SITE_PARAMS) noexcept {
@@ -177,10 +178,7 @@ class wait_group {
     ~ctx_wait() {
       if (!parked_) return;
       watch_.detach();
-      if (!node_.notified.load(std::memory_order_acquire)) {
-        detail::lock_guard l(wg_->mu_);
-        if (node_.linked) wg_->waiters_.erase(&node_);
-      }
+      detail::withdraw(wg_->mu_, wg_->waiters_, node_);
     }
     bool await_ready() noexcept { return wg_->settled_at_zero() || (early_ = watch_.err()); }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
@@ -213,6 +211,7 @@ class wait_group {
       return true;  // published: nothing of *this is touched after the unlock
     }
     std::error_code end() noexcept {
+      if (parked_) detail::settle_wake(node_);  // a thread has seen it already
       parked_ = false;
       if (early_) return early_;
       watch_.detach();  // waits out a running hook

@@ -1,0 +1,196 @@
+// Regression: a goroutine torn down at runtime shutdown while a waker on
+// another thread had already dequeued it, but not yet woken it, freed its
+// frame under that waker. Found by review of the wait_group state word.
+//
+// Every waiter left the same way: under the primitive's lock it found its
+// node no longer queued, took that to mean "already woken", and returned;
+// its frame (and the goroutine) were freed, and the waker then wrote the
+// node's `notified` flag (a channel's token state) into freed memory and
+// called ready() on a freed goroutine. Where the waker had granted
+// something (an rw_mutex's read lock, a semaphore's permits, a mutex's
+// hand-off), the torn-down waiter also never gave it back.
+//
+// Fixed (goroutine.hpp, "the last touch of a wake"; docs/design/
+// wake_protocol.md): a waker wakes a goroutine first and sets the flag as
+// its last touch; a waiter that finds its node dequeued but not flagged, on
+// resume or at teardown, waits for the flag.
+//
+// In real runs the window is a few instructions wide; the seams of
+// src/scheduler_testing.hpp hold the waker in it. Each case checks that the
+// teardown saw the wake in flight and waited for it (before the fix it never
+// looked, and ASan reported the late write), and that what was granted came
+// back. The spin bounds are hang guards, never timing assertions.
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "goro/goro.hpp"
+#include "goro_test.hpp"
+#include "scheduler_testing.hpp"
+
+namespace {
+
+namespace seams = goro::detail::testing;
+using goro_test::spin_until;
+
+// Only the test's waker thread stops in the window: the seams are process-wide.
+thread_local bool tl_test_waker = false;
+std::atomic<bool> g_in_window{false};
+std::atomic<bool> g_in_flight_seen{false};
+std::atomic<bool> g_runtime_gone{false};
+
+void hold_waker() {
+  if (!tl_test_waker || g_in_window.exchange(true)) return;  // the first touch only
+  // With the fix the teardown waits for this wake, and says so first;
+  // without it the runtime is gone before the wake goes on.
+  spin_until([] { return g_in_flight_seen.load() || g_runtime_gone.load(); });
+}
+void note_in_flight() { g_in_flight_seen.store(true); }
+
+void wait_parked(goro::runtime& rt, std::size_t n) {
+  EXPECT_TRUE(spin_until([&] {
+    std::size_t parked = 0;
+    for (const auto& g : rt.goroutines())
+      if (g.wait_reason != nullptr) ++parked;
+    return parked >= n;
+  }));
+}
+
+// Starts `park` as the only goroutine of a one-worker runtime, waits until
+// it is parked, runs `wake` on a thread held in the wake's window, and
+// destroys the runtime while that thread is there. Returns how many
+// goroutines the shutdown found alive.
+template <class Park, class Wake>
+std::size_t teardown_during_wake(Park park, Wake wake) {
+  g_in_window = false;
+  g_in_flight_seen = false;
+  g_runtime_gone = false;
+  std::size_t alive = 0;
+  goro::runtime_options o;
+  o.workers = 1;
+  o.on_shutdown_alive = [&](const std::vector<goro::goroutine_info>& a) { alive = a.size(); };
+  auto rt = std::make_unique<goro::runtime>(o);
+  rt->go(std::move(park));
+  wait_parked(*rt, 1);
+  seams::set_wake_seams(hold_waker, note_in_flight);
+  std::thread waker([&] {
+    tl_test_waker = true;
+    wake();
+  });
+  EXPECT_TRUE(spin_until([] { return g_in_window.load(); }));
+  rt.reset();  // tears the parked goroutine down under the waker
+  g_runtime_gone = true;
+  waker.join();
+  seams::set_wake_seams(nullptr, nullptr);
+  EXPECT_TRUE(g_in_flight_seen.load()) << "the teardown did not wait for the wake in flight";
+  return alive;
+}
+
+TEST(WakeInFlightAtShutdown, WaitGroupWaiter) {
+  goro::wait_group wg;
+  wg.add(1);
+  EXPECT_EQ(teardown_during_wake([&]() -> goro::task<> { co_await wg.wait(); },
+                                 [&] { wg.done(); }),
+            1u);
+  EXPECT_EQ(wg.count(), 0);
+}
+
+TEST(WakeInFlightAtShutdown, WaitGroupContextWaiter) {
+  goro::wait_group wg;
+  wg.add(1);
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  EXPECT_EQ(teardown_during_wake(
+                [&]() -> goro::task<> { (void)co_await wg.wait(ctx); }, [&] { wg.done(); }),
+            1u);
+  cancel();
+}
+
+TEST(WakeInFlightAtShutdown, MutexWaiterLeavesTheMutexUsable) {
+  goro::mutex mu;
+  mu.blocking_lock();
+  EXPECT_EQ(teardown_during_wake([&]() -> goro::task<> {
+                                   co_await mu.lock();
+                                   mu.unlock();
+                                 },
+                                 [&] { mu.unlock(); }),
+            1u);
+  EXPECT_TRUE(mu.try_lock());
+  mu.unlock();
+}
+
+TEST(WakeInFlightAtShutdown, RwMutexReaderGivesItsReadLockBack) {
+  goro::rw_mutex rw;
+  rw.blocking_lock();
+  EXPECT_EQ(teardown_during_wake([&]() -> goro::task<> {
+                                   co_await rw.lock_shared();
+                                   rw.unlock_shared();
+                                 },
+                                 [&] { rw.unlock(); }),
+            1u);
+  // The reader was admitted by the unlock; torn down, it must unlock again.
+  EXPECT_TRUE(rw.try_lock());
+  rw.unlock();
+}
+
+TEST(WakeInFlightAtShutdown, SemaphoreWaiterGivesItsPermitsBack) {
+  goro::semaphore sem(2);
+  ASSERT_TRUE(sem.try_acquire(2));
+  EXPECT_EQ(teardown_during_wake([&]() -> goro::task<> {
+                                   (void)co_await sem.acquire(2);
+                                   sem.release(2);
+                                 },
+                                 [&] { sem.release(2); }),
+            1u);
+  EXPECT_EQ(sem.held(), 0);
+}
+
+TEST(WakeInFlightAtShutdown, CondWaiter) {
+  goro::mutex mu;
+  goro::cond cv(mu);
+  EXPECT_EQ(teardown_during_wake([&]() -> goro::task<> {
+                                   co_await mu.lock();
+                                   co_await cv.wait();
+                                   mu.unlock();
+                                 },
+                                 [&] { cv.signal(); }),
+            1u);
+  EXPECT_TRUE(mu.try_lock());  // the cond wait had unlocked it; the relock never ran
+  mu.unlock();
+}
+
+TEST(WakeInFlightAtShutdown, ChannelReceiver) {
+  auto ch = goro::make_chan<int>();
+  EXPECT_EQ(teardown_during_wake([ch]() -> goro::task<> { (void)co_await ch.recv(); },
+                                 [ch] { EXPECT_EQ(ch.blocking_send(7), goro::send_status::ok); }),
+            1u);
+}
+
+TEST(WakeInFlightAtShutdown, ChannelSender) {
+  auto ch = goro::make_chan<int>();
+  EXPECT_EQ(teardown_during_wake([ch]() -> goro::task<> { (void)co_await ch.send(7); },
+                                 [ch] { EXPECT_EQ(*ch.blocking_recv(), 7); }),
+            1u);
+}
+
+TEST(WakeInFlightAtShutdown, SelectWaiter) {
+  auto a = goro::make_chan<int>();
+  auto b = goro::make_chan<int>();
+  EXPECT_EQ(teardown_during_wake(
+                [a, b]() -> goro::task<> {
+                  (void)co_await goro::select(goro::recv(a), goro::recv(b));
+                },
+                [b] { EXPECT_EQ(b.blocking_send(7), goro::send_status::ok); }),
+            1u);
+}
+
+TEST(WakeInFlightAtShutdown, ChannelClose) {
+  auto ch = goro::make_chan<int>();
+  EXPECT_EQ(teardown_during_wake([ch]() -> goro::task<> { (void)co_await ch.recv(); },
+                                 [ch] { ch.close(); }),
+            1u);
+}
+
+}  // namespace
