@@ -135,6 +135,21 @@ TEST(WakeInFlightAtShutdown, RwMutexReaderGivesItsReadLockBack) {
   rw.unlock();
 }
 
+TEST(WakeInFlightAtShutdown, RwMutexWriterGivesTheHandedOffLockBack) {
+  goro::rw_mutex rw;
+  rw.blocking_lock_shared();
+  EXPECT_EQ(teardown_during_wake([&]() -> goro::task<> {
+                                   co_await rw.lock();
+                                   rw.unlock();
+                                 },
+                                 [&] { rw.unlock_shared(); }),
+            1u);
+  // The last reader out handed the lock to the writer; torn down, it must
+  // unlock it.
+  EXPECT_TRUE(rw.try_lock_shared());
+  rw.unlock_shared();
+}
+
 TEST(WakeInFlightAtShutdown, SemaphoreWaiterGivesItsPermitsBack) {
   goro::semaphore sem(2);
   ASSERT_TRUE(sem.try_acquire(2));
