@@ -361,10 +361,13 @@ void runtime_impl::destroy_remaining() {
           publish_join_bit(g, g->join_state.load(std::memory_order_acquire), kShutdown, &j);
       if (s & kDetached) {
         g->ops->destroy(g);  // nobody else can reach it
-      } else if (parker* p = j.p()) {
-        p->unpark();  // a thread blocked in join(): it throws (pooled parker: safe)
+      } else if (s & kWaiter) {
+        // A thread blocked in join() throws; a goroutine joiner of another
+        // runtime is woken and throws; one of this runtime is being
+        // destroyed too (ready() does nothing), and its teardown waits for
+        // kWoken like a resume does.
+        wake_joiner(g, j);
       }
-      // A goroutine joiner of this runtime is being destroyed too: not woken.
     });
   }
 }

@@ -48,6 +48,11 @@ inline std::uint32_t publish_join_bit(goroutine* g, std::uint32_t s, std::uint32
   }
 }
 
+// Wakes the joiner whose waker publish_join_bit took (the state it returned
+// had kWaiter): a thread is unparked; a goroutine is made runnable, then
+// kWoken is set as the last touch of g (runtime.hpp, join state).
+void wake_joiner(goroutine* g, waker j) noexcept;
+
 // ---- local run queue (single producer, multi consumer ring) ---------------
 class local_queue {
  public:

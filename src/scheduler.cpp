@@ -192,8 +192,20 @@ void goroutine_finished(std::exception_ptr error) noexcept {
     if (error && !reported) report_uncaught(error, g);
     g->ops->destroy(g);
   } else if (s & kWaiter) {
-    j.wake();
+    wake_joiner(g, j);
   }
+}
+
+void wake_joiner(goroutine* g, waker j) noexcept {
+  wake_seam();
+  if (j.g() == nullptr) {
+    j.wake();  // a thread: it returns on kDone alone (pooled parker)
+    return;
+  }
+  // A goroutine joiner holds the handle that keeps g alive, and waits for
+  // kWoken before it lets it go (runtime.hpp, join state).
+  j.wake();
+  g->join_state.fetch_or(kWoken, std::memory_order_release);  // last touch of g
 }
 
 void ready(goroutine* g) noexcept {

@@ -186,8 +186,16 @@ namespace detail {
 //   kObserved the joiner took the result or exception (set by the handle's
 //             owner, read by it when the handle goes: an exception nobody
 //             took goes to the uncaught handler).
+//   kWoken    the party that published kDone or kShutdown has woken a
+//             goroutine joiner and will not touch it again: its last touch
+//             (docs/design/wake_protocol.md). A parked goroutine joiner
+//             waits for it before it resumes for good or is torn down, so
+//             neither it nor the handle it holds (which keeps this
+//             goroutine alive) goes while ready() still reads it. A joiner
+//             torn down before kDone or kShutdown takes kWaiter back
+//             instead, and nobody wakes it.
 inline constexpr std::uint32_t kDone = 1, kWaiter = 2, kDetached = 4, kShutdown = 8,
-                               kObserved = 16;
+                               kObserved = 16, kWoken = 32;
 
 void registry_remove(goroutine* g) noexcept;
 // Registers g and queues it; throws std::bad_alloc (nothing queued) when the
@@ -420,17 +428,42 @@ class [[nodiscard]] join_handle {
     // defaulted site); the caller's for `co_await std::move(h).wait()`. The
     // dump names the joined goroutine (its id in aux) either way.
     detail::wait_site site{};
+    bool parked = false;  // set before kWaiter is published
+    // Torn down while parked (its runtime shut down): take kWaiter back if
+    // the goroutine has not finished, else wait out its wake (kWoken).
+    ~awaiter() {
+      if (!parked) return;
+      std::uint32_t st = s->join_state.load(std::memory_order_acquire);
+      while (!(st & kFinished))
+        if (s->join_state.compare_exchange_weak(st, st & ~detail::kWaiter,
+                                                std::memory_order_acq_rel,
+                                                std::memory_order_acquire))
+          return;  // nobody will wake us
+      settle();
+    }
     bool await_ready() const noexcept {
       return s->join_state.load(std::memory_order_acquire) & kFinished;
     }
     bool await_suspend(std::coroutine_handle<> me) noexcept {
       s->joiner = detail::waker_for(me, detail::wait_kinds::join, site, s, detail::aux_of(s->id));
+      parked = true;
       auto prev = s->join_state.fetch_or(detail::kWaiter, std::memory_order_acq_rel);
       if (!(prev & kFinished)) return true;
+      parked = false;
       detail::unmark_parking(s->joiner.g());  // not parked after all
       return false;
     }
-    R await_resume() { return take(s); }
+    R await_resume() {
+      if (parked) {
+        settle();  // the waker's last touch
+        parked = false;
+      }
+      return take(s);
+    }
+    void settle() const noexcept {
+      detail::wait_for_waker(
+          [this] { return s->join_state.load(std::memory_order_acquire) & detail::kWoken; });
+    }
   };
   awaiter operator co_await() && noexcept {
     GORO_ASSERT(s_, "co_await on an empty join_handle");
