@@ -35,7 +35,9 @@ namespace goro::detail {
 // it up) in g's join state and takes the joiner's waker in the same atomic
 // step: the joiner wrote it before it set kWaiter (acquire), and once the
 // bit is visible a joiner or join_handle on another thread may destroy the
-// goroutine, so it cannot be read afterwards. `s` is a recent load of the
+// goroutine, so it cannot be read afterwards (the one exception: a
+// goroutine joiner waits for kWoken before it lets the goroutine go, so
+// wake_joiner may still set that bit). `s` is a recent load of the
 // join state; returns the state the bit was set on, and *joiner holds the
 // waker if that state has kWaiter.
 inline std::uint32_t publish_join_bit(goroutine* g, std::uint32_t s, std::uint32_t bit,

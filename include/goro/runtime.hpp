@@ -177,12 +177,15 @@ namespace detail {
 //   kWaiter   a joiner stored its waker and waits.
 //   kDetached nobody will join (go(), or the join_handle was dropped).
 // The goroutine sets kDone, a joiner kWaiter, the handle's destructor
-// kDetached, each with one fetch_or; the party that completes {kDone,
-// kDetached} destroys the goroutine; the goroutine wakes the joiner when it
-// sees kWaiter. So it is freed exactly once, and a joiner is never missed.
+// kDetached, each with one fetch_or (a goroutine joiner torn down before
+// kDone takes kWaiter back with a CAS); the party that completes {kDone,
+// kDetached} destroys the goroutine; the goroutine (or ~runtime, with
+// kShutdown) wakes the joiner when it sees kWaiter. So it is freed exactly
+// once, and a joiner is never missed.
 //   kShutdown the runtime was destroyed while the goroutine was still alive;
 //             ~runtime destroys it if kDetached was already set, else
-//             the join_handle does (it sees kShutdown), and a join throws.
+//             the join_handle does (it sees kShutdown), and a join (or a
+//             co_await on the handle, in another runtime) throws.
 //   kObserved the joiner took the result or exception (set by the handle's
 //             owner, read by it when the handle goes: an exception nobody
 //             took goes to the uncaught handler).
@@ -422,6 +425,10 @@ class [[nodiscard]] join_handle {
   }
   std::uint64_t id() const noexcept { return s_ ? s_->id : 0; }
 
+  // The handle a co_await uses must stay where it is until the co_await is
+  // over, also when the awaiting goroutine is torn down at shutdown (the
+  // awaiter then reads the join state): do not drop or move it from
+  // elsewhere meanwhile.
   struct GORO_NODISCARD_AWAITABLE awaiter {
     detail::joinable_shell* s;
     // Null for `co_await std::move(h)` (operator co_await cannot take a
@@ -429,6 +436,9 @@ class [[nodiscard]] join_handle {
     // dump names the joined goroutine (its id in aux) either way.
     detail::wait_site site{};
     bool parked = false;  // set before kWaiter is published
+    explicit awaiter(detail::joinable_shell* sh, const detail::wait_site& st = {}) noexcept
+        : s(sh), site(st) {}
+    awaiter(const awaiter&) = delete;  // a parked copy would wait at teardown twice
     // Torn down while parked (its runtime shut down): take kWaiter back if
     // the goroutine has not finished, else wait out its wake (kWoken).
     ~awaiter() {
@@ -558,7 +568,8 @@ spawn(F&&, A&&...) -> spawn<F, A...>;
 //  2. It waits for the spawn_blocking jobs of its goroutines.
 //  3. Goroutines still alive are reported (runtime_options::on_shutdown_alive)
 //     and destroyed, except those a join_handle still holds: that handle
-//     destroys the frame when dropped, and join() throws std::runtime_error.
+//     destroys the frame when dropped, and join() (or co_await on the
+//     handle, from a goroutine of another runtime) throws std::runtime_error.
 //     Such a frame's destructors (a guard's unlock, a channel handle's
 //     release) may wake other goroutines of the runtime: harmless no-ops,
 //     since the runtime's internals live until the last such frame is gone.

@@ -36,8 +36,11 @@ namespace {
 namespace seams = goro::detail::testing;
 using goro_test::spin_until;
 
-// Only the test's waker thread stops in the window: the seams are process-wide.
+// Only the test's waker thread stops in the window, and only the teardown on
+// the test's thread counts as waiting for it: the seams are process-wide,
+// and a goroutine resumed on a worker waits for its waker's last touch too.
 thread_local bool tl_test_waker = false;
+thread_local bool tl_main = false;
 std::atomic<bool> g_in_window{false};
 std::atomic<bool> g_in_flight_seen{false};
 std::atomic<bool> g_runtime_gone{false};
@@ -48,7 +51,9 @@ void hold_waker() {
   // without it the runtime is gone before the wake goes on.
   spin_until([] { return g_in_flight_seen.load() || g_runtime_gone.load(); });
 }
-void note_in_flight() { g_in_flight_seen.store(true); }
+void note_in_flight() {
+  if (tl_main) g_in_flight_seen.store(true);
+}
 
 void wait_parked(goro::runtime& rt, std::size_t n) {
   EXPECT_TRUE(spin_until([&] {
@@ -65,6 +70,7 @@ void wait_parked(goro::runtime& rt, std::size_t n) {
 // goroutines the shutdown found alive.
 template <class Park, class Wake>
 std::size_t teardown_during_wake(Park park, Wake wake) {
+  tl_main = true;
   g_in_window = false;
   g_in_flight_seen = false;
   g_runtime_gone = false;
