@@ -1,15 +1,19 @@
 // rw_mutex.cpp — goro::rw_mutex slow paths. State machine and contract:
 // goro/sync/rw_mutex.hpp.
 //
-// Invariants (at every release of mu_):
-//   kWriter          => readers == 0
+// Invariants (at every release of mu_), where "readers" counts read holders
+// plus readers backing out of a failed entry (each takes itself back out
+// with one fetch_sub, at once):
+//   kWriter          => every reader counted is backing out
 //   kWriterWait     <=> writers_ non-empty
 //   kReaderWait     <=> readers_ non-empty (queued_readers_ counts them)
 //   kReaderWait      => kWriter or kWriterWait (a reader queues only behind a writer)
-//   kWriterWait      => kWriter or readers > 0 (a writer queues only if it is held)
-// While mu_ is held, the state word changes only through CASes that keep
-// these (fast-path readers enter only without kWriter|kWriterWait; fast-path
-// unlocks only when nobody is queued), so every transition is a CAS loop.
+//   kWriterWait      => kWriter, or readers > 0, or a hand_to_writer() is on
+//                       its way (whoever brought readers to zero calls it)
+// While mu_ is held, the state word changes under it only through CASes;
+// outside it, readers add and take back themselves (fetch_add, fetch_sub),
+// which every CAS loop here tolerates (it reloads), and fast-path writers
+// CAS from and to a word with nobody queued.
 //
 // Lock order: mu_ is a leaf. Wake-ups happen after mu_ is released.
 #include "goro/sync/rw_mutex.hpp"
@@ -163,30 +167,25 @@ void rw_mutex::unlock_slow(std::uint64_t s) noexcept {
   detail::wake_chain(chain);
 }
 
-// The last reader out while a writer waits: hands the lock to the head writer.
-void rw_mutex::unlock_shared_slow() noexcept {
+// The count reached zero (the last reader out, or a reader backing out of a
+// failed entry) while a writer waited and none held the lock: hand it to the
+// head writer, unless the state moved on meanwhile (another reader on its
+// way back out will come here when it brings the count to zero; another
+// caller got here first and handed it over; the waiting writer left).
+void rw_mutex::hand_to_writer() noexcept {
   detail::wait_node* w = nullptr;
   {
     detail::lock_guard l(mu_);
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
-      GORO_ASSERT(s & kReaderMask,
-                  "goro::rw_mutex: unlock_shared of an rw_mutex that is not read-locked (Go: "
-                  "fatal error: sync: RUnlock of unlocked RWMutex)");
       detail::wait_node* head = writers_.front();
-      std::uint64_t next = s - kReader;
-      if ((s & kReaderMask) == kReader && head != nullptr) {
-        next |= kWriter;
-        if (head->next == nullptr) next &= ~kWriterWait;
-      } else {
-        head = nullptr;  // other readers remain; the writer still waits (pinned)
-      }
+      if ((s & kReaderMask) != 0 || (s & kWriter) || head == nullptr) break;
+      std::uint64_t next = s | kWriter;
+      if (head->next == nullptr) next &= ~kWriterWait;
       if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                        std::memory_order_relaxed)) {
-        if (head != nullptr) {
-          writers_.pop_front();
-          w = head;
-        }
+        writers_.pop_front();
+        w = head;
         break;
       }
     }

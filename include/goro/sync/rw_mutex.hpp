@@ -29,12 +29,18 @@
 //   kWriter     a writer holds it (then readers == 0)
 //   kWriterWait writers_ is non-empty: new readers queue instead of entering
 //   kReaderWait readers_ is non-empty (only while kWriter or kWriterWait)
-// Fast paths are single CASes: lock_shared when no writer holds or waits,
-// unlock_shared when it is not the last reader before a waiting writer,
-// lock on a free rw_mutex, unlock with nobody queued. Everything else takes
-// mu_ and hands the lock over: the last reader out hands it to the head
-// writer; a writer's unlock admits every queued reader at once, else hands
-// it to the head writer. A woken waiter always owns what it waited for.
+// Fast paths are single atomic operations: lock_shared's first try is a
+// fetch_add (as Go's RLock) that succeeds when no writer holds or waits; a
+// reader that finds one takes itself back out with a fetch_sub and queues
+// (try_lock_shared, and the spinning tries before a park, stay a CAS loop
+// that leaves the word alone while a writer is there). So the count
+// also holds, for an instant, readers on their way back out, even beside
+// kWriter; they never hold anything. unlock_shared is a fetch_sub, lock a CAS
+// on a free rw_mutex, unlock a CAS with nobody queued. Everything else takes
+// mu_ and hands the lock over: whoever brings the count to zero while a
+// writer waits and none holds hands it to the head writer; a writer's
+// unlock admits every queued reader at once, else hands it to the head
+// writer. A woken waiter always owns what it waited for.
 //
 // Lifetime: as goro::mutex — every unlock path's last access to the rw_mutex
 // is the releasing CAS, or happens while a dequeued waiter that still needs
@@ -102,7 +108,7 @@ class rw_mutex {
         yield_first_ = true;
         return false;
       }
-      return Shared ? m_->try_lock_shared() : m_->try_lock();
+      return Shared ? m_->enter_shared() : m_->try_lock();
     }
     // Hand-off design: one park at most, and the woken waiter owns the lock.
     // After a yield, the lock is taken by a child task (yield, then lock).
@@ -160,7 +166,7 @@ class rw_mutex {
     }
     bool await_ready() noexcept {
       if ((early_ = watch_.err())) return true;
-      return Shared ? w_.m->try_lock_shared() : w_.m->try_lock();
+      return Shared ? w_.m->enter_shared() : w_.m->try_lock();
     }
     bool await_suspend(std::coroutine_handle<> h) noexcept {
       detail::note_wait_site(site_);  // the fast path failed
@@ -234,7 +240,9 @@ class rw_mutex {
       GORO_WAIT_SITE_PARAMS) noexcept {
     return scoped_lock_awaiter<true>(this, GORO_WAIT_SITE);
   }
-  // Go's TryRLock: fails while a writer holds the lock or waits for it.
+  // Go's TryRLock: fails while a writer holds the lock or waits for it. A
+  // CAS loop that never touches the word while a writer is there (the
+  // spinning reader's tries, rw_mutex.cpp, must not disturb the writer).
   [[nodiscard]] bool try_lock_shared() noexcept {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     while (!(s & (kWriter | kWriterWait))) {
@@ -249,19 +257,11 @@ class rw_mutex {
     return try_lock_shared() ? shared_guard<rw_mutex>(*this) : shared_guard<rw_mutex>();
   }
   void unlock_shared() noexcept {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
-    for (;;) {
-      GORO_ASSERT(s & kReaderMask,
-                  "goro::rw_mutex: unlock_shared of an rw_mutex that is not read-locked (Go: "
-                  "fatal error: sync: RUnlock of unlocked RWMutex)");
-      if ((s & kReaderMask) == kReader && (s & kWriterWait)) {
-        unlock_shared_slow();  // the last reader out lets the waiting writer in
-        return;
-      }
-      if (state_.compare_exchange_weak(s, s - kReader, std::memory_order_release,
-                                       std::memory_order_relaxed))
-        return;  // last access
-    }
+    // Checked on the word it took one from (a load first would cost the
+    // fast path a second trip for the cache line).
+    GORO_ASSERT(leave_shared() & kReaderMask,
+                "goro::rw_mutex: unlock_shared of an rw_mutex that is not read-locked (Go: "
+                "fatal error: sync: RUnlock of unlocked RWMutex)");
   }
   void blocking_lock_shared(detail::source_loc loc = detail::source_loc::current()) noexcept { blocking_acquire(true, loc); }
   [[nodiscard]] shared_guard<rw_mutex> blocking_scoped_lock_shared(detail::source_loc loc = detail::source_loc::current()) noexcept {
@@ -299,7 +299,28 @@ class rw_mutex {
   void blocking_acquire(bool shared, detail::source_loc loc) noexcept;
   void abandon(detail::wait_node& n, bool shared, bool canceled = false) noexcept;
   void unlock_slow(std::uint64_t s) noexcept;
-  void unlock_shared_slow() noexcept;
+  // Takes one reader out of the count (one fetch_sub, as Go's RUnlock): the
+  // last access, unless that made the count zero while a writer waits and
+  // none holds: then the writer is handed the lock (hand_to_writer).
+  // Returns the word it took the reader from.
+  std::uint64_t leave_shared() noexcept {
+    const std::uint64_t s = state_.fetch_sub(kReader, std::memory_order_release);
+    if ((s & kReaderMask) == kReader && (s & (kWriter | kWriterWait)) == kWriterWait)
+      hand_to_writer();
+    return s;
+  }
+  void hand_to_writer() noexcept;
+  // A lock_shared's first try: one fetch_add, as Go's RLock, where
+  // try_lock_shared is a load and a CAS that contending readers make retry.
+  // A reader that finds a writer holding or waiting takes itself back out
+  // (leave_shared): it never held anything, and then queues.
+  bool enter_shared() noexcept {
+    const std::uint64_t s = state_.fetch_add(kReader, std::memory_order_acquire);
+    GORO_ASSERT((s & kReaderMask) != kReaderMask, "goro::rw_mutex: too many readers");
+    if (!(s & (kWriter | kWriterWait))) return true;
+    leave_shared();
+    return false;
+  }
   detail::wait_node* admit_readers_locked(std::uint64_t& s) noexcept GORO_REQUIRES(mu_);
 
   std::atomic<std::uint64_t> state_{0};
