@@ -107,11 +107,13 @@ TEST(WakeInFlightAtShutdown, WaitGroupWaiter) {
 TEST(WakeInFlightAtShutdown, WaitGroupContextWaiter) {
   goro::wait_group wg;
   wg.add(1);
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  // Not a structured binding: Clang 14 cannot capture one in a lambda.
+  auto ctx_cancel = goro::with_cancel(goro::background());
+  auto& ctx = ctx_cancel.ctx;
   EXPECT_EQ(teardown_during_wake(
                 [&]() -> goro::task<> { (void)co_await wg.wait(ctx); }, [&] { wg.done(); }),
             1u);
-  cancel();
+  ctx_cancel.cancel();
 }
 
 TEST(WakeInFlightAtShutdown, MutexWaiterLeavesTheMutexUsable) {
