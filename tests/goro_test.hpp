@@ -128,6 +128,19 @@ bool spin_until(Pred pred) {
   return true;
 }
 
+// How many goroutines of rt are parked now (a dump shows a wait reason).
+inline std::size_t parked(goro::runtime& rt) {
+  std::size_t n = 0;
+  for (const auto& g : rt.goroutines())
+    if (g.wait_reason != nullptr) ++n;
+  return n;
+}
+// Spins (spin_until) until at least n goroutines of rt are parked; whether
+// they were before the guard expired.
+inline bool wait_parked(goro::runtime& rt, std::size_t n) {
+  return spin_until([&] { return parked(rt) >= n; });
+}
+
 // A goroutine body for cancel races: yields `yields` times, then cancels.
 inline goro::task<> cancel_after_yields(goro::cancel_func f, unsigned yields) {
   for (unsigned i = 0; i < yields; ++i) co_await goro::yield();

@@ -52,15 +52,6 @@ void note_in_flight() {
   if (tl_main) g_in_flight_seen = true;
 }
 
-void wait_parked(goro::runtime& rt, std::size_t n) {
-  EXPECT_TRUE(spin_until([&] {
-    std::size_t parked = 0;
-    for (const auto& g : rt.goroutines())
-      if (g.wait_reason != nullptr) ++parked;
-    return parked >= n;
-  }));
-}
-
 std::unique_ptr<goro::runtime> quiet_runtime(std::size_t* alive) {
   goro::runtime_options o;
   o.workers = 1;
@@ -83,9 +74,9 @@ TEST(CrossRuntimeJoinAtShutdown, JoinerTornDownWhileTheJoinedGoroutineWakesIt) {
   auto joined = rt_b->spawn([go_on]() -> goro::task<int> {
     co_return *co_await go_on.recv();
   });
-  wait_parked(*rt_b, 1);
+  EXPECT_TRUE(goro_test::wait_parked(*rt_b, 1));
   rt_a->go([h = std::move(joined)]() mutable -> goro::task<> { (void)co_await std::move(h); });
-  wait_parked(*rt_a, 1);
+  EXPECT_TRUE(goro_test::wait_parked(*rt_a, 1));
 
   seams::set_wake_seams(hold_waker, note_in_flight);
   g_armed = true;
@@ -108,7 +99,7 @@ TEST(CrossRuntimeJoinAtShutdown, JoinerOfAGoroutineWhoseRuntimeShutsDownIsWoken)
   auto rt_a = quiet_runtime(&alive_a);
   auto never = goro::make_chan<int>();
   auto joined = rt_b->spawn([never]() -> goro::task<> { (void)co_await never.recv(); });
-  wait_parked(*rt_b, 1);
+  EXPECT_TRUE(goro_test::wait_parked(*rt_b, 1));
   std::atomic<bool> threw{false};
   auto joiner = rt_a->spawn([&threw, h = std::move(joined)]() mutable -> goro::task<> {
     try {
@@ -117,7 +108,7 @@ TEST(CrossRuntimeJoinAtShutdown, JoinerOfAGoroutineWhoseRuntimeShutsDownIsWoken)
       threw = true;
     }
   });
-  wait_parked(*rt_a, 1);
+  EXPECT_TRUE(goro_test::wait_parked(*rt_a, 1));
   rt_b.reset();  // the joined goroutine is destroyed: its joiner must learn it
   EXPECT_EQ(alive_b, 1u);
   const bool woken = spin_until([&] { return threw.load(); });

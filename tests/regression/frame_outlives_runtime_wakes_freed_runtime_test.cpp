@@ -10,24 +10,15 @@
 // frame a join_handle kept is destroyed.
 #include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "goro/goro.hpp"
+#include "goro_test.hpp"
 
 namespace {
-
-// Waits (without sleeping) until `n` goroutines of rt are parked.
-void wait_parked(goro::runtime& rt, std::size_t n) {
-  for (;;) {
-    std::size_t parked = 0;
-    for (const auto& g : rt.goroutines())
-      if (g.wait_reason != nullptr) ++parked;
-    if (parked >= n) return;
-    std::this_thread::yield();
-  }
-}
 
 TEST(FrameOutlivesRuntimeWakesFreedRuntime, GuardUnlockAfterShutdownWakesNobody) {
   for (int round = 0; round < 5; ++round) {
@@ -49,7 +40,7 @@ TEST(FrameOutlivesRuntimeWakesFreedRuntime, GuardUnlockAfterShutdownWakesNobody)
       co_await mu.lock();
       mu.unlock();
     });
-    wait_parked(*rt, 2);  // holder in recv, waiter in lock
+    ASSERT_TRUE(goro_test::wait_parked(*rt, 2));  // holder in recv, waiter in lock
 
     rt.reset();  // both frames stay alive: their handles hold them
     EXPECT_EQ(reported, 2u);
@@ -70,7 +61,7 @@ TEST(FrameOutlivesRuntimeWakesFreedRuntime, HandlesDroppedInEitherOrder) {
     // Both receive, so each frame's destruction unlinks its waiter.
     auto a = rt->spawn([ch]() -> goro::task<> { (void)co_await ch.recv(); });
     auto b = rt->spawn([ch]() -> goro::task<> { (void)co_await ch.recv(); });
-    wait_parked(*rt, 2);
+    ASSERT_TRUE(goro_test::wait_parked(*rt, 2));
     rt.reset();
     if (order == 0) {
       a = {};

@@ -55,15 +55,6 @@ void note_in_flight() {
   if (tl_main) g_in_flight_seen.store(true);
 }
 
-void wait_parked(goro::runtime& rt, std::size_t n) {
-  EXPECT_TRUE(spin_until([&] {
-    std::size_t parked = 0;
-    for (const auto& g : rt.goroutines())
-      if (g.wait_reason != nullptr) ++parked;
-    return parked >= n;
-  }));
-}
-
 // Starts `park` as the only goroutine of a one-worker runtime, waits until
 // it is parked, runs `wake` on a thread held in the wake's window, and
 // destroys the runtime while that thread is there. Returns how many
@@ -80,7 +71,7 @@ std::size_t teardown_during_wake(Park park, Wake wake) {
   o.on_shutdown_alive = [&](const std::vector<goro::goroutine_info>& a) { alive = a.size(); };
   auto rt = std::make_unique<goro::runtime>(o);
   rt->go(std::move(park));
-  wait_parked(*rt, 1);
+  EXPECT_TRUE(goro_test::wait_parked(*rt, 1));
   seams::set_wake_seams(hold_waker, note_in_flight);
   std::thread waker([&] {
     tl_test_waker = true;
