@@ -56,6 +56,8 @@ std::atomic<void (*)()> g_wakep_found_none_hook{nullptr};
 // goroutine.hpp's seams of the wake protocol (scheduler_testing.hpp).
 std::atomic<void (*)()> g_wake_seam{nullptr};
 std::atomic<void (*)()> g_wake_in_flight_seam{nullptr};
+// wait_group.hpp's seam of a pending release (scheduler_testing.hpp).
+std::atomic<void (*)(bool)> g_wait_group_release_seam{nullptr};
 
 namespace {
 
@@ -776,6 +778,10 @@ void set_wakep_found_none_hook(void (*hook)()) noexcept {
 void set_wake_seams(void (*hook)(), void (*in_flight)()) noexcept {
   g_wake_seam.store(hook, std::memory_order_release);
   g_wake_in_flight_seam.store(in_flight, std::memory_order_release);
+}
+
+void set_wait_group_release_seam(void (*hook)(bool adder)) noexcept {
+  g_wait_group_release_seam.store(hook, std::memory_order_release);
 }
 
 unsigned workers_parked(runtime_impl* rt) noexcept {

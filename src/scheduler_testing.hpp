@@ -29,6 +29,14 @@ void set_wakep_found_none_hook(void (*hook)()) noexcept;
 // wake runs.
 void set_wake_seams(void (*hook)(), void (*in_flight)()) noexcept;
 
+// wait_group's pending release (wait_group.hpp, the state comment): `hook`
+// runs with adder = false on a done() that made the counter zero with the
+// waiters bit set, after its fetch_add and before it takes the group's lock
+// to wake the queue; with adder = true on an add(), or a waiter whose
+// context is done, that found such a release and is about to wait for it.
+// Null: none. Process-wide; set it while no wait_group is in use.
+void set_wait_group_release_seam(void (*hook)(bool adder)) noexcept;
+
 // How many of rt's workers are parked right now (untimed or timed): each
 // has looked for work a last time and found none.
 unsigned workers_parked(runtime_impl* rt) noexcept;

@@ -17,28 +17,39 @@
 //
 // State (one word): the counter times four, plus two bits.
 //  * kWaiters: the queue may hold waiters. A waiter sets it under mu_
-//    before it queues; the release clears it. A waiter leaving the queue
-//    early (context, teardown) leaves it set (the next zero then takes mu_
-//    for nothing).
+//    before it queues (only while the counter is above zero); a release
+//    clears it. A waiter leaving the queue early (context, teardown) leaves
+//    it set (the next zero then takes mu_ for nothing).
 //  * kDirty: a release ran under mu_ and may not have unlocked yet. Only a
 //    waiter clears it, under mu_ (so after that release's unlock).
-// add() is a CAS on the word, with no lock, except when it would bring the
-// counter to zero while kWaiters is set: that add() takes mu_ and, in one
-// CAS under it, makes the counter zero, clears kWaiters and sets kDirty,
-// then wakes every queued waiter after the unlock. So:
-//  * the counter never reaches zero with waiters queued outside mu_: a
-//    waiter that finds the counter above zero under mu_ and queues is woken
-//    by the add() that makes it zero, and a context hook that finds its
-//    waiter still queued under mu_ sees a counter above zero (it may cancel);
-//  * a waiter returns at once only on a word that is all zero: the add()
-//    that made the counter zero either took no lock (its CAS was its last
-//    touch) or left kDirty, which sends the waiter through mu_ first
-//    (settled_at_zero); a counter found at zero wins over a done context;
-//  * every add() that brings the counter to zero inside mu_ sets kDirty in
-//    the same CAS, so a zero seen without kDirty never has a lock holder
-//    behind it that is still to unlock.
-// wait_group_round (add(1), done(), wait()) is two CASes and a load; Go's
-// is two atomic adds and a load.
+// done() and add(-n) are one fetch_add, as Go's Add. Its result is the
+// call's last touch of the group, except when it made the counter zero with
+// kWaiters set: that state, a *pending release*, is left only by the call
+// that made it, which then takes mu_, stores kDirty (counter zero, kWaiters
+// cleared) and wakes every queued waiter after the unlock. While a release
+// is pending:
+//  * nothing else changes the word: add(+n) waits for the release (a few
+//    instructions of another thread) before it counts up, a waiter queues
+//    (under mu_, kWaiters is already set) and is woken by that release, and
+//    another done() would make the counter negative (misuse, fatal);
+//  * so there is only ever one pending release, and every waiter queued
+//    under mu_ while it is pending is woken by it, including one whose
+//    context is done meanwhile (a counter found at zero wins: the hook leaves
+//    a waiter queued when the counter is zero, and only a pending release
+//    has queued waiters at zero).
+// So:
+//  * a waiter returns at once only on a word that is all zero: the call
+//    that made the counter zero either had the fetch_add (or a CAS) as its
+//    last touch, or is a release that sets kDirty under mu_, which sends a
+//    waiter through mu_ first (settled_at_zero); a counter found at zero wins
+//    over a done context;
+//  * a waiter never returns on a pending release (that release still has to
+//    take mu_): under mu_ it queues instead.
+// add(+n) is a CAS on the word; it never makes the counter zero.
+// wait_group_round (add(1), done(), wait()) is a CAS, a fetch_add and a
+// load; Go's is two atomic adds and a load. Eight goroutines calling
+// done() on one group cost one `lock xadd` each, where a CAS loop retried
+// under contention (docs/design/performance.md).
 #pragma once
 
 #include <atomic>
@@ -51,6 +62,13 @@
 #include "goro/runtime.hpp"
 
 namespace goro {
+namespace detail {
+// Test seam of a pending release (src/scheduler_testing.hpp; null outside
+// the tests): called with false by the done() that made it, before it takes
+// the lock; with true by an add() (or a waiter whose context is done) about
+// to wait for it.
+extern std::atomic<void (*)(bool)> g_wait_group_release_seam;
+}  // namespace detail
 
 class wait_group {
  public:
@@ -58,18 +76,22 @@ class wait_group {
   wait_group(const wait_group&) = delete;
   wait_group& operator=(const wait_group&) = delete;
 
+  // add(-n) is n done()s at once. A counter going negative is misuse
+  // (fatal, with a clear message), as in Go.
   void add(std::int64_t delta) noexcept {
+    if (delta < 0) return release(delta);
     std::int64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
-      const std::int64_t n = s + delta * kOne;
-      GORO_ASSERT(n >= 0, "goro::wait_group: negative counter (more done() than add())");
-      if (n / kOne == 0 && (n & kWaiters) && delta != 0) break;  // a zero with waiters: under mu_
-      if (state_.compare_exchange_weak(s, n, std::memory_order_acq_rel, std::memory_order_relaxed))
-        return;  // the last touch of the group
+      if (pending_release(s)) {  // a done() is on its way to mu_: let it finish
+        s = wait_out_release();
+        continue;
+      }
+      if (state_.compare_exchange_weak(s, s + delta * kOne, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed))
+        return;
     }
-    add_locked(delta);
   }
-  void done() noexcept { add(-1); }
+  void done() noexcept { release(-1); }
   std::int64_t count() const noexcept { return state_.load(std::memory_order_acquire) / kOne; }
 
   // Starts f(args...) as a goroutine counted by this group. If the start
@@ -180,32 +202,39 @@ class wait_group {
       watch_.detach();
       detail::withdraw(wg_->mu_, wg_->waiters_, node_);
     }
-    bool await_ready() noexcept { return wg_->settled_at_zero() || (early_ = watch_.err()); }
-    bool await_suspend(std::coroutine_handle<> h) noexcept {
-      detail::waker w = detail::waker_for(h, detail::wait_kinds::wait_group_ctx, site_, wg_);
-      if (begin(w)) return true;
-      detail::unmark_parking(w.g());  // not parked after all: nothing was published
+    bool await_ready() noexcept {
+      if (wg_->settled_at_zero()) return true;
+      if (std::error_code e = watch_.err()) {
+        early_ = wg_->unless_zero(e);
+        return true;
+      }
       return false;
+    }
+    bool await_suspend(std::coroutine_handle<> h) noexcept {
+      return begin([&] { return detail::waker_for(h, detail::wait_kinds::wait_group_ctx, site_, wg_); });
     }
     std::error_code await_resume() noexcept { return end(); }
     std::error_code blocking() noexcept {
       if (await_ready()) return end();
-      if (begin(detail::thread_waker())) detail::park_until_notified(node_);
+      if (begin([] { return detail::thread_waker(); })) detail::park_until_notified(node_);
       return end();
     }
 
    private:
-    // True: queued (park); false: the wait is already over.
-    bool begin(detail::waker w) noexcept {
+    // True: queued (park); false: the wait is already over. The waker is
+    // made under mu_ once the waiter queues (a goroutine shows as parked
+    // only then).
+    template <class MakeWaker>
+    bool begin(MakeWaker make_waker) noexcept {
       if (!watch_.attach()) {  // before mu_ (lock order: context node mu -> mu_)
-        early_ = watch_.err();
+        early_ = wg_->unless_zero(watch_.err());
         return false;
       }
       detail::lock_guard l(wg_->mu_);
       if (canceled_) return false;
       decided_ = true;
       if (!wg_->must_queue_locked()) return false;
-      node_.w = w;
+      node_.w = make_waker();
       wg_->waiters_.push_back(&node_);
       parked_ = true;
       return true;  // published: nothing of *this is touched after the unlock
@@ -223,7 +252,8 @@ class wait_group {
       bool wake = false;
       {
         detail::lock_guard l(self->wg_->mu_);
-        if (self->node_.linked) {  // the counter is above zero (see the state comment)
+        if (self->node_.linked &&  // and the counter is above zero: a zero wins
+            !pending_release(self->wg_->state_.load(std::memory_order_relaxed))) {
           self->wg_->waiters_.erase(&self->node_);
           self->canceled_ = wake = true;
         } else if (!self->decided_) {
@@ -277,37 +307,60 @@ class wait_group {
  private:
   static constexpr std::int64_t kWaiters = 1, kDirty = 2, kOne = 4;
 
-  // An add() whose result would make the counter zero with kWaiters set.
-  void add_locked(std::int64_t delta) noexcept {
-    detail::wait_node* chain = nullptr;
+  static bool pending_release(std::int64_t s) noexcept {
+    return s / kOne == 0 && (s & kWaiters);
+  }
+  // done() and add(-n): one fetch_add, Go's Add. The result is the last
+  // touch of the group unless it made the counter zero with kWaiters set:
+  // then this call still owes the release under mu_ (and nobody may settle
+  // or count up until it is done).
+  void release(std::int64_t delta) noexcept {
+    const std::int64_t n = state_.fetch_add(delta * kOne, std::memory_order_acq_rel) + delta * kOne;
+    GORO_ASSERT(n >= 0, "goro::wait_group: negative counter (more done() than add())");
+    if (pending_release(n)) [[unlikely]]
+      release_locked();
+  }
+  GORO_NOINLINE void release_locked() noexcept {
+    if (auto* seam = detail::g_wait_group_release_seam.load(std::memory_order_relaxed)) seam(false);
+    detail::wait_node* chain;
     {
       detail::lock_guard l(mu_);
-      std::int64_t s = state_.load(std::memory_order_relaxed);
-      for (;;) {
-        std::int64_t n = s + delta * kOne;
-        GORO_ASSERT(n >= 0, "goro::wait_group: negative counter (more done() than add())");
-        const bool zero = n / kOne == 0;
-        if (zero) n = (n & ~kWaiters) | kDirty;
-        if (state_.compare_exchange_weak(s, n, std::memory_order_acq_rel,
-                                         std::memory_order_relaxed)) {
-          if (zero) chain = waiters_.take_all();
-          break;
-        }
-      }
+      // Only this call leaves the pending state: adds wait for it, waiters queue.
+      state_.store(kDirty, std::memory_order_release);
+      chain = waiters_.take_all();
     }
     // The unlock was the last touch of *this; the nodes belong to the waiters.
     detail::wake_chain(chain);
   }
-  // True when the counter is zero, once no add() can still touch the group:
+  // For a waiter whose context is done: {} instead of err when the counter
+  // is zero (a zero wins over a done context), after waiting out a pending
+  // release, which must unlock before the waiter may return.
+  std::error_code unless_zero(std::error_code err) noexcept {
+    std::int64_t s = state_.load(std::memory_order_acquire);
+    if (s / kOne != 0) return err;
+    if (pending_release(s)) (void)wait_out_release();
+    return settled_at_zero() ? std::error_code{} : err;
+  }
+  GORO_NOINLINE std::int64_t wait_out_release() noexcept {
+    if (auto* seam = detail::g_wait_group_release_seam.load(std::memory_order_relaxed)) seam(true);
+    detail::backoff b;
+    std::int64_t s;
+    do {
+      b.snooze();
+      s = state_.load(std::memory_order_acquire);
+    } while (pending_release(s));
+    return s;
+  }
+  // True when the counter is zero, once no done() can still touch the group:
   // at once on an all-zero word; after a release (kDirty) only through mu_,
-  // whose unlock was that release's last touch.
+  // whose unlock was that release's last touch; never on a pending release.
   bool settled_at_zero() noexcept {
     std::int64_t s = state_.load(std::memory_order_acquire);
     if (s == 0) return true;
     if (s / kOne != 0) return false;
     detail::lock_guard l(mu_);
     s = state_.load(std::memory_order_acquire);
-    if (s / kOne != 0) return false;  // counting again
+    if (s / kOne != 0 || pending_release(s)) return false;  // counting again, or not released yet
     settle_locked(s);
     return true;
   }
@@ -317,11 +370,13 @@ class wait_group {
     if (s & kDirty) state_.fetch_and(~kDirty, std::memory_order_release);
   }
   // Under mu_, for a waiter about to queue: false if the counter is zero
-  // (settle_locked), else sets kWaiters and returns true (queue: the add()
-  // that makes the counter zero will take mu_ and wake the queue).
+  // (settle_locked), else sets kWaiters and returns true (queue: the done()
+  // that makes the counter zero will take mu_ and wake the queue); true on
+  // a pending release too (kWaiters is set: that release wakes the queue).
   bool must_queue_locked() noexcept GORO_REQUIRES(mu_) {
     std::int64_t s = state_.load(std::memory_order_acquire);
     for (;;) {
+      if (pending_release(s)) return true;  // its done() wakes the queue under mu_
       if (s / kOne == 0) {
         settle_locked(s);
         return false;
