@@ -34,7 +34,8 @@
 //           reach dirty_->size(), dirty_ is promoted to read_ (O(1): the map
 //           moves, nothing is copied) and dirty_ becomes null.
 //   entry   one per key, shared by read_.m and dirty_; its value word p is
-//           a shared_ptr<const V> in an atomic slot:
+//           an atomic pointer to an immutable box holding the value's
+//           shared_ptr<const V>:
 //             null      deleted; the key may still be in dirty_
 //             expunged  deleted, and the key is not in dirty_ (only read_.m)
 //             else      the value
@@ -50,12 +51,15 @@
 //    without the lock (p: value/null -> value) never writes to a key that a
 //    later promotion would lose.
 //
-// Memory reclamation: read_ and each entry's value word are atomic
-// shared_ptr slots (detail::atomic_shared_ptr: a shared_ptr behind a tiny
-// spinlock; libstdc++ 12's std::atomic<std::shared_ptr> has a data race in
-// load(), see that header), so a reader that loaded the snapshot or a value
-// keeps it alive by its own reference: a concurrent promotion, erase,
-// overwrite or clear never frees what a reader is using.
+// Memory reclamation: read_ and each entry's value word are atomic raw
+// pointers, to a snapshot and to an immutable box holding the value's
+// shared_ptr. A lock-free reader announces what it uses with hazard
+// pointers (detail/hazard.hpp: two stores into its own thread's slots, no
+// write to a shared line), and whoever unlinks a snapshot or a box retires
+// it: it is freed once no reader announces it. So a concurrent promotion,
+// erase, overwrite or clear never frees what a reader is using, and a
+// load writes nothing that other cores read (Go's load only reads too).
+// A value outlives its box while load_shared callers hold it.
 //
 // Thread-safety: every member may be called concurrently from any thread or
 // goroutine; none of them parks a goroutine. mu_ is a std::mutex held for
@@ -63,6 +67,11 @@
 // code that runs under it: K's copy, Hash, KeyEqual and V's operator== (the
 // compare_ forms). V's copy constructor and destructor run outside it. V must
 // allow concurrent copies of a const object (every standard type does).
+// An erased or overwritten value is destroyed once no reader can see it:
+// at the end of a later call on this map that scans (on the thread that
+// makes it), or by ~sync_map; not necessarily in the call that replaced it.
+// So a value that owns the map (a shared_ptr cycle through it) is not
+// released by erase alone: clear() then a load, or more erases, run a scan.
 #pragma once
 
 #include <atomic>
@@ -74,9 +83,11 @@
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
-#include "goro/detail/atomic_shared_ptr.hpp"
 #include "goro/detail/config.hpp"
+#include "goro/detail/hazard.hpp"
+#include "goro/detail/spinlock.hpp"
 
 namespace goro {
 
@@ -94,7 +105,18 @@ class sync_map {
     bool loaded;
   };
 
-  sync_map() : read_(std::make_shared<const read_only>()) {}
+  sync_map() : read_(new read_only()) {}
+  // Nothing may use the map any more (Go: nothing references it), so
+  // everything goes now: the snapshot, the entries and every retired
+  // snapshot and box, once a scan running on another thread is over.
+  ~sync_map() {
+    detail::backoff b;
+    while (scanning_.exchange(true, std::memory_order_acquire)) b.snooze();
+    delete read_.load(std::memory_order_relaxed);
+    dirty_.reset();
+    free_all(retired_boxes_.take_all());
+    free_all(retired_snaps_.take_all());
+  }
   sync_map(const sync_map&) = delete;
   sync_map& operator=(const sync_map&) = delete;
 
@@ -102,16 +124,31 @@ class sync_map {
 
   // The value for key, or nullopt. No lock when the key is in the read map.
   [[nodiscard]] std::optional<V> load(const K& key) const {
-    if (value_ptr p = load_shared(key)) return *p;
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    {
+      detail::hazard::guard hr;
+      const read_only* r = hr.protect(read_);
+      if (const entry_ptr* e = r->find(key)) {
+        detail::hazard::guard hb;
+        const box* b = hb.protect((*e)->p);
+        if (!live(b)) return std::nullopt;
+        return *b->v;  // V's copy, with the box announced
+      }
+      if (!r->amended) return std::nullopt;
+    }
+    if (value_ptr p = load_slow(key, rc)) return *p;
     return std::nullopt;
   }
   // As load, without copying V: null if absent.
   [[nodiscard]] value_ptr load_shared(const K& key) const {
-    std::shared_ptr<const read_only> r = read_.load();
-    if (const entry_ptr* e = r->find(key)) return (*e)->load();
-    if (!r->amended) return nullptr;
-    entry_ptr e = find_slow(key, /*erase_from_dirty=*/false);
-    return e ? e->load() : nullptr;
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    {
+      detail::hazard::guard hr;
+      const read_only* r = hr.protect(read_);
+      if (const entry_ptr* e = r->find(key)) return (*e)->load();
+      if (!r->amended) return nullptr;
+    }
+    return load_slow(key, rc);
   }
   [[nodiscard]] bool contains(const K& key) const { return load_shared(key) != nullptr; }
 
@@ -135,23 +172,27 @@ class sync_map {
     return {*p, loaded};
   }
   std::pair<value_ptr, bool> load_or_store_shared(const K& key, V value) {
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
     value_ptr nv;  // made on first need, so a hit never allocates
-    std::shared_ptr<const read_only> r = read_.load();
-    if (const entry_ptr* e = r->find(key)) {
-      if (auto res = (*e)->try_load_or_store(value, nv)) return *res;
+    {
+      detail::hazard::guard hr;
+      const read_only* r = hr.protect(read_);
+      if (const entry_ptr* e = r->find(key)) {
+        if (auto res = (*e)->try_load_or_store(value, nv)) return *res;
+      }
     }
     std::unique_lock lk(mu_);
-    r = read_.load();
+    const read_only* r = read_.load(std::memory_order_acquire);  // current: not retired while we hold mu_
     std::pair<value_ptr, bool> res;
     if (const entry_ptr* e = r->find(key)) {
-      if ((*e)->unexpunge_locked()) dirty_->insert_or_assign(key, *e);
+      unexpunge_into_dirty_locked(key, *e);
       res = *(*e)->try_load_or_store(value, nv);  // cannot fail: not expunged
     } else if (auto it = dirty_find(key); it != nullptr) {
       res = *(*it)->try_load_or_store(value, nv);
-      miss_locked();
+      miss_locked(rc);
     } else {
       if (!nv) nv = make_value(std::move(value));
-      add_new_key_locked(r, key, nv);
+      add_new_key_locked(r, key, make_box(nv), rc);
       res = {nv, false};
     }
     return res;
@@ -165,11 +206,15 @@ class sync_map {
     return std::nullopt;
   }
   value_ptr load_and_delete_shared(const K& key) {
-    std::shared_ptr<const read_only> r = read_.load();
-    if (const entry_ptr* e = r->find(key)) return (*e)->remove();
-    if (!r->amended) return nullptr;
-    entry_ptr e = find_slow(key, /*erase_from_dirty=*/true);
-    return e ? e->remove() : nullptr;
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    {
+      detail::hazard::guard hr;
+      const read_only* r = hr.protect(read_);
+      if (const entry_ptr* e = r->find(key)) return (*e)->remove(rc);
+      if (!r->amended) return nullptr;
+    }
+    entry_ptr e = find_slow(key, /*erase_from_dirty=*/true, rc);
+    return e ? e->remove(rc) : nullptr;
   }
   // Go's Delete; true if a value was deleted.
   bool erase(const K& key) { return load_and_delete_shared(key) != nullptr; }
@@ -180,16 +225,20 @@ class sync_map {
   bool compare_and_swap(const K& key, const V& old, V desired)
     requires std::equality_comparable<V>
   {
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
     value_ptr nv;
-    std::shared_ptr<const read_only> r = read_.load();
-    if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nv);
-    if (!r->amended) return false;
+    {
+      detail::hazard::guard hr;
+      const read_only* r = hr.protect(read_);
+      if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nv, rc);
+      if (!r->amended) return false;
+    }
     std::unique_lock lk(mu_);
-    r = read_.load();
-    if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nv);
+    const read_only* r = read_.load(std::memory_order_acquire);
+    if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nv, rc);
     if (auto it = dirty_find(key); it != nullptr) {
-      bool swapped = (*it)->try_compare_and_swap(old, desired, nv);
-      miss_locked();
+      bool swapped = (*it)->try_compare_and_swap(old, desired, nv, rc);
+      miss_locked(rc);
       return swapped;
     }
     return false;
@@ -199,16 +248,17 @@ class sync_map {
   bool compare_and_delete(const K& key, const V& old)
     requires std::equality_comparable<V>
   {
-    std::shared_ptr<const read_only> r = read_.load();
-    entry_ptr held;
-    entry* e = nullptr;
-    if (const entry_ptr* found = r->find(key)) {
-      e = found->get();
-    } else if (r->amended) {
-      held = find_slow(key, /*erase_from_dirty=*/false);
-      e = held.get();
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    bool amended;
+    {
+      detail::hazard::guard hr;
+      const read_only* r = hr.protect(read_);
+      if (const entry_ptr* found = r->find(key)) return (*found)->compare_and_remove(old, rc);
+      amended = r->amended;
     }
-    return e != nullptr && e->compare_and_remove(old);
+    if (!amended) return false;
+    entry_ptr held = find_slow(key, /*erase_from_dirty=*/false, rc);
+    return held != nullptr && held->compare_and_remove(old, rc);
   }
 
   // ---- Range / Clear ----
@@ -221,13 +271,17 @@ class sync_map {
   // it may promote the dirty map first.
   template <class F>
   void range(F&& f) const {
-    std::shared_ptr<const read_only> r = read_.load();
-    if (r->amended) {
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    // The snapshot's map by reference count, not a hazard pointer: f runs
+    // for a long time and may call the map (nested calls take guards).
+    std::shared_ptr<const entry_map> m;
+    {
       std::lock_guard lk(mu_);
-      r = read_.load();
-      if (r->amended) r = promote_locked();
+      const read_only* r = read_.load(std::memory_order_acquire);
+      if (r->amended) r = promote_locked(rc);
+      m = r->m;
     }
-    for (const auto& [k, e] : *r->m) {
+    for (const auto& [k, e] : *m) {
       value_ptr v = e->load();
       if (!v) continue;
       if constexpr (std::is_void_v<std::invoke_result_t<F&, const K&, const V&>>) {
@@ -240,106 +294,175 @@ class sync_map {
 
   // Deletes every entry (Go 1.23's Clear).
   void clear() {
-    std::shared_ptr<const read_only> r = read_.load();
-    if (r->m->empty() && !r->amended) return;
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    {
+      detail::hazard::guard hr;
+      const read_only* r = hr.protect(read_);
+      if (r->m->empty() && !r->amended) return;
+    }
     std::unique_ptr<entry_map> old_dirty;  // destroyed after unlocking
     {
       std::lock_guard lk(mu_);
-      r = read_.load();
-      if (!r->m->empty() || r->amended)
-        read_.store(std::make_shared<const read_only>());
-      old_dirty = std::move(dirty_);
+      const read_only* r = read_.load(std::memory_order_acquire);
+      if (r->m->empty() && !r->amended) return;
+      auto* empty = new read_only();
+      old_dirty = std::move(dirty_);  // after the allocation: nothing below throws
       misses_ = 0;
+      publish_locked(empty, rc);
     }
   }
 
  private:
-  // ---- entry: one key's value word (see the state list at the top) ----
-  struct entry {
-    explicit entry(value_ptr v) : p(std::move(v)) {}
+  class reclaimer;
 
-    static bool is_expunged(const value_ptr& v) noexcept { return v.get() == expunged_ptr(); }
+  // ---- box: one immutable value of a key (its entry's word points to it) ----
+  struct box {
+    value_ptr v;                              // never null
+    mutable const box* next_retired = nullptr;  // the retired list's link
+  };
+  // The expunged marker: a box compared by address, never read.
+  static inline const box expunged_tag{};
+  static const box* expunged_box() noexcept { return &expunged_tag; }
+  static bool live(const box* b) noexcept { return b != nullptr && b != expunged_box(); }
+  // Unpublished boxes are owned; publishing releases the owner.
+  using box_owner = std::unique_ptr<const box>;
+  static box_owner make_box(value_ptr v) { return box_owner(new box{std::move(v)}); }
+
+  // ---- entry: one key's value word (see the state list at the top) ----
+  // The word p is null, expunged_box(), or a box. Whoever takes a box out
+  // of p (a successful CAS or an exchange) owns it and retires it (take);
+  // it is freed once no reader announces it. ~entry frees the box still in
+  // p: no reader can reach an entry that no snapshot, dirty_ or caller
+  // holds. A reader that reads through a box it does not own announces it
+  // first (protect).
+  struct entry {
+    explicit entry(box_owner b) : p(b.release()) {}
+    ~entry() {
+      const box* b = p.load(std::memory_order_relaxed);
+      if (live(b)) delete b;
+    }
+    entry(const entry&) = delete;
+    entry& operator=(const entry&) = delete;
 
     value_ptr load() const {
-      value_ptr v = p.load();
-      if (!v || is_expunged(v)) return nullptr;
-      return v;
+      detail::hazard::guard h;
+      const box* b = h.protect(p);
+      return live(b) ? b->v : nullptr;
     }
 
-    // Swaps in nv unless expunged. Returns {previous (null if deleted), ok}.
-    std::pair<value_ptr, bool> try_swap(const value_ptr& nv) {
-      value_ptr v = p.load();
+    // Swaps in nb unless expunged (nb then stays with the caller).
+    // Returns {previous value (null if deleted), ok}.
+    std::pair<value_ptr, bool> try_swap(box_owner& nb, reclaimer& rc) {
+      const box* b = p.load(std::memory_order_acquire);
       for (;;) {
-        if (is_expunged(v)) return {nullptr, false};
-        if (p.compare_exchange(v, nv))
-          return {std::move(v), true};
+        if (b == expunged_box()) return {nullptr, false};
+        if (p.compare_exchange_weak(b, nb.get(), std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+          nb.release();
+          return {take(b, rc), true};
+        }
       }
     }
 
     // Loads the value if present, else stores (the lazily made) nv.
     // nullopt if expunged (the caller retries under mu_).
     std::optional<std::pair<value_ptr, bool>> try_load_or_store(V& value, value_ptr& nv) {
-      value_ptr v = p.load();
+      detail::hazard::guard h;
+      box_owner nb;
+      const box* b = h.protect(p);
       for (;;) {
-        if (is_expunged(v)) return std::nullopt;
-        if (v) return std::pair{std::move(v), true};
+        if (b == expunged_box()) return std::nullopt;
+        if (b != nullptr) return std::pair{b->v, true};
         if (!nv) nv = make_value(std::move(value));
-        if (p.compare_exchange(v, nv))
+        if (!nb) nb = make_box(nv);
+        if (p.compare_exchange_strong(b, nb.get(), std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+          nb.release();
           return std::pair{nv, false};
+        }
+        b = h.protect(p);  // announce what the CAS found before reading it
       }
     }
 
     // Deletes the value; returns it (null if there was none).
-    value_ptr remove() {
-      value_ptr v = p.load();
+    value_ptr remove(reclaimer& rc) {
+      const box* b = p.load(std::memory_order_acquire);
       for (;;) {
-        if (!v || is_expunged(v)) return nullptr;
-        if (p.compare_exchange(v, value_ptr()))
-          return v;
+        if (!live(b)) return nullptr;
+        if (p.compare_exchange_weak(b, nullptr, std::memory_order_acq_rel,
+                                    std::memory_order_acquire))
+          return take(b, rc);
       }
     }
 
-    bool try_compare_and_swap(const V& old, V& desired, value_ptr& nv) {
-      value_ptr v = p.load();
+    bool try_compare_and_swap(const V& old, V& desired, value_ptr& nv, reclaimer& rc) {
+      detail::hazard::guard h;
+      box_owner nb;
+      const box* b = h.protect(p);
       for (;;) {
-        if (!v || is_expunged(v) || !(*v == old)) return false;
+        if (!live(b) || !(*b->v == old)) return false;
         if (!nv) nv = make_value(std::move(desired));
-        if (p.compare_exchange(v, nv))
+        if (!nb) nb = make_box(nv);
+        if (p.compare_exchange_strong(b, nb.get(), std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+          nb.release();
+          (void)take(b, rc);
           return true;
+        }
+        b = h.protect(p);
       }
     }
 
-    bool compare_and_remove(const V& old) {
-      value_ptr v = p.load();
+    bool compare_and_remove(const V& old, reclaimer& rc) {
+      detail::hazard::guard h;
+      const box* b = h.protect(p);
       for (;;) {
-        if (!v || is_expunged(v) || !(*v == old)) return false;
-        if (p.compare_exchange(v, value_ptr()))
+        if (!live(b) || !(*b->v == old)) return false;
+        if (p.compare_exchange_strong(b, nullptr, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+          (void)take(b, rc);
           return true;
+        }
+        b = h.protect(p);
       }
     }
 
     // Under mu_, while building dirty_: deleted -> expunged. True if the
     // entry is (now) expunged, so it must be left out of dirty_.
     bool try_expunge_locked() {
-      value_ptr v = p.load();
-      while (!v) {
-        if (p.compare_exchange(v, expunged()))
+      const box* b = p.load(std::memory_order_acquire);
+      while (b == nullptr) {
+        if (p.compare_exchange_weak(b, expunged_box(), std::memory_order_acq_rel,
+                                    std::memory_order_acquire))
           return true;
       }
-      return is_expunged(v);
+      return b == expunged_box();
     }
-
-    // Under mu_: expunged -> deleted. True if it was expunged (the caller
-    // must then put the entry back into dirty_).
-    bool unexpunge_locked() {
-      value_ptr v = expunged();
-      return p.compare_exchange(v, value_ptr());
+    // Under mu_ (only mu_ holders leave the expunged state).
+    bool expunged_locked() const { return p.load(std::memory_order_acquire) == expunged_box(); }
+    // Under mu_: expunged -> deleted.
+    void unexpunge_locked() {
+      const box* b = expunged_box();
+      (void)p.compare_exchange_strong(b, nullptr, std::memory_order_acq_rel,
+                                      std::memory_order_acquire);
     }
 
     // Under mu_, on an entry that is not expunged.
-    value_ptr swap_locked(value_ptr nv) { return p.exchange(std::move(nv)); }
+    value_ptr swap_locked(box_owner nb, reclaimer& rc) {
+      return take(p.exchange(nb.release(), std::memory_order_acq_rel), rc);
+    }
 
-    detail::atomic_shared_ptr<const V> p;
+    // b was just taken out of p by this thread: its value (a reference the
+    // caller may keep), and the box is retired (readers may still announce
+    // it).
+    static value_ptr take(const box* b, reclaimer& rc) noexcept {
+      if (!live(b)) return nullptr;
+      value_ptr v = b->v;
+      rc.retire(b);
+      return v;
+    }
+
+    std::atomic<const box*> p;
   };
 
   using entry_ptr = std::shared_ptr<entry>;
@@ -352,6 +475,7 @@ class sync_map {
 
     std::shared_ptr<const entry_map> m;  // never null
     bool amended = false;                // dirty_ holds a key m lacks
+    mutable const read_only* next_retired = nullptr;  // the retired list's link
 
     const entry_ptr* find(const K& key) const {
       auto it = m->find(key);
@@ -359,15 +483,118 @@ class sync_map {
     }
   };
 
-  // The expunged marker: a non-null pointer owning nothing (shared_ptr's
-  // aliasing constructor), compared by address, never dereferenced.
-  static const V* expunged_ptr() noexcept {
-    alignas(V) static const unsigned char tag = 0;
-    return reinterpret_cast<const V*>(&tag);
+  // ---- reclamation: per map, so a map's values die in its own calls ----
+  // Every public call that may retire declares one first. It collects what
+  // the call retires, and when enough waits (or a snapshot was retired: it
+  // may hold a whole old map) it scans once the call's locks and guards are
+  // gone, so users' destructors never run under mu_ or a guard of this call.
+  class reclaimer {
+   public:
+    explicit reclaimer(const sync_map& m) noexcept : m_(m) {}
+    ~reclaimer() {
+      if (due_ || m_.pending_.load(std::memory_order_relaxed)) m_.scan();
+    }
+    reclaimer(const reclaimer&) = delete;
+    reclaimer& operator=(const reclaimer&) = delete;
+
+    void retire(const box* b) noexcept {
+      const std::size_t n = m_.retired_boxes_.push(b);
+      if (n >= 64 + 2 * static_cast<std::size_t>(detail::hazard::kSlots) *
+                        static_cast<std::size_t>(detail::hazard::record_count()))
+        due_ = true;
+    }
+    void retire(const read_only* r) noexcept {
+      m_.retired_snaps_.push(r);
+      due_ = true;
+    }
+
+   private:
+    const sync_map& m_;
+    bool due_ = false;
+  };
+
+  // Frees every retired snapshot and box that no slot announces; the rest
+  // go back on the lists. One scan per map at a time: a call that finds one
+  // running asks it to go round again (rescan_), so nothing it retired is
+  // left behind. A snapshot kept because a reader announced it makes the
+  // next call of any kind scan (pending_): it may hold a whole old map.
+  // The deleters (users' destructors) run last, after scanning_ is released
+  // and without touching *this (one may destroy the map: a value that owns
+  // it). The retiring threads' pushes (release) happen-before take_all
+  // (acquire), and so before the fence in announced().
+  void scan() const noexcept {
+    const box* dead_boxes = nullptr;
+    const read_only* dead_snaps = nullptr;
+    for (;;) {
+      if (scanning_.exchange(true, std::memory_order_acquire)) {
+        rescan_.store(true, std::memory_order_release);
+        break;  // the running scan goes round again for us
+      }
+      bool kept_snap = false;
+      do {
+        rescan_.store(false, std::memory_order_relaxed);
+        const box* boxes = retired_boxes_.take_all();
+        const read_only* snaps = retired_snaps_.take_all();
+        std::vector<const void*> held;
+        bool looked = true;
+        try {
+          detail::hazard::announced(held);
+        } catch (...) {  // no memory: keep everything, try again next time
+          looked = false;
+        }
+        while (boxes != nullptr) {
+          const box* next = boxes->next_retired;
+          if (!looked || detail::hazard::is_announced(held, boxes)) {
+            retired_boxes_.push(boxes);
+          } else {
+            boxes->next_retired = dead_boxes;
+            dead_boxes = boxes;
+          }
+          boxes = next;
+        }
+        while (snaps != nullptr) {
+          const read_only* next = snaps->next_retired;
+          if (!looked || detail::hazard::is_announced(held, snaps)) {
+            retired_snaps_.push(snaps);
+            kept_snap = true;
+          } else {
+            snaps->next_retired = dead_snaps;
+            dead_snaps = snaps;
+          }
+          snaps = next;
+        }
+      } while (rescan_.load(std::memory_order_acquire));
+      pending_.store(kept_snap, std::memory_order_relaxed);
+      scanning_.store(false, std::memory_order_release);
+      // A call that found us running after our last look: go round again.
+      if (!rescan_.load(std::memory_order_acquire)) break;
+    }
+    free_all(dead_boxes);  // *this is not touched from here on
+    free_all(dead_snaps);
   }
-  static value_ptr expunged() noexcept { return value_ptr(value_ptr(), expunged_ptr()); }
+  template <class T>
+  static void free_all(const T* n) noexcept {
+    while (n != nullptr) delete std::exchange(n, n->next_retired);
+  }
 
   static value_ptr make_value(V&& v) { return std::make_shared<const V>(std::move(v)); }
+
+  // Under mu_: read_ becomes `next`; the old snapshot is retired (lock-free
+  // readers may still announce it). Only mu_ holders replace read_, so the
+  // current snapshot is never freed while mu_ is held; a replaced one must
+  // not be used after this.
+  void publish_locked(const read_only* next, reclaimer& rc) const noexcept {
+    rc.retire(read_.exchange(next, std::memory_order_seq_cst));
+  }
+
+  // Under mu_: an entry found in the read map is put back into dirty_ if it
+  // was expunged, before any value may be stored in it (insert first: if it
+  // throws, the entry is still expunged and still out of dirty_).
+  void unexpunge_into_dirty_locked(const K& key, const entry_ptr& e) {
+    if (!e->expunged_locked()) return;
+    dirty_->insert_or_assign(key, e);
+    e->unexpunge_locked();
+  }
 
   // Under mu_: key's entry in dirty_, or null.
   const entry_ptr* dirty_find(const K& key) const {
@@ -376,12 +603,18 @@ class sync_map {
     return it == dirty_->end() ? nullptr : &it->second;
   }
 
+  // load's slow path: the key was not in the read map, which is amended.
+  value_ptr load_slow(const K& key, reclaimer& rc) const {
+    entry_ptr e = find_slow(key, /*erase_from_dirty=*/false, rc);
+    return e ? e->load() : nullptr;
+  }
+
   // The slow path of load / load_and_delete / compare_and_delete: the key
   // was not in the read map and the map is amended. Looks again under mu_
   // and then in dirty_ (counting a miss), optionally removing it from dirty_.
-  entry_ptr find_slow(const K& key, bool erase_from_dirty) const {
+  entry_ptr find_slow(const K& key, bool erase_from_dirty, reclaimer& rc) const {
     std::lock_guard lk(mu_);
-    std::shared_ptr<const read_only> r = read_.load();
+    const read_only* r = read_.load(std::memory_order_acquire);
     if (const entry_ptr* e = r->find(key)) return *e;  // promoted meanwhile
     if (!r->amended) return nullptr;
     entry_ptr found;
@@ -390,75 +623,104 @@ class sync_map {
       found = it->second;
       if (erase_from_dirty) dirty_->erase(it);
     }
-    miss_locked();
+    miss_locked(rc);
     return found;
   }
 
   value_ptr swap_shared(const K& key, value_ptr nv) {
-    std::shared_ptr<const read_only> r = read_.load();
-    if (const entry_ptr* e = r->find(key)) {
-      if (auto [prev, ok] = (*e)->try_swap(nv); ok) return prev;
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    box_owner nb = make_box(std::move(nv));
+    {
+      detail::hazard::guard hr;
+      const read_only* r = hr.protect(read_);
+      if (const entry_ptr* e = r->find(key)) {
+        if (auto [prev, ok] = (*e)->try_swap(nb, rc); ok) return prev;
+      }
     }
     value_ptr prev;  // released after unlocking
     {
       std::lock_guard lk(mu_);
-      r = read_.load();
+      const read_only* r = read_.load(std::memory_order_acquire);
       if (const entry_ptr* e = r->find(key)) {
-        if ((*e)->unexpunge_locked()) dirty_->insert_or_assign(key, *e);
-        prev = (*e)->swap_locked(std::move(nv));
+        unexpunge_into_dirty_locked(key, *e);
+        prev = (*e)->swap_locked(std::move(nb), rc);
       } else if (const entry_ptr* d = dirty_find(key)) {
-        prev = (*d)->swap_locked(std::move(nv));
+        prev = (*d)->swap_locked(std::move(nb), rc);
       } else {
-        add_new_key_locked(r, key, std::move(nv));
+        add_new_key_locked(r, key, std::move(nb), rc);
       }
     }
     return prev;
   }
 
   // Under mu_: key is in neither map. Makes sure dirty_ exists and the
-  // published snapshot says amended, then adds key to dirty_.
-  void add_new_key_locked(const std::shared_ptr<const read_only>& r, const K& key, value_ptr nv) {
+  // published snapshot says amended, then adds key to dirty_. r (the
+  // current snapshot) is not used after it is replaced.
+  void add_new_key_locked(const read_only* r, const K& key, box_owner nb, reclaimer& rc) {
+    auto e = std::make_shared<entry>(std::move(nb));
     if (!r->amended) {
       dirty_locked();
-      // r->m is shared, not copied: it is immutable.
-      read_.store(std::make_shared<const read_only>(r->m, true));
+      auto amended = std::make_unique<const read_only>(r->m, true);  // r->m is shared: immutable
+      dirty_->emplace(key, std::move(e));
+      publish_locked(amended.release(), rc);
+      return;
     }
-    dirty_->emplace(key, std::make_shared<entry>(std::move(nv)));
+    dirty_->emplace(key, std::move(e));
   }
 
   // Under mu_: builds dirty_ from the read map if it is null, expunging the
-  // deleted entries (they are left out).
+  // deleted entries (they are left out). If building throws, the entries
+  // expunged so far are unexpunged again (an expunged entry needs dirty_).
   void dirty_locked() const {
     if (dirty_) return;
-    std::shared_ptr<const read_only> r = read_.load();
+    const read_only* r = read_.load(std::memory_order_acquire);
     auto d = std::make_unique<entry_map>();
-    d->reserve(r->m->size());
-    for (const auto& [k, e] : *r->m)
-      if (!e->try_expunge_locked()) d->emplace(k, e);
+    std::vector<entry*> expunged_now;
+    try {
+      d->reserve(r->m->size());
+      expunged_now.reserve(r->m->size());
+      for (const auto& [k, e] : *r->m) {
+        const bool was = e->expunged_locked();
+        if (e->try_expunge_locked()) {
+          if (!was) expunged_now.push_back(e.get());
+        } else {
+          d->emplace(k, e);
+        }
+      }
+    } catch (...) {
+      for (entry* e : expunged_now) e->unexpunge_locked();
+      throw;
+    }
     dirty_ = std::move(d);
   }
 
-  void miss_locked() const {
+  void miss_locked(reclaimer& rc) const {
     GORO_DEBUG_ASSERT(dirty_ != nullptr, "goro::sync_map: miss without a dirty map");
     if (++misses_ < dirty_->size()) return;
-    (void)promote_locked();
+    (void)promote_locked(rc);
   }
 
   // Under mu_: dirty_ becomes the read map (O(1)); returns the new snapshot.
-  std::shared_ptr<const read_only> promote_locked() const {
-    auto published = std::make_shared<const read_only>(
-        std::shared_ptr<const entry_map>(std::move(dirty_)), false);
-    read_.store(published);
+  const read_only* promote_locked(reclaimer& rc) const {
+    auto* published = new read_only(std::shared_ptr<const entry_map>(std::move(dirty_)), false);
+    publish_locked(published, rc);
     misses_ = 0;
     return published;
   }
 
   // Loads may promote, so the state is mutable: the logical contents never
   // change in a const member.
-  mutable detail::atomic_shared_ptr<const read_only> read_;        // never null
-  mutable std::mutex mu_;                                        // guards dirty_, misses_
+  // read_ and pending_ on a line of their own: every load reads both, and
+  // only promotions, amends, clears and rare scans write them.
+  alignas(64) mutable std::atomic<const read_only*> read_;       // never null; replaced under mu_
+  mutable std::atomic<bool> pending_{false};                     // a retired snapshot awaits a scan
+  alignas(64) mutable std::mutex mu_;                                        // guards dirty_, misses_
   mutable std::unique_ptr<entry_map> dirty_;                     // guarded by mu_
   mutable std::size_t misses_ = 0;                               // guarded by mu_
+  mutable detail::hazard::retired_list<const box> retired_boxes_;
+  mutable detail::hazard::retired_list<const read_only> retired_snaps_;
+  mutable std::atomic<bool> scanning_{false};                    // a scan is running
+  mutable std::atomic<bool> rescan_{false};                      // a call asked it to go again
 };
 
 }  // namespace goro
