@@ -47,6 +47,41 @@ TEST_P(Pool, PutKeepsUpToCapacityThenDrops) {
   EXPECT_EQ(p.idle(), 2u);
 }
 
+// A large pool is split into stripes (one list per few threads): the
+// capacity still holds in total, whichever stripes the objects land in.
+TEST_P(Pool, ALargePoolKeepsExactlyItsCapacityAcrossItsStripes) {
+  int made = 0;
+  goro::pool<Buffer> p(64, [&] {
+    ++made;
+    return Buffer{};
+  });
+  std::vector<std::unique_ptr<Buffer>> out;
+  for (int i = 0; i < 100; ++i) out.push_back(p.get());
+  int kept = 0;
+  for (auto& b : out) kept += p.put(std::move(b)) ? 1 : 0;
+  EXPECT_EQ(kept, 64);
+  EXPECT_EQ(p.idle(), 64u);
+  for (int i = 0; i < 64; ++i) out[static_cast<std::size_t>(i)] = p.get();  // all from the pool
+  EXPECT_EQ(made, 100);
+  EXPECT_EQ(p.idle(), 0u);
+}
+
+TEST_P(Pool, ObjectsPutOnOneThreadAreGottenOnAnother) {
+  int made = 0;
+  goro::pool<Buffer> p(64, [&] {
+    ++made;
+    return Buffer{};
+  });
+  std::thread([&] {
+    std::vector<std::unique_ptr<Buffer>> out;
+    for (int i = 0; i < 10; ++i) out.push_back(p.get());
+    for (auto& b : out) EXPECT_TRUE(p.put(std::move(b)));
+  }).join();
+  std::vector<std::unique_ptr<Buffer>> got;
+  for (int i = 0; i < 10; ++i) got.push_back(p.get());
+  EXPECT_EQ(made, 10);  // none made here: found in the other thread's stripe
+}
+
 TEST_P(Pool, GetReusesTheMostRecentlyPutObject) {
   int made = 0;
   goro::pool<Buffer> p(4, [&] {

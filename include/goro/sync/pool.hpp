@@ -22,13 +22,20 @@
 // destroyed, which is what the leaky buffer promises. Like the Go channel
 // form, the pool bounds only the idle objects, not how many exist.
 //
-// Implementation: a std::vector of capacity slots reserved up front (put
-// never allocates) behind goro's internal spinlock; LIFO, so the object
-// handed out next is the one most recently used (warm in cache). The
-// critical section is a push or a pop; the factory, the reset hook and T's
-// destructor run outside it. A lock-free bounded ring (Vyukov) was measured
-// against it on the same workload (bench/maps.cpp, pool/* cases): see
-// docs/design/maps.md for the numbers and why the simple form stays.
+// Implementation: the capacity is split over stripes (up to two per
+// hardware thread, 8 slots or more each), each a std::vector reserved up front (put
+// never allocates) behind goro's internal spinlock, on lines of its own. A
+// thread uses its own stripe first (Go's sync.Pool keeps a private cache
+// per P for the same reason: a get and a put then touch only lines this
+// core already holds), then the others: get takes from any stripe before
+// it makes a new object, and put keeps x in any stripe with room, so the
+// pool still keeps up to capacity idle objects. LIFO per stripe: the
+// object a thread gets next is the one it put back last (warm in cache),
+// unless its puts spilled into another stripe.
+// Critical sections are a push or a pop; the factory, the reset hook and
+// T's destructor run outside them. A lock-free bounded ring (Vyukov) was
+// measured against one spinlocked vector on the same workload
+// (bench/maps.cpp, pool/* cases): see docs/design/maps.md.
 //
 // Misuse: a capacity below 1 aborts with a clear message, as does put() of
 // a null pointer. The pool must outlive its handles.
@@ -50,6 +57,15 @@
 #include "goro/detail/spinlock.hpp"
 
 namespace goro {
+namespace detail {
+// A small number for the calling thread, the same for its lifetime (out of
+// line: a thread_local read inline in a coroutine could be reused after a
+// co_await on another thread). Consecutive threads get consecutive numbers.
+unsigned this_thread_number() noexcept;
+// Stripes for `capacity` idle objects: a power of two, at most twice the
+// hardware threads, with at least 8 slots each (1 for a small pool).
+std::size_t pool_stripes(std::ptrdiff_t capacity) noexcept;
+}  // namespace detail
 
 template <class T>
 class pool {
@@ -101,8 +117,18 @@ class pool {
   template <class Make>
     requires std::invocable<Make&>
   pool(std::ptrdiff_t capacity, Make make, reset_type reset = {})
-      : capacity_(checked(capacity)), make_(adapt(std::move(make))), reset_(std::move(reset)) {
-    free_.reserve(static_cast<std::size_t>(capacity_));
+      : capacity_(checked(capacity)),
+        make_(adapt(std::move(make))),
+        reset_(std::move(reset)),
+        n_stripes_(detail::pool_stripes(capacity_)),
+        stripes_(std::make_unique<stripe[]>(n_stripes_)) {
+    const std::size_t cap = static_cast<std::size_t>(capacity_);
+    for (std::size_t i = 0; i < n_stripes_; ++i) {
+      stripe& st = stripes_[i];
+      st.room = cap / n_stripes_ + (i < cap % n_stripes_ ? 1 : 0);  // sums to capacity
+      detail::lock_guard lk(st.mu);
+      st.free.reserve(st.room);
+    }
   }
 
   pool(const pool&) = delete;
@@ -110,11 +136,13 @@ class pool {
 
   // An idle object, or a new one if none is idle. Never blocks.
   [[nodiscard]] std::unique_ptr<T> get() {
-    {
-      detail::lock_guard lk(mu_);
-      if (!free_.empty()) {
-        std::unique_ptr<T> x = std::move(free_.back());
-        free_.pop_back();
+    const std::size_t home = home_stripe();
+    for (std::size_t k = 0; k < n_stripes_; ++k) {
+      stripe& st = stripes_[(home + k) & (n_stripes_ - 1)];
+      detail::lock_guard lk(st.mu);
+      if (!st.free.empty()) {
+        std::unique_ptr<T> x = std::move(st.free.back());
+        st.free.pop_back();
         return x;
       }
     }
@@ -131,20 +159,26 @@ class pool {
   bool put(std::unique_ptr<T> x) {
     GORO_ASSERT(x != nullptr, "goro::pool: put of a null pointer");
     if (reset_) reset_(*x);
-    {
-      detail::lock_guard lk(mu_);
-      if (free_.size() < static_cast<std::size_t>(capacity_)) {
-        free_.push_back(std::move(x));  // never reallocates: reserved
+    const std::size_t home = home_stripe();
+    for (std::size_t k = 0; k < n_stripes_; ++k) {
+      stripe& st = stripes_[(home + k) & (n_stripes_ - 1)];
+      detail::lock_guard lk(st.mu);
+      if (st.free.size() < st.room) {
+        st.free.push_back(std::move(x));  // never reallocates: reserved
         return true;
       }
     }
-    return false;  // x is destroyed here, outside the lock
+    return false;  // x is destroyed here, outside the locks
   }
 
   // Idle objects now (a snapshot).
   [[nodiscard]] std::size_t idle() const {
-    detail::lock_guard lk(mu_);
-    return free_.size();
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < n_stripes_; ++i) {
+      detail::lock_guard lk(stripes_[i].mu);
+      n += stripes_[i].free.size();
+    }
+    return n;
   }
   [[nodiscard]] std::size_t capacity() const noexcept { return static_cast<std::size_t>(capacity_); }
 
@@ -165,11 +199,20 @@ class pool {
     }
   }
 
+  struct alignas(64) stripe {
+    mutable detail::spinlock mu;
+    std::vector<std::unique_ptr<T>> free GORO_GUARDED_BY(mu);
+    std::size_t room = 0;  // this stripe's share of the capacity (set once)
+  };
+  std::size_t home_stripe() const noexcept {
+    return detail::this_thread_number() & (n_stripes_ - 1);
+  }
+
   const std::ptrdiff_t capacity_;
   const factory_type make_;
   const reset_type reset_;
-  mutable detail::spinlock mu_;
-  std::vector<std::unique_ptr<T>> free_ GORO_GUARDED_BY(mu_);
+  const std::size_t n_stripes_;             // a power of two
+  std::unique_ptr<stripe[]> stripes_;
 };
 
 }  // namespace goro
