@@ -44,7 +44,7 @@ inline constexpr int kSlots = 16;  // nesting depth per thread
 
 // One per thread that ever protected something; never freed (a thread
 // that exits gives it back for the next thread).
-struct alignas(64) record {
+struct alignas(cache_line) record {
   std::atomic<const void*> slot[kSlots];
   int top = 0;  // owner only: slots in use
   std::atomic<bool> in_use{false};

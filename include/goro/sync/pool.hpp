@@ -199,7 +199,7 @@ class pool {
     }
   }
 
-  struct alignas(64) stripe {
+  struct alignas(detail::cache_line) stripe {
     mutable detail::spinlock mu;
     std::vector<std::unique_ptr<T>> free GORO_GUARDED_BY(mu);
     std::size_t room = 0;  // this stripe's share of the capacity (set once)

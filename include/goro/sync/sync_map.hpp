@@ -542,27 +542,8 @@ class sync_map {
         } catch (...) {  // no memory: keep everything, try again next time
           looked = false;
         }
-        while (boxes != nullptr) {
-          const box* next = boxes->next_retired;
-          if (!looked || detail::hazard::is_announced(held, boxes)) {
-            retired_boxes_.push(boxes);
-          } else {
-            boxes->next_retired = dead_boxes;
-            dead_boxes = boxes;
-          }
-          boxes = next;
-        }
-        while (snaps != nullptr) {
-          const read_only* next = snaps->next_retired;
-          if (!looked || detail::hazard::is_announced(held, snaps)) {
-            retired_snaps_.push(snaps);
-            kept_snap = true;
-          } else {
-            snaps->next_retired = dead_snaps;
-            dead_snaps = snaps;
-          }
-          snaps = next;
-        }
+        (void)sort_out(boxes, held, looked, retired_boxes_, dead_boxes);
+        if (sort_out(snaps, held, looked, retired_snaps_, dead_snaps)) kept_snap = true;
       } while (rescan_.load(std::memory_order_acquire));
       pending_.store(kept_snap, std::memory_order_relaxed);
       scanning_.store(false, std::memory_order_release);
@@ -571,6 +552,26 @@ class sync_map {
     }
     free_all(dead_boxes);  // *this is not touched from here on
     free_all(dead_snaps);
+  }
+  // Of the retired chain n: what a slot announces (or everything, when the
+  // scan could not look) goes back on `keep`, the rest onto `dead`. True if
+  // anything was kept.
+  template <class T>
+  static bool sort_out(const T* n, const std::vector<const void*>& held, bool looked,
+                       detail::hazard::retired_list<const T>& keep, const T*& dead) noexcept {
+    bool kept = false;
+    while (n != nullptr) {
+      const T* next = n->next_retired;
+      if (!looked || detail::hazard::is_announced(held, n)) {
+        keep.push(n);
+        kept = true;
+      } else {
+        n->next_retired = dead;
+        dead = n;
+      }
+      n = next;
+    }
+    return kept;
   }
   template <class T>
   static void free_all(const T* n) noexcept {
@@ -712,9 +713,9 @@ class sync_map {
   // change in a const member.
   // read_ and pending_ on a line of their own: every load reads both, and
   // only promotions, amends, clears and rare scans write them.
-  alignas(64) mutable std::atomic<const read_only*> read_;       // never null; replaced under mu_
+  alignas(detail::cache_line) mutable std::atomic<const read_only*> read_;       // never null; replaced under mu_
   mutable std::atomic<bool> pending_{false};                     // a retired snapshot awaits a scan
-  alignas(64) mutable std::mutex mu_;                                        // guards dirty_, misses_
+  alignas(detail::cache_line) mutable std::mutex mu_;                                        // guards dirty_, misses_
   mutable std::unique_ptr<entry_map> dirty_;                     // guarded by mu_
   mutable std::size_t misses_ = 0;                               // guarded by mu_
   mutable detail::hazard::retired_list<const box> retired_boxes_;
