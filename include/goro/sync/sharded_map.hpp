@@ -13,19 +13,21 @@
 // Each key lives in one shard, chosen by the high bits of Hash(key) mixed by
 // a multiplication (std::hash of an integer is the identity on libstdc++;
 // the shard's unordered_map uses the low bits, so the two choices do not
-// correlate). A shard is one cache line aligned {std::shared_mutex, map}:
+// correlate). A shard is one cache line aligned {rw_spinlock, map}:
 // operations on different shards never touch the same cache line, and
 // readers of one shard share its lock.
 //
-// Why std::shared_mutex and not goro::mutex / goro::rw_mutex or a spinlock:
-// every critical section is a hash lookup plus a copy or move of K/V, never
-// a co_await, so parking a goroutine is never needed and the lock would
-// only cost a coroutine frame; a reader/writer lock lets the read-heavy
-// workloads the seeds describe run in parallel within a shard; and when a
-// holder's thread is descheduled by the OS, waiters sleep in the kernel
-// instead of spinning. (glibc's rwlock prefers readers; with critical
-// sections this short, a writer waits at most for the readers already in.)
-//
+// Why a detail::rw_spinlock and not goro::mutex / goro::rw_mutex: every
+// critical section is a hash lookup plus a copy or move of K/V, never a
+// co_await, so parking a goroutine is never needed and the lock would only
+// cost a coroutine frame; a reader/writer lock lets the read-heavy workloads
+// the seeds describe run in parallel within a shard. And not
+// std::shared_mutex (the lock until session 14): glibc's rwlock sleeps in the
+// kernel at the first conflict, which stalls the worker thread and every
+// goroutine queued on it for microseconds; rw_spinlock spins and yields
+// first, and sleeps only when the holder keeps it long (a slow callback).
+// A waiting writer holds new readers off, so readers cannot starve it.
+
 // Values are returned by copy (or passed to a callback under the shard's
 // lock), never by a reference that could outlive the lock.
 //
@@ -58,6 +60,7 @@
 #include <utility>
 
 #include "goro/detail/config.hpp"
+#include "goro/detail/rw_spinlock.hpp"
 
 namespace goro {
 
@@ -223,7 +226,7 @@ class sharded_map {
   using map_type = std::unordered_map<K, V, Hash, KeyEqual>;
 
   struct alignas(detail::cache_line) shard {
-    mutable std::shared_mutex mu;
+    mutable detail::rw_spinlock mu;
     map_type m;  // guarded by mu
   };
 
