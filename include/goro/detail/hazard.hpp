@@ -38,6 +38,10 @@
 
 #include "goro/detail/config.hpp"
 
+namespace goro::detail {
+unsigned this_thread_number() noexcept;  // pool.cpp
+}  // namespace goro::detail
+
 namespace goro::detail::hazard {
 
 inline constexpr int kSlots = 16;  // nesting depth per thread
@@ -121,6 +125,40 @@ class retired_list {
  private:
   std::atomic<T*> head_{nullptr};
   std::atomic<std::size_t> count_{0};
+};
+
+// retired_list split over stripes, each on a line of its own: a thread
+// pushes onto its own stripe (detail::this_thread_number), so threads that
+// retire at the same time do not fight over one head and count. take_all
+// joins the stripes into one chain.
+template <class T>
+class striped_retired_list {
+ public:
+  // Returns how many objects the pushing thread's stripe holds now: a
+  // threshold on it bounds the whole list by kStripes times the threshold,
+  // and a lone retiring thread scans as often as with one list.
+  std::size_t push(T* n) noexcept {
+    return stripes_[detail::this_thread_number() & (kStripes - 1)].list.push(n);
+  }
+  T* take_all() noexcept {
+    T* all = nullptr;
+    for (stripe& s : stripes_) {
+      T* chain = s.list.take_all();
+      if (chain == nullptr) continue;
+      T* tail = chain;
+      while (tail->next_retired != nullptr) tail = tail->next_retired;
+      tail->next_retired = all;
+      all = chain;
+    }
+    return all;
+  }
+
+ private:
+  static constexpr std::size_t kStripes = 8;
+  struct alignas(cache_line) stripe {
+    retired_list<T> list;
+  };
+  stripe stripes_[kStripes];
 };
 
 }  // namespace goro::detail::hazard

@@ -154,7 +154,9 @@ class sync_map {
 
   // ---- Store / Swap ----
 
-  void store(const K& key, V value) { (void)swap_shared(key, make_value(std::move(value))); }
+  void store(const K& key, V value) {
+    (void)swap_shared(key, make_value(std::move(value)), /*want_prev=*/false);
+  }
 
   // Stores value and returns the previous value, if any (Go's Swap).
   std::optional<V> swap(const K& key, V value) {
@@ -205,19 +207,9 @@ class sync_map {
     if (value_ptr p = load_and_delete_shared(key)) return *p;
     return std::nullopt;
   }
-  value_ptr load_and_delete_shared(const K& key) {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
-    {
-      detail::hazard::guard hr;
-      const read_only* r = hr.protect(read_);
-      if (const entry_ptr* e = r->find(key)) return (*e)->remove(rc);
-      if (!r->amended) return nullptr;
-    }
-    entry_ptr e = find_slow(key, /*erase_from_dirty=*/true, rc);
-    return e ? e->remove(rc) : nullptr;
-  }
+  value_ptr load_and_delete_shared(const K& key) { return delete_key(key, true).first; }
   // Go's Delete; true if a value was deleted.
-  bool erase(const K& key) { return load_and_delete_shared(key) != nullptr; }
+  bool erase(const K& key) { return delete_key(key, false).second; }
 
   // ---- CompareAndSwap / CompareAndDelete (V must be equality-comparable) ----
 
@@ -352,14 +344,14 @@ class sync_map {
 
     // Swaps in nb unless expunged (nb then stays with the caller).
     // Returns {previous value (null if deleted), ok}.
-    std::pair<value_ptr, bool> try_swap(box_owner& nb, reclaimer& rc) {
+    std::pair<value_ptr, bool> try_swap(box_owner& nb, reclaimer& rc, bool want_prev) {
       const box* b = p.load(std::memory_order_acquire);
       for (;;) {
         if (b == expunged_box()) return {nullptr, false};
         if (p.compare_exchange_weak(b, nb.get(), std::memory_order_acq_rel,
                                     std::memory_order_acquire)) {
           nb.release();
-          return {take(b, rc), true};
+          return {take(b, rc, want_prev), true};
         }
       }
     }
@@ -384,14 +376,14 @@ class sync_map {
       }
     }
 
-    // Deletes the value; returns it (null if there was none).
-    value_ptr remove(reclaimer& rc) {
+    // Deletes the value; returns {it (if wanted), whether there was one}.
+    std::pair<value_ptr, bool> remove(reclaimer& rc, bool want) {
       const box* b = p.load(std::memory_order_acquire);
       for (;;) {
-        if (!live(b)) return nullptr;
+        if (!live(b)) return {nullptr, false};
         if (p.compare_exchange_weak(b, nullptr, std::memory_order_acq_rel,
                                     std::memory_order_acquire))
-          return take(b, rc);
+          return {take(b, rc, want), true};
       }
     }
 
@@ -406,7 +398,7 @@ class sync_map {
         if (p.compare_exchange_strong(b, nb.get(), std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
           nb.release();
-          (void)take(b, rc);
+          (void)take(b, rc, false);
           return true;
         }
         b = h.protect(p);
@@ -420,7 +412,7 @@ class sync_map {
         if (!live(b) || !(*b->v == old)) return false;
         if (p.compare_exchange_strong(b, nullptr, std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
-          (void)take(b, rc);
+          (void)take(b, rc, false);
           return true;
         }
         b = h.protect(p);
@@ -448,16 +440,18 @@ class sync_map {
     }
 
     // Under mu_, on an entry that is not expunged.
-    value_ptr swap_locked(box_owner nb, reclaimer& rc) {
-      return take(p.exchange(nb.release(), std::memory_order_acq_rel), rc);
+    value_ptr swap_locked(box_owner nb, reclaimer& rc, bool want_prev) {
+      return take(p.exchange(nb.release(), std::memory_order_acq_rel), rc, want_prev);
     }
 
     // b was just taken out of p by this thread: its value (a reference the
-    // caller may keep), and the box is retired (readers may still announce
-    // it).
-    static value_ptr take(const box* b, reclaimer& rc) noexcept {
+    // caller may keep; only if it wants it: the copy is an increment on a
+    // count another core wrote last), and the box is retired (readers may
+    // still announce it).
+    static value_ptr take(const box* b, reclaimer& rc, bool want = true) noexcept {
       if (!live(b)) return nullptr;
-      value_ptr v = b->v;
+      value_ptr v;
+      if (want) v = b->v;
       rc.retire(b);
       return v;
     }
@@ -556,9 +550,9 @@ class sync_map {
   // Of the retired chain n: what a slot announces (or everything, when the
   // scan could not look) goes back on `keep`, the rest onto `dead`. True if
   // anything was kept.
-  template <class T>
+  template <class T, class List>
   static bool sort_out(const T* n, const std::vector<const void*>& held, bool looked,
-                       detail::hazard::retired_list<const T>& keep, const T*& dead) noexcept {
+                       List& keep, const T*& dead) noexcept {
     bool kept = false;
     while (n != nullptr) {
       const T* next = n->next_retired;
@@ -628,14 +622,28 @@ class sync_map {
     return found;
   }
 
-  value_ptr swap_shared(const K& key, value_ptr nv) {
+  // LoadAndDelete; want = false (erase): the value is not copied out.
+  std::pair<value_ptr, bool> delete_key(const K& key, bool want) {
+    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    {
+      detail::hazard::guard hr;
+      const read_only* r = hr.protect(read_);
+      if (const entry_ptr* e = r->find(key)) return (*e)->remove(rc, want);
+      if (!r->amended) return {nullptr, false};
+    }
+    entry_ptr e = find_slow(key, /*erase_from_dirty=*/true, rc);
+    return e ? e->remove(rc, want) : std::pair<value_ptr, bool>{nullptr, false};
+  }
+
+  // want_prev = false (store): the previous value is not copied out.
+  value_ptr swap_shared(const K& key, value_ptr nv, bool want_prev = true) {
     reclaimer rc(*this);  // declared first: frees what this call retired after its locks
     box_owner nb = make_box(std::move(nv));
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
       if (const entry_ptr* e = r->find(key)) {
-        if (auto [prev, ok] = (*e)->try_swap(nb, rc); ok) return prev;
+        if (auto [prev, ok] = (*e)->try_swap(nb, rc, want_prev); ok) return prev;
       }
     }
     value_ptr prev;  // released after unlocking
@@ -644,9 +652,9 @@ class sync_map {
       const read_only* r = read_.load(std::memory_order_acquire);
       if (const entry_ptr* e = r->find(key)) {
         unexpunge_into_dirty_locked(key, *e);
-        prev = (*e)->swap_locked(std::move(nb), rc);
+        prev = (*e)->swap_locked(std::move(nb), rc, want_prev);
       } else if (const entry_ptr* d = dirty_find(key)) {
-        prev = (*d)->swap_locked(std::move(nb), rc);
+        prev = (*d)->swap_locked(std::move(nb), rc, want_prev);
       } else {
         add_new_key_locked(r, key, std::move(nb), rc);
       }
@@ -718,7 +726,7 @@ class sync_map {
   alignas(detail::cache_line) mutable std::mutex mu_;                                        // guards dirty_, misses_
   mutable std::unique_ptr<entry_map> dirty_;                     // guarded by mu_
   mutable std::size_t misses_ = 0;                               // guarded by mu_
-  mutable detail::hazard::retired_list<const box> retired_boxes_;
+  mutable detail::hazard::striped_retired_list<const box> retired_boxes_;  // one per store: striped
   mutable detail::hazard::retired_list<const read_only> retired_snaps_;
   mutable std::atomic<bool> scanning_{false};                    // a scan is running
   mutable std::atomic<bool> rescan_{false};                      // a call asked it to go again
