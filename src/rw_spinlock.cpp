@@ -40,6 +40,9 @@ class rw_spinlock::waiter {
     // came in between): no wake-up can be lost.
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE,
             s | kSleepers, nullptr, nullptr, 0);
+    // Woken (everyone is, at a release): spin again before the next sleep,
+    // or each later conflict would go straight to the futex.
+    spin_ = backoff();
   }
 
  private:
@@ -81,14 +84,6 @@ void rw_spinlock::lock_shared_slow() noexcept {
     w.step(word_, s);
     s = word_.load(std::memory_order_relaxed);
   }
-}
-
-// The last reader left while someone slept: a writer (or, behind it, the
-// readers) may get in now. Whoever clears kSleepers wakes them all; a writer
-// that got in meanwhile kept the bit, so whoever it still blocks sleeps again
-// and is woken by its unlock.
-void rw_spinlock::last_reader_wake() noexcept {
-  if (word_.fetch_and(~kSleepers, std::memory_order_relaxed) & kSleepers) wake_all();
 }
 
 void rw_spinlock::wake_all() noexcept {

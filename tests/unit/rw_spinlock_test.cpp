@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -39,8 +41,8 @@ bool has(const rw_spinlock& l, std::uint32_t bit) { return (l.word_for_testing()
 
 // A thread that takes the lock (shared or not), says so, and lets go when
 // told; a test can see it asleep on the word (not merely announced: the
-// wake-up that a release owes it is then observable). Joined by its destructor; left behind (detached) if it never got
-// in, so a lost wake-up fails the test instead of hanging the run.
+// wake-up that a release owes it is then observable). Joined by its
+// destructor.
 class party {
  public:
   party(rw_spinlock& l, bool shared) : t_([this, &l, shared] {
@@ -50,9 +52,16 @@ class party {
       while (!release_.load()) std::this_thread::yield();
       unlock(l, shared);
     }) {}
+  // A party that never gets in (a lost wake-up: the test has failed
+  // already) still uses the lock and *this: abort rather than leave it
+  // running on a dead frame.
   ~party() {
     release_.store(true);
-    if (in_.load()) t_.join(); else t_.detach();
+    if (!got_in()) {
+      std::fprintf(stderr, "rw_spinlock_test: a party never got in (lost wake-up)\n");
+      std::abort();
+    }
+    t_.join();
   }
   bool got_in() { return spin_until([this] { return in_.load(); }); }
   bool in_now() const { return in_.load(); }
@@ -125,8 +134,9 @@ TEST(RwSpinlock, WriterUnlockWakesASleepingReaderOrWriter) {
   }
 }
 
-// A writer that got in while readers slept behind the waiting-writer bit
-// keeps kSleepers, so its unlock wakes them.
+// Readers that sleep behind a waiting writer get in after it. (Here the
+// last reader's wake-up wakes the sleeping reader too, which sleeps again
+// behind the writer; the next test pins down the bit the writer keeps.)
 TEST(RwSpinlock, ReadersSleepingBehindAWaitingWriterAreWokenByItsUnlock) {
   rw_spinlock l;
   lock(l, kShared);
@@ -138,6 +148,21 @@ TEST(RwSpinlock, ReadersSleepingBehindAWaitingWriterAreWokenByItsUnlock) {
   ASSERT_TRUE(w.got_in());
   EXPECT_FALSE(r.in_now());
   w.release();
+  EXPECT_TRUE(r.got_in());
+}
+
+// A writer that gets in keeps kSleepers, so its unlock wakes whoever sleeps
+// behind it: a reader asleep on kWriterWait | kSleepers with nobody inside
+// (a waiting writer's word), and a writer that takes the lock from there.
+// Dropping the bit on that acquisition leaves the reader asleep for good.
+TEST(RwSpinlock, AWriterThatGetsInKeepsTheSleepersBit) {
+  rw_spinlock l;
+  l.store_word_for_testing(rw_spinlock::kWriterWait | rw_spinlock::kSleepers);
+  party r(l, kShared);
+  ASSERT_TRUE(spin_until([&] { return r.asleep(); }));
+  lock(l, kExclusive);
+  EXPECT_TRUE(has(l, rw_spinlock::kSleepers));
+  unlock(l, kExclusive);
   EXPECT_TRUE(r.got_in());
 }
 

@@ -8,7 +8,7 @@
 // IEEE TPDS 2004; folly's hazptr is the production reference). This header
 // has the announcing side and the scan's view of it (announced()); who
 // keeps retired objects and when they are scanned is the user's part
-// (sync_map keeps one intrusive list per map).
+// (sync_map keeps its own intrusive lists, its boxes on a striped one).
 //
 // Rules:
 //  * A guard lives within one synchronous call: construct, protect, use,

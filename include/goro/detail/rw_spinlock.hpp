@@ -18,7 +18,9 @@
 // Word: kWriter (a writer holds it), kWriterWait (a writer waits: readers
 // hold off, so a stream of readers cannot starve it), kSleepers (someone
 // sleeps on the word: the release that can let them in wakes them all), and
-// the reader count above them. A writer's acquisition clears kWriterWait
+// the reader count above them. A release is one RMW that also takes
+// kSleepers off; only the futex wake follows it, which is harmless on
+// memory that has been freed (as with glibc's own locks). A writer's acquisition clears kWriterWait
 // (writers still waiting set it again) and keeps kSleepers, so its unlock
 // wakes the sleepers. Waking is only ever "everyone, retry": a sleeper
 // whose kSleepers a release cleared was woken by that release, or sees the
@@ -82,10 +84,19 @@ class GORO_CAPABILITY("mutex") rw_spinlock {
     return false;
   }
   void unlock_shared() noexcept GORO_TSA(release_shared_capability()) {
-    const std::uint32_t s = word_.fetch_sub(kReader, std::memory_order_release);
-    GORO_ASSERT(s >= kReader, "goro: rw_spinlock unlock_shared() of a lock not read-locked");
-    // The last reader out lets a waiting writer in: wake the sleepers.
-    if ((s & kSleepers) && s / kReader == 1) last_reader_wake();
+    // One CAS: the last reader out takes kSleepers off in the same step
+    // (then wakes them: a writer may get in now). Nothing touches the word
+    // after it, so the lock may be freed as soon as another party holds it
+    // (a separate fetch_and after the release could land on freed memory).
+    std::uint32_t s = word_.load(std::memory_order_relaxed);
+    std::uint32_t n;
+    do {
+      GORO_ASSERT(s >= kReader, "goro: rw_spinlock unlock_shared() of a lock not read-locked");
+      n = s - kReader;
+      if (n < kReader) n &= ~kSleepers;
+    } while (!word_.compare_exchange_weak(s, n, std::memory_order_release,
+                                          std::memory_order_relaxed));
+    if ((s & kSleepers) && n < kReader) wake_all();
   }
 
   // The word's bits, and the word itself for tests (which watch a waiter
@@ -95,6 +106,7 @@ class GORO_CAPABILITY("mutex") rw_spinlock {
   static constexpr std::uint32_t kSleepers = 4;
   static constexpr std::uint32_t kReader = 8;
   std::uint32_t word_for_testing() const noexcept { return word_.load(std::memory_order_relaxed); }
+  void store_word_for_testing(std::uint32_t w) noexcept { word_.store(w, std::memory_order_relaxed); }
 
  private:
 
@@ -102,9 +114,8 @@ class GORO_CAPABILITY("mutex") rw_spinlock {
 
   GORO_NOINLINE void lock_slow() noexcept;
   GORO_NOINLINE void lock_shared_slow() noexcept;
-  GORO_NOINLINE void last_reader_wake() noexcept;
   class waiter;  // a waiter's spin, yield, sleep schedule (rw_spinlock.cpp)
-  void wake_all() noexcept;
+  GORO_NOINLINE void wake_all() noexcept;  // only the futex syscall: the word may be gone
 
   std::atomic<std::uint32_t> word_{0};
 };
