@@ -190,8 +190,12 @@ TEST_P(WaitGroupRelease, AddsAndDonesRacingWaiters) {
       }
     });
     goro::wait_group waiters;
+    // Each waiter waits at least once (do-while): with few rounds (the
+    // sanitizer builds scale them down) the adders could finish before a
+    // waiter's first look at `stop`, and the test then checked nothing
+    // (it failed once so in CI: waits == 0).
     for (int w = 0; w < 2; ++w) waiters.go([&, w]() -> goro::task<> {
-      while (!stop.load()) {
+      do {
         if (w == 0) {
           co_await wg.wait();
         } else {
@@ -202,7 +206,7 @@ TEST_P(WaitGroupRelease, AddsAndDonesRacingWaiters) {
         }
         waits.fetch_add(1);
         co_await goro::yield();
-      }
+      } while (!stop.load());
     });
     co_await all.wait();
     EXPECT_EQ(wg.count(), 0);
