@@ -3,11 +3,8 @@
 //
 // Invariants (at every release of mu_), where "readers" counts read holders
 // plus readers backing out of a failed entry (each takes itself back out
-// with one fetch_sub, at once), in the word and in the reader slots:
-//   kWriter          => every reader counted is backing out (except inside
-//                       try_lock_slotted, until it gives kWriter back)
-//   kWriterWait      => no slot holds a count of this rw_mutex but a
-//                       backing-out reader's; the word's count is exact
+// with one fetch_sub, at once):
+//   kWriter          => every reader counted is backing out
 //   kWriterWait     <=> writers_ non-empty
 //   kReaderWait     <=> readers_ non-empty (queued_readers_ counts them)
 //   kReaderWait      => kWriter or kWriterWait (a reader queues only behind a writer)
@@ -25,49 +22,7 @@
 #include "goro/detail/goroutine.hpp"
 #include "goro/detail/spinlock.hpp"
 
-#include <algorithm>
-#include <bit>
-#include <thread>
-
 namespace goro {
-
-static_assert(alignof(rw_mutex) > 7, "a reader slot keeps its count in the address's low bits");
-
-namespace detail {
-unsigned this_thread_number() noexcept;  // pool.cpp
-
-namespace {
-// Two slots per hardware thread (a power of two, 4 to 64): threads share a
-// slot only when there are more of them than that, and then fall back to
-// the word when it holds another rw_mutex. A writer that must wait scans
-// them all, so the table stays small.
-constexpr std::size_t kMaxRwSlots = 64;
-rw_reader_slot g_rw_slots[kMaxRwSlots];
-std::size_t rw_slot_count() noexcept {
-  static const std::size_t n = std::clamp<std::size_t>(
-      std::bit_ceil(2 * std::size_t{std::max(1u, std::thread::hardware_concurrency())}), 4,
-      kMaxRwSlots);
-  return n;
-}
-}  // namespace
-
-// The test seam of try_lock_slotted (scheduler_testing.hpp).
-std::atomic<void (*)(int)> g_rw_try_lock_seam{nullptr};
-void rw_try_lock_seam(int stage) noexcept {
-  if (auto* f = g_rw_try_lock_seam.load(std::memory_order_acquire)) f(stage);
-}
-namespace testing {
-void set_rw_try_lock_seam(void (*hook)(int stage)) noexcept {
-  g_rw_try_lock_seam.store(hook, std::memory_order_release);
-}
-}  // namespace testing
-
-rw_reader_slot& this_thread_rw_slot() noexcept {
-  thread_local rw_reader_slot* const slot =
-      &g_rw_slots[this_thread_number() & (rw_slot_count() - 1)];
-  return *slot;
-}
-}  // namespace detail
 
 namespace {
 // Before a party queues: a holder running on another core lets go within
@@ -101,94 +56,6 @@ task<> rw_mutex::yield_then_lock(bool shared, detail::wait_site site) {
     co_await lock(site.file, site.function, site.line);
 }
 
-// A peek: how many readers of this rw_mutex the slots hold (not a snapshot:
-// each slot is read once).
-std::int64_t rw_mutex::slot_readers() const noexcept {
-  const auto me = reinterpret_cast<std::uintptr_t>(this);
-  std::int64_t n = 0;
-  for (std::size_t i = 0, e = detail::rw_slot_count(); i < e; ++i) {
-    const std::uintptr_t v = detail::g_rw_slots[i].word.load(std::memory_order_seq_cst);
-    if ((v & ~kSlotCount) == me) n += static_cast<std::int64_t>(v & kSlotCount);
-  }
-  return n;
-}
-
-void rw_mutex::drop_slots() noexcept {
-  const auto me = reinterpret_cast<std::uintptr_t>(this);
-  for (std::size_t i = 0, e = detail::rw_slot_count(); i < e; ++i) {
-    auto& w = detail::g_rw_slots[i].word;
-    std::uintptr_t v = w.load(std::memory_order_relaxed);
-    while ((v & ~kSlotCount) == me &&
-           !w.compare_exchange_weak(v, 0, std::memory_order_relaxed, std::memory_order_relaxed)) {
-    }
-  }
-}
-
-// A writer bit is set (ours, under mu_): no slot count of this rw_mutex can
-// appear any more but a backing-out reader's, whose back-out then comes out
-// of the word. Moves the slot counts into the word and clears kSlotted, so
-// that the word's count is exact from now on.
-std::uint64_t rw_mutex::take_slots_locked() noexcept {
-  const auto me = reinterpret_cast<std::uintptr_t>(this);
-  std::uint64_t moved = 0;
-  for (std::size_t i = 0, e = detail::rw_slot_count(); i < e; ++i) {
-    auto& w = detail::g_rw_slots[i].word;
-    std::uintptr_t v = w.load(std::memory_order_seq_cst);
-    while ((v & ~kSlotCount) == me) {
-      if (w.compare_exchange_weak(v, 0, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-        moved += v & kSlotCount;
-        break;
-      }
-    }
-  }
-  std::uint64_t s = state_.load(std::memory_order_relaxed);
-  while (!state_.compare_exchange_weak(s, (s + moved * kReader) & ~kSlotted,
-                                       std::memory_order_acq_rel, std::memory_order_relaxed)) {
-  }
-  s = (s + moved * kReader) & ~kSlotted;
-  GORO_ASSERT(readers(s) >= 0,
-              "goro::rw_mutex: unlock_shared of an rw_mutex that is not read-locked (Go: "
-              "fatal error: sync: RUnlock of unlocked RWMutex)");
-  return s;
-}
-
-// try_lock with kSlotted (and nothing else) in the word `s`: readers may
-// hold through slots. Sets kWriter only when the word and a peek at the
-// slots sum to zero; then, under mu_, moves the slots into the word (our
-// kWriter keeps new slot readers out) and looks at the exact count. The
-// move is under mu_ because a waiting writer may be moving them at the same
-// time (our kWriter is a writer bit to it too): until its CAS on the word,
-// the counts it took are in neither place, and a lock-free second look
-// would miss a reader who holds. Readers in: kWriter goes back; readers
-// that queued behind it meanwhile are let in, as by an unlock; a writer
-// that queued is left to the last reader out (readers hold the lock).
-bool rw_mutex::try_lock_slotted(std::uint64_t s) noexcept {
-  if (readers(s) + slot_readers() != 0) return false;
-  detail::rw_try_lock_seam(0);
-  if (!state_.compare_exchange_strong(s, s | kWriter, std::memory_order_seq_cst,
-                                      std::memory_order_relaxed))
-    return false;
-  detail::rw_try_lock_seam(1);
-  detail::wait_node* chain = nullptr;
-  {
-    detail::lock_guard l(mu_);
-    s = take_slots_locked();
-    if (readers(s) == 0) return true;
-    for (;;) {
-      if (!readers_.empty()) {
-        if ((chain = admit_readers_locked(s)) != nullptr) break;
-        continue;
-      }
-      if (state_.compare_exchange_weak(s, s & ~kWriter, std::memory_order_release,
-                                       std::memory_order_relaxed))
-        break;
-    }
-  }
-  detail::wake_chain(chain);
-  hand_to_writer();  // checks under mu_ whether it is due
-  return false;
-}
-
 // Under mu_: takes the lock if it is free for this kind of party (false:
 // acquired, do not park), else queues `n` (true: park). `h` is the parking
 // goroutine's frame, or null for a plain thread; *parked is set before mu_
@@ -207,6 +74,7 @@ rw_mutex::enq rw_mutex::enqueue(detail::wait_node& n, bool shared, std::coroutin
   for (;;) {
     if (shared) {
       if (!(s & (kWriter | kWriterWait))) {
+        GORO_ASSERT((s & kReaderMask) != kReaderMask, "goro::rw_mutex: too many readers");
         if (state_.compare_exchange_weak(s, s + kReader, std::memory_order_acquire,
                                          std::memory_order_relaxed))
           return enq::acquired;
@@ -220,22 +88,7 @@ rw_mutex::enq rw_mutex::enqueue(detail::wait_node& n, bool shared, std::coroutin
           return enq::acquired;
         continue;
       }
-      // Announce (readers hold off from now on), then make the word's
-      // count exact; if nobody holds it after all, take it.
-      if (!(s & kWriterWait)) {
-        if (!state_.compare_exchange_weak(s, s | kWriterWait, std::memory_order_seq_cst,
-                                          std::memory_order_relaxed))
-          continue;
-        s |= kWriterWait;
-      }
-      if (s & kSlotted) s = take_slots_locked();
-      if (readers(s) == 0 && !(s & kWriter) && writers_.empty()) {
-        if (state_.compare_exchange_weak(s, (s & ~kWriterWait) | kWriter,
-                                         std::memory_order_acquire, std::memory_order_relaxed))
-          return enq::acquired;
-        continue;
-      }
-      break;
+      if (state_.compare_exchange_weak(s, s | kWriterWait, std::memory_order_relaxed)) break;
     }
   }
   n.notified.store(false, std::memory_order_relaxed);
@@ -268,6 +121,7 @@ void rw_mutex::blocking_acquire(bool shared, detail::source_loc loc) noexcept {
 // or null if the CAS failed (the caller retries).
 detail::wait_node* rw_mutex::admit_readers_locked(std::uint64_t& s) noexcept {
   std::uint64_t next = ((s & ~(kWriter | kReaderWait)) + queued_readers_ * kReader);
+  GORO_ASSERT((next & ~kReaderMask) == (s & kWriterWait), "goro::rw_mutex: too many readers");
   if (!state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                     std::memory_order_relaxed))
     return nullptr;
@@ -325,7 +179,7 @@ void rw_mutex::hand_to_writer() noexcept {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
       detail::wait_node* head = writers_.front();
-      if (readers(s) != 0 || (s & kWriter) || head == nullptr) break;
+      if ((s & kReaderMask) != 0 || (s & kWriter) || head == nullptr) break;
       std::uint64_t next = s | kWriter;
       if (head->next == nullptr) next &= ~kWriterWait;
       if (state_.compare_exchange_weak(s, next, std::memory_order_acq_rel,

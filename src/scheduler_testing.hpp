@@ -37,12 +37,6 @@ void set_wake_seams(void (*hook)(), void (*in_flight)()) noexcept;
 // Null: none. Process-wide; set it while no wait_group is in use.
 void set_wait_group_release_seam(void (*hook)(bool adder)) noexcept;
 
-// rw_mutex's try_lock with reader slots in use (rw_mutex.cpp,
-// try_lock_slotted): `hook` runs with stage 0 after its peek at the slots
-// found no reader and before it sets kWriter, with stage 1 right after.
-// Null: none. Process-wide; set it while no rw_mutex is in use.
-void set_rw_try_lock_seam(void (*hook)(int stage)) noexcept;
-
 // How many of rt's workers are parked right now (untimed or timed): each
 // has looked for work a last time and found none.
 unsigned workers_parked(runtime_impl* rt) noexcept;

@@ -25,42 +25,26 @@
 // acquires.
 //
 // State machine (one atomic word; queue changes under mu_):
-//   kWriter     a writer holds it (then nobody reads)
+//   readers     number of read holders (low 32 bits)
+//   kWriter     a writer holds it (then readers == 0)
 //   kWriterWait writers_ is non-empty: new readers queue instead of entering
 //   kReaderWait readers_ is non-empty (only while kWriter or kWriterWait)
-//   kSlotted    readers may hold it through reader slots (below)
-//   readers     the word's reader count (signed, above the flags)
-// Reader slots (docs/design/sync.md, "rw_mutex's reader slots"): a reader
-// first tries its thread's slot, one cache line of a small global table
-// holding {an rw_mutex's address, a count}: entering and leaving there are
-// one CAS each on a line no other core writes, where a shared count made
-// every reader on every core pull the same line across (Go's RWMutex has
-// that cost: golang/go#17973). A slot reader checks the word after its CAS
-// (seq_cst on both sides: it sees the writer, or the writer's scan sees it)
-// and backs out if a writer holds or waits. A writer that must wait sets
-// kWriterWait, then moves every slot count of this rw_mutex into the word
-// and clears kSlotted (under mu_); from then on the word's count is exact,
-// and everything below works on it alone. A reader that leaves on another
-// thread than it entered (a goroutine that moved) takes one from the word,
-// whose count may therefore go below zero while kSlotted is set: the sum
-// over slots and word is what counts.
-// Fast paths: lock_shared is a slot CAS and a load (or, its slot busy, a
-// fetch_add on the word that backs out with a fetch_sub when a writer is
-// there); unlock_shared a slot CAS (or a fetch_sub); lock a CAS on a free
-// rw_mutex (with kSlotted, a scan of the slots first); unlock a CAS with
-// nobody queued. Everything else takes mu_ and hands the lock over:
-// whoever brings the count to zero while a writer waits and none holds
-// hands it to the head writer; a writer's unlock admits every queued reader
-// at once, else hands it to the head writer. A woken waiter always owns
-// what it waited for.
+// Fast paths are single atomic operations: lock_shared's first try is a
+// fetch_add (as Go's RLock) that succeeds when no writer holds or waits; a
+// reader that finds one takes itself back out with a fetch_sub and queues
+// (try_lock_shared, and the spinning tries before a park, stay a CAS loop
+// that leaves the word alone while a writer is there). So the count
+// also holds, for an instant, readers on their way back out, even beside
+// kWriter; they never hold anything. unlock_shared is a fetch_sub, lock a CAS
+// on a free rw_mutex, unlock a CAS with nobody queued. Everything else takes
+// mu_ and hands the lock over: whoever brings the count to zero while a
+// writer waits and none holds hands it to the head writer; a writer's
+// unlock admits every queued reader at once, else hands it to the head
+// writer. A woken waiter always owns what it waited for.
 //
 // Lifetime: as goro::mutex — every unlock path's last access to the rw_mutex
 // is the releasing CAS, or happens while a dequeued waiter that still needs
 // the rw_mutex is waiting to be woken.
-//
-// Misuse: unlock_shared of an rw_mutex nobody reads aborts when the word
-// shows it (no slot readers since the last writer); otherwise at the next
-// writer's move of the slots into the word.
 //
 // Thread-safety: every member may be called concurrently from any thread.
 #pragma once
@@ -80,15 +64,6 @@ namespace goro {
 
 class rw_mutex;
 namespace detail {
-// One reader slot (rw_mutex.cpp holds the table): 0, or an rw_mutex's
-// address plus how many of its readers entered here (1..7).
-struct alignas(cache_line) rw_reader_slot {
-  std::atomic<std::uintptr_t> word{0};
-};
-// The calling thread's slot (out of line: a thread_local read inline in a
-// coroutine may be reused after a co_await on another thread).
-GORO_NOINLINE rw_reader_slot& this_thread_rw_slot() noexcept;
-
 // One context-aware lock()/lock_shared() wait (rw_mutex::lock(ctx)).
 struct rw_ctx_waiter {
   rw_ctx_waiter(rw_mutex* mu, bool sh) noexcept : m(mu), shared(sh) {}
@@ -105,12 +80,6 @@ struct rw_ctx_waiter {
 class rw_mutex {
  public:
   rw_mutex() noexcept = default;
-  // Slot counts left by readers that left on another thread than they
-  // entered on are cleared, so that a later rw_mutex at the same address
-  // does not inherit them.
-  ~rw_mutex() {
-    if (state_.load(std::memory_order_relaxed) & kSlotted) drop_slots();
-  }
   rw_mutex(const rw_mutex&) = delete;
   rw_mutex& operator=(const rw_mutex&) = delete;
 
@@ -235,22 +204,18 @@ class rw_mutex {
     return scoped_lock_awaiter<false>(this, GORO_WAIT_SITE);
   }
   [[nodiscard]] bool try_lock() noexcept {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
-    if (s == 0)
-      return state_.compare_exchange_strong(s, kWriter, std::memory_order_seq_cst,
-                                            std::memory_order_relaxed);
-    return (s & ~kReaderMask) == kSlotted && try_lock_slotted(s);
+    std::uint64_t s = 0;
+    return state_.compare_exchange_strong(s, kWriter, std::memory_order_acquire,
+                                          std::memory_order_relaxed);
   }
   [[nodiscard]] unique_guard<rw_mutex> try_scoped_lock() noexcept {
     return try_lock() ? unique_guard<rw_mutex>(*this) : unique_guard<rw_mutex>();
   }
   void unlock() noexcept {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
-    while ((s & (kWriter | kWriterWait | kReaderWait)) == kWriter) {
-      if (state_.compare_exchange_weak(s, s & ~kWriter, std::memory_order_release,
+    std::uint64_t s = kWriter;
+    if (state_.compare_exchange_strong(s, 0, std::memory_order_release,
                                        std::memory_order_relaxed))
-        return;  // nobody queued: the CAS was the last access
-    }
+      return;  // nobody queued: the CAS was the last access
     unlock_slow(s);
   }
   // Plain threads only (inside a goroutine: aborts naming the caller's line).
@@ -281,6 +246,7 @@ class rw_mutex {
   [[nodiscard]] bool try_lock_shared() noexcept {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     while (!(s & (kWriter | kWriterWait))) {
+      GORO_ASSERT((s & kReaderMask) != kReaderMask, "goro::rw_mutex: too many readers");
       if (state_.compare_exchange_weak(s, s + kReader, std::memory_order_acquire,
                                        std::memory_order_relaxed))
         return true;
@@ -291,12 +257,9 @@ class rw_mutex {
     return try_lock_shared() ? shared_guard<rw_mutex>(*this) : shared_guard<rw_mutex>();
   }
   void unlock_shared() noexcept {
-    if (leave_slot(detail::this_thread_rw_slot())) return;
     // Checked on the word it took one from (a load first would cost the
-    // fast path a second trip for the cache line): without kSlotted the
-    // word's count is exact.
-    const std::uint64_t s = leave_shared();
-    GORO_ASSERT(readers(s) > 0 || (s & kSlotted),
+    // fast path a second trip for the cache line).
+    GORO_ASSERT(leave_shared() & kReaderMask,
                 "goro::rw_mutex: unlock_shared of an rw_mutex that is not read-locked (Go: "
                 "fatal error: sync: RUnlock of unlocked RWMutex)");
   }
@@ -307,45 +270,11 @@ class rw_mutex {
   }
 
  private:
-  static constexpr std::uint64_t kWriter = 1;
-  static constexpr std::uint64_t kWriterWait = 2;
-  static constexpr std::uint64_t kReaderWait = 4;
-  static constexpr std::uint64_t kSlotted = 8;
-  static constexpr std::uint64_t kReader = 16;  // the count: the bits above the flags
-  static constexpr std::uint64_t kReaderMask = ~(kReader - 1);
-  static constexpr std::int64_t readers(std::uint64_t s) noexcept {
-    return static_cast<std::int64_t>(s) >> 4;
-  }
-  static constexpr std::uintptr_t kSlotCount = 7;  // a slot's count bits (alignof >= 8)
-
-  bool try_lock_slotted(std::uint64_t s) noexcept;
-  // Under mu_: moves every slot count of this rw_mutex into the word (a
-  // writer bit is set, so none comes back) and clears kSlotted; the word.
-  std::uint64_t take_slots_locked() noexcept GORO_REQUIRES(mu_);
-  std::int64_t slot_readers() const noexcept;  // a peek: this rw_mutex's slot counts
-  void drop_slots() noexcept;
-
-  bool enter_slot(detail::rw_reader_slot& sl) noexcept {
-    const auto me = reinterpret_cast<std::uintptr_t>(this);
-    std::uintptr_t v = sl.word.load(std::memory_order_relaxed);
-    if (v != 0 && ((v & ~kSlotCount) != me || (v & kSlotCount) == kSlotCount)) return false;
-    return sl.word.compare_exchange_strong(v, (v == 0 ? me : v) + 1, std::memory_order_seq_cst,
-                                           std::memory_order_relaxed);
-  }
-  // Takes one of this rw_mutex's readers out of sl, if it holds any.
-  bool leave_slot(detail::rw_reader_slot& sl) noexcept {
-    // Acquire too: the count taken may be another thread's reader's (one
-    // that left through the word, or whose count we leave with here), whose
-    // read section must happen before whatever writer follows our exit.
-    const auto me = reinterpret_cast<std::uintptr_t>(this);
-    std::uintptr_t v = sl.word.load(std::memory_order_acquire);
-    while ((v & ~kSlotCount) == me) {
-      if (sl.word.compare_exchange_weak(v, (v & kSlotCount) == 1 ? 0 : v - 1,
-                                        std::memory_order_acq_rel, std::memory_order_acquire))
-        return true;
-    }
-    return false;
-  }
+  static constexpr std::uint64_t kReader = 1;
+  static constexpr std::uint64_t kReaderMask = 0xffff'ffffull;
+  static constexpr std::uint64_t kWriter = 1ull << 32;
+  static constexpr std::uint64_t kWriterWait = 1ull << 33;
+  static constexpr std::uint64_t kReaderWait = 1ull << 34;
 
   task<> yield_then_lock(bool shared, detail::wait_site site);
   enum class enq : std::uint8_t { acquired, parked, canceled };
@@ -376,27 +305,18 @@ class rw_mutex {
   // Returns the word it took the reader from.
   std::uint64_t leave_shared() noexcept {
     const std::uint64_t s = state_.fetch_sub(kReader, std::memory_order_release);
-    if (readers(s) == 1 && (s & (kWriter | kWriterWait)) == kWriterWait) hand_to_writer();
+    if ((s & kReaderMask) == kReader && (s & (kWriter | kWriterWait)) == kWriterWait)
+      hand_to_writer();
     return s;
   }
   void hand_to_writer() noexcept;
-  // A lock_shared's first try: its thread's slot (a CAS there, then a
-  // look at the word: the first slot reader since a writer sets kSlotted),
-  // or, that slot taken by another rw_mutex, one fetch_add on the word, as
-  // Go's RLock. A reader that finds a writer holding or waiting takes
-  // itself back out (from the slot, or from the word if a writer moved its
-  // count there meanwhile): it never held anything, and then queues.
+  // A lock_shared's first try: one fetch_add, as Go's RLock, where
+  // try_lock_shared is a load and a CAS that contending readers make retry.
+  // A reader that finds a writer holding or waiting takes itself back out
+  // (leave_shared): it never held anything, and then queues.
   bool enter_shared() noexcept {
-    detail::rw_reader_slot& sl = detail::this_thread_rw_slot();
-    if (enter_slot(sl)) {
-      std::uint64_t s = state_.load(std::memory_order_seq_cst);
-      if (!(s & (kWriter | kWriterWait | kSlotted)))
-        s = state_.fetch_or(kSlotted, std::memory_order_seq_cst);
-      if (!(s & (kWriter | kWriterWait))) return true;
-      if (!leave_slot(sl)) leave_shared();
-      return false;
-    }
     const std::uint64_t s = state_.fetch_add(kReader, std::memory_order_acquire);
+    GORO_ASSERT((s & kReaderMask) != kReaderMask, "goro::rw_mutex: too many readers");
     if (!(s & (kWriter | kWriterWait))) return true;
     leave_shared();
     return false;
