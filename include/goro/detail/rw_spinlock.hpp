@@ -20,9 +20,9 @@
 // sleeps on the word: the release that can let them in wakes them all), and
 // the reader count above them. A release is one RMW that also takes
 // kSleepers off; only the futex wake follows it, which is harmless on
-// memory that has been freed (as with glibc's own locks). A writer's acquisition clears kWriterWait
-// (writers still waiting set it again) and keeps kSleepers, so its unlock
-// wakes the sleepers. Waking is only ever "everyone, retry": a sleeper
+// memory that has been freed (as with glibc's own locks). A writer's
+// acquisition clears kWriterWait (writers still waiting set it again) and
+// keeps kSleepers, so its unlock wakes the sleepers. Waking is only ever "everyone, retry": a sleeper
 // whose kSleepers a release cleared was woken by that release, or sees the
 // word changed when it calls futex_wait and does not sleep.
 //
@@ -109,8 +109,9 @@ class GORO_CAPABILITY("mutex") rw_spinlock {
   void store_word_for_testing(std::uint32_t w) noexcept { word_.store(w, std::memory_order_relaxed); }
 
  private:
-
-  static bool free_for_writer(std::uint32_t s) noexcept { return (s & ~(kWriterWait | kSleepers)) == 0; }
+  static bool free_for_writer(std::uint32_t s) noexcept {
+    return (s & ~(kWriterWait | kSleepers)) == 0;
+  }
 
   GORO_NOINLINE void lock_slow() noexcept;
   GORO_NOINLINE void lock_shared_slow() noexcept;

@@ -27,7 +27,7 @@
 // goroutine queued on it for microseconds; rw_spinlock spins and yields
 // first, and sleeps only when the holder keeps it long (a slow callback).
 // A waiting writer holds new readers off, so readers cannot starve it.
-
+//
 // Values are returned by copy (or passed to a callback under the shard's
 // lock), never by a reference that could outlive the lock.
 //

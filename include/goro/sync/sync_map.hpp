@@ -448,7 +448,7 @@ class sync_map {
     // caller may keep; only if it wants it: the copy is an increment on a
     // count another core wrote last), and the box is retired (readers may
     // still announce it).
-    static value_ptr take(const box* b, reclaimer& rc, bool want = true) noexcept {
+    static value_ptr take(const box* b, reclaimer& rc, bool want) noexcept {
       if (!live(b)) return nullptr;
       value_ptr v;
       if (want) v = b->v;
