@@ -253,6 +253,36 @@ TEST_P(Singleflight, CallChanDeliversAnExceptionAsTheError) {
   });
 }
 
+// Regression (a CI TSan run of errgroup_snippets): call_chan's leader
+// goroutine finished, locking the group's mutex and erasing from its map,
+// after the caller had received a later result and destroyed the group.
+// The leader now shares the group's state; on a heap-allocated group the
+// old code is a use after free (ASan) here.
+TEST_P(Singleflight, GroupDestroyedWhileACallChanLeaderRuns) {
+  rt().run([&]() -> goro::task<> {
+    auto gate = goro::make_chan<void>();
+    auto f = [gate]() -> goro::task<int> {
+      (void)co_await gate.recv();
+      co_return 7;
+    };
+    goro::receiver<sf::result<int>> c1, c2;
+    {
+      auto g = std::make_unique<sf::group<int, int>>();
+      c1 = g->call_chan(1, f);
+      c2 = g->call_chan(1, f);  // joins: delivered by the same leader
+    }  // the group is gone; its leader still waits on gate
+    gate.close();
+    auto r1 = co_await c1.recv();
+    auto r2 = co_await c2.recv();
+    EXPECT_TRUE(r1 && r2);
+    if (r1 && r2) {
+      EXPECT_EQ(r1->value, 7);
+      EXPECT_EQ(r2->value, 7);
+      EXPECT_TRUE(r1->shared);
+    }
+  });
+}
+
 TEST_P(Singleflight, PlainThreadsAndGoroutinesShareACall) {
   std::atomic<int> calls{0};
   sf::group<int, int> g;

@@ -38,14 +38,18 @@
 // block their plain thread), never the worker thread.
 //
 // Thread-safety: every member may be called concurrently from goroutines and
-// plain threads. Lifetime: the group must outlive the calls in flight.
+// plain threads. Lifetime: the group must outlive the calls (call,
+// blocking_call) in flight, like any object a caller uses; call_chan's
+// leader goroutine shares the group's state, so the group may be destroyed
+// while it runs (it then still delivers to its channels, as Go's DoChan
+// goroutine, which keeps its Group alive, does).
 // Memory: f's completion happens-before every caller receives its result.
 //
-// Locking: mu_ (a std::mutex: it runs user code — K's hash, equality, copy —
+// Locking: the state's mu (a std::mutex: it runs user code — K's hash, equality, copy —
 // and allocates, so not a spinlock) guards the map, and each call's dups,
 // done flag, waiter queue and channels. Waiters are woken, and channels sent
-// to, after mu_ is released. A call's value and error are written by its
-// leader before it publishes done under mu_, and only read afterwards.
+// to, after mu is released. A call's value and error are written by its
+// leader before it publishes done under mu, and only read afterwards.
 #pragma once
 
 #include <coroutine>
@@ -145,9 +149,9 @@ class group {
         "goroutine use co_await g.call(key, f)",
         loc);
     std::shared_ptr<flight> c;
-    if (!join(key, c, {})) {
+    if (!s_->join(key, c, {})) {
       goro::detail::wait_node node;
-      if (park_or_done(c.get(), node, {})) goro::detail::park_until_notified(node);
+      if (s_->park_or_done(c.get(), node, {})) goro::detail::park_until_notified(node);
       return c->shared_result();
     }
     try {
@@ -155,7 +159,7 @@ class group {
     } catch (...) {
       c->ex = std::current_exception();
     }
-    return finish(key, c);
+    return s_->finish(key, c);
   }
 
   // Like call, but f runs in a new goroutine when this call leads; the
@@ -173,19 +177,19 @@ class group {
                   "(the value of a result whose f threw)");
     chan<result<V>> ch = make_chan<result<V>>(1);
     std::shared_ptr<flight> c;
-    if (join(key, c, ch)) {
+    if (s_->join(key, c, ch)) {
       try {
         // c by copy, not moved: the arguments may be consumed in any order,
         // so a throwing copy of f could otherwise leave c empty here.
         goro::detail::launch_detached(goro::detail::runtime_for_spawn(), loc,
-                                      &group::chan_leader<std::decay_t<F>>, this, key, c,
+                                      &group::chan_leader<std::decay_t<F>>, s_, key, c,
                                       std::forward<F>(f));
       } catch (...) {
         // No leader runs: finish the flight with the launch's exception, so
         // the key is free again and duplicates that joined meanwhile get it
         // (as f's own exception); finish() rethrows it to this caller.
         c->ex = std::current_exception();
-        (void)finish(key, c);
+        (void)s_->finish(key, c);
       }
     }
     return ch;
@@ -193,17 +197,17 @@ class group {
 
   // Later calls for key run f anew instead of joining the call in flight.
   void forget(const K& key) {
-    std::lock_guard<std::mutex> l(mu_);
-    m_.erase(key);
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->m.erase(key);
   }
 
  private:
   template <class F>
   task<result<V>> call_impl(K key, F f, goro::detail::wait_site site) {
     std::shared_ptr<flight> c;
-    const bool leader = join(key, c, {});
+    const bool leader = s_->join(key, c, {});
     if (!leader) {
-      wait_awaiter w(this, c.get(), site);
+      wait_awaiter w(s_.get(), c.get(), site);
       co_await w;
       co_return c->shared_result();
     }
@@ -212,16 +216,16 @@ class group {
     // frame becomes the flight's exception.
     std::optional<task<>> run = make_run(c.get(), f);
     if (run) co_await std::move(*run);
-    co_return finish(key, c);
+    co_return s_->finish(key, c);
   }
 
   // One call in flight (Go's singleflight.call).
   struct flight {
-    // Written by the leader before done is published (under mu_); read-only after.
+    // Written by the leader before done is published (under mu); read-only after.
     std::optional<V> value;
     error err;
     std::exception_ptr ex;
-    // Guarded by the group's mu_.
+    // Guarded by the group's state's mu.
     int dups = 0;
     bool done = false;
     goro::detail::wait_queue waiters;
@@ -233,53 +237,94 @@ class group {
     }
   };
 
-  // Under mu_: joins the flight for key (false; c = it) or starts one (true).
-  // ch, if valid, is registered for the result.
-  bool join(const K& key, std::shared_ptr<flight>& c, const chan<result<V>>& ch) {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = m_.find(key);
-    if (it != m_.end()) {
-      c = it->second;
-      ++c->dups;
-      if (ch) c->chans.push_back(ch);
-      return false;
-    }
-    c = std::make_shared<flight>();
-    if (ch) c->chans.push_back(ch);
-    m_.emplace(key, c);
-    return true;
-  }
+  // The map and its lock, apart from the group: call_chan's leader
+  // goroutine holds them too, so it can finish after the group is gone.
+  struct state {
+    std::mutex mu;
+    std::unordered_map<K, std::shared_ptr<flight>, Hash, KeyEqual> m;  // guarded by mu
 
-  // Under mu_: queues node on c (true: wait for the wake) unless c is done.
-  // h is the parking goroutine, or null for a plain thread. *parked is set
-  // before mu_ is released: nothing of the caller is touched afterwards.
-  bool park_or_done(flight* c, goro::detail::wait_node& node, std::coroutine_handle<> h,
-                    bool* parked = nullptr, const goro::detail::wait_site& site = {}) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (c->done) return false;
-    node.w = h ? goro::detail::waker_for(h, goro::detail::wait_kinds::singleflight, site, c)
-               : goro::detail::thread_waker();
-    c->waiters.push_back(&node);
-    if (parked) *parked = true;
-    return true;
-  }
+    // Under mu: joins the flight for key (false; c = it) or starts one (true).
+    // ch, if valid, is registered for the result.
+    bool join(const K& key, std::shared_ptr<flight>& c, const chan<result<V>>& ch) {
+      std::lock_guard<std::mutex> l(mu);
+      auto it = m.find(key);
+      if (it != m.end()) {
+        c = it->second;
+        ++c->dups;
+        if (ch) c->chans.push_back(ch);
+        return false;
+      }
+      c = std::make_shared<flight>();
+      if (ch) c->chans.push_back(ch);
+      m.emplace(key, c);
+      return true;
+    }
+
+    // Under mu: queues node on c (true: wait for the wake) unless c is done.
+    // h is the parking goroutine, or null for a plain thread. *parked is set
+    // before mu is released: nothing of the caller is touched afterwards.
+    bool park_or_done(flight* c, goro::detail::wait_node& node, std::coroutine_handle<> h,
+                      bool* parked = nullptr, const goro::detail::wait_site& site = {}) {
+      std::lock_guard<std::mutex> l(mu);
+      if (c->done) return false;
+      node.w = h ? goro::detail::waker_for(h, goro::detail::wait_kinds::singleflight, site, c)
+                 : goro::detail::thread_waker();
+      c->waiters.push_back(&node);
+      if (parked) *parked = true;
+      return true;
+    }
+
+    // The leader is done: publish, forget the key (unless forgotten or
+    // replaced), wake the duplicates, feed the channels; returns the leader's
+    // own result (rethrows f's exception).
+    result<V> finish(const K& key, const std::shared_ptr<flight>& c) {
+      goro::detail::wait_node* chain = nullptr;
+      std::vector<chan<result<V>>> chans;
+      bool shared = false;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        c->done = true;
+        auto it = m.find(key);
+        if (it != m.end() && it->second == c) m.erase(it);
+        chain = c->waiters.take_all();
+        chans.swap(c->chans);
+        shared = c->dups > 0;
+      }
+      goro::detail::wake_chain(chain);
+      for (auto& ch : chans) {
+        result<V> r;
+        if (c->ex) {
+          r.err = error(c->ex);
+        } else {
+          r.value = *c->value;
+          r.err = c->err;
+        }
+        r.shared = shared;
+        (void)ch.try_send(std::move(r));  // capacity 1, one send: never full
+      }
+      if (c->ex) std::rethrow_exception(c->ex);
+      // Nobody else can read the value once done is published with no dups.
+      if (!shared) return result<V>{std::move(*c->value), c->err, false};
+      return result<V>{*c->value, c->err, true};
+    }
+  };
 
   // A duplicate's wait for the leader, inside a goroutine.
   struct GORO_NODISCARD_AWAITABLE wait_awaiter {
-    group* g;
+    state* s;
     flight* c;
     goro::detail::wait_node node;
     goro::detail::wait_site site;
     bool parked = false;
-    wait_awaiter(group* gr, flight* fl, const goro::detail::wait_site& s) noexcept
-        : g(gr), c(fl), site(s) {}
+    wait_awaiter(state* st, flight* fl, const goro::detail::wait_site& ws) noexcept
+        : s(st), c(fl), site(ws) {}
     wait_awaiter(const wait_awaiter&) = delete;
     // Torn down while parked (runtime shutdown): leave the queue, or wait
     // out the leader's wake that dequeued us (wait_queue.hpp).
     ~wait_awaiter() {
       if (parked && !node.notified.load(std::memory_order_acquire)) {
         {
-          std::lock_guard<std::mutex> l(g->mu_);
+          std::lock_guard<std::mutex> l(s->mu);
           if (node.linked) {
             c->waiters.erase(&node);
             return;
@@ -290,7 +335,7 @@ class group {
     }
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
-      return g->park_or_done(c, node, h, &parked, site);
+      return s->park_or_done(c, node, h, &parked, site);
     }
     void await_resume() const noexcept {
       if (parked) goro::detail::settle_wake(node);
@@ -339,56 +384,22 @@ class group {
     }
   }
 
-  // The leader is done: publish, forget the key (unless forgotten or
-  // replaced), wake the duplicates, feed the channels; returns the leader's
-  // own result (rethrows f's exception).
-  result<V> finish(const K& key, const std::shared_ptr<flight>& c) {
-    goro::detail::wait_node* chain = nullptr;
-    std::vector<chan<result<V>>> chans;
-    bool shared = false;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      c->done = true;
-      auto it = m_.find(key);
-      if (it != m_.end() && it->second == c) m_.erase(it);
-      chain = c->waiters.take_all();
-      chans.swap(c->chans);
-      shared = c->dups > 0;
-    }
-    goro::detail::wake_chain(chain);
-    for (auto& ch : chans) {
-      result<V> r;
-      if (c->ex) {
-        r.err = error(c->ex);
-      } else {
-        r.value = *c->value;
-        r.err = c->err;
-      }
-      r.shared = shared;
-      (void)ch.try_send(std::move(r));  // capacity 1, one send: never full
-    }
-    if (c->ex) std::rethrow_exception(c->ex);
-    // Nobody else can read the value once done is published with no dups.
-    if (!shared) return result<V>{std::move(*c->value), c->err, false};
-    return result<V>{*c->value, c->err, true};
-  }
-
   // The goroutine call_chan starts when it leads. It takes the goroutine's
   // stored copies of the key, the flight and f by reference (they live as
   // long as the goroutine): the flight is registered already, so a move
   // here that threw would leave it unfinished for good.
   template <class F>
-  static task<> chan_leader(group* g, K&& key, std::shared_ptr<flight>&& c, F&& f) {
+  static task<> chan_leader(std::shared_ptr<state>&& s, K&& key, std::shared_ptr<flight>&& c,
+                            F&& f) {
     std::optional<task<>> run = make_run(c.get(), f);
     if (run) co_await std::move(*run);
     try {
-      (void)g->finish(key, c);
+      (void)s->finish(key, c);
     } catch (...) {  // f's exception: already delivered on the channels
     }
   }
 
-  std::mutex mu_;
-  std::unordered_map<K, std::shared_ptr<flight>, Hash, KeyEqual> m_;  // guarded by mu_
+  std::shared_ptr<state> s_ = std::make_shared<state>();
 };
 
 }  // namespace goro::singleflight
