@@ -17,6 +17,7 @@
 #include <bit>
 #include <new>
 #include <thread>
+#include <utility>
 #include <cstdio>
 #include <exception>
 #include <mutex>
@@ -342,6 +343,7 @@ void runtime_impl::destroy_remaining() {
   if (live() == 0) return;
   opts.on_shutdown_alive(snapshot());
   global.clear();
+  const destroying_unfinished_scope unfinished;
   for (registry_shard& s : shards) {
     // Destroying one frame may destroy others (a frame owning a join_handle)
     // and free their slots, so re-read each slot. No reader protocol needed:
@@ -390,6 +392,15 @@ runtime_impl* runtime_for_spawn() noexcept {
 void report_uncaught(std::exception_ptr e, const goroutine* g) noexcept {
   g_uncaught.load()(e, info_of(g));
 }
+
+namespace {
+thread_local bool t_destroying_unfinished = false;
+}  // namespace
+
+bool destroying_unfinished() noexcept { return t_destroying_unfinished; }
+destroying_unfinished_scope::destroying_unfinished_scope() noexcept
+    : prev_(std::exchange(t_destroying_unfinished, true)) {}
+destroying_unfinished_scope::~destroying_unfinished_scope() { t_destroying_unfinished = prev_; }
 
 }  // namespace goro::detail
 

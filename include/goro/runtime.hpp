@@ -242,8 +242,9 @@ struct joinable_shell : shell_base {
 // So a wait() that returns has seen each counted goroutine's resources
 // released and its uncaught exception (if any) reported, and a counted
 // goroutine needs no second coroutine frame to hold a done() guard. A
-// goroutine that never started (still queued when its runtime stopped) does
-// not call done(), as before: the group may be gone by then.
+// goroutine that never started (still queued when its runtime stopped), or
+// that the runtime's teardown destroyed unfinished, does not call done():
+// the group may be gone by then (frames are destroyed in no order).
 template <class Counter>
 struct counted_shell : shell_base {
   Counter* counter = nullptr;
@@ -339,10 +340,15 @@ struct shell final : Base {
     if constexpr (is_counted_shell<Base>) {
       // Started: it has a task, or it finished (dead) when making it threw.
       const bool started = s->top || s->state.load(std::memory_order_relaxed) == g_state::dead;
+      // Destroyed unfinished by its runtime's teardown: the frame that owns
+      // the group may be gone already (it is destroyed in no particular
+      // order with this one), and its wait will never return anyway.
+      const bool count_done =
+          started && !(s->join_state.load(std::memory_order_relaxed) & kShutdown);
       auto* counter = s->counter;
       if (s->top) s->top.destroy();
       delete s;
-      if (started) counter->done();  // last touch: the group may go away now
+      if (count_done) counter->done();  // last touch: the group may go away now
     } else {
       if (s->top) s->top.destroy();
       delete s;
@@ -526,6 +532,7 @@ class [[nodiscard]] join_handle {
       if (e && !(prev & detail::kObserved)) detail::report_uncaught(e, s_);
       s_->ops->destroy(s_);
     } else if (prev & detail::kShutdown) {
+      const detail::destroying_unfinished_scope unfinished;
       s_->ops->destroy(s_);
     }
     s_ = nullptr;

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -194,6 +195,101 @@ TEST_P(Shutdown, JoinHandleOutlivesRuntime) {
   EXPECT_EQ(destroyed.load(), 2);
   never_released.done();  // the destroyed waiter is no longer queued
   EXPECT_EQ(never_released.count(), 0);
+}
+
+// Regression (review): a goroutine started by wg.go() called wg.done() when
+// the runtime's teardown destroyed it, but the frame that owned wg may have
+// been destroyed first (frames go in registry order), so done() wrote to
+// freed memory (ASan: heap-use-after-free). Such a goroutine no longer
+// counts itself done at teardown.
+TEST_P(Shutdown, CountedGoroutinesDoNotTouchTheGroupOfADestroyedFrame) {
+  shutdown_report report;
+  std::atomic<int> destroyed{0};
+  constexpr int kParents = 4, kChildren = 3;
+  auto never = goro::make_chan<void>();
+  goro::wait_group parked;
+  parked.add(kParents * kChildren);
+  {
+    goro::runtime rt(options_reporting_to(report, GetParam()));
+    // The parents are started by a goroutine, so they sit in a worker's
+    // registry shard before their children (on one worker: always), and
+    // the teardown destroys a parent, and its group, first.
+    rt.go([&, never]() -> goro::task<> {
+      for (int p = 0; p < kParents; ++p)
+        goro::go([&, never]() -> goro::task<> {
+          // Owned by this frame; on the heap, where ASan watches it (frames
+          // come from the runtime's own allocator).
+          auto wg = std::make_unique<goro::wait_group>();
+          for (int c = 0; c < kChildren; ++c)
+            wg->go([&, never, guard = destroy_counter(&destroyed)]() -> goro::task<> {
+              parked.done();
+              (void)co_await never.recv();
+            });
+          co_await wg->wait();
+          ADD_FAILURE() << "wait returned";
+        });
+      co_return;
+    });
+    parked.blocking_wait();
+  }
+  EXPECT_EQ(report.alive.size(), static_cast<std::size_t>(kParents * (kChildren + 1)));
+  EXPECT_EQ(destroyed.load(), kParents * kChildren);
+}
+
+// Regression (review): ~errgroup aborted ("destroyed while goroutines of the
+// group are still running") when the runtime's teardown destroyed the frame
+// that owned a group in flight, and functions queued by go() leaked.
+TEST_P(Shutdown, AnErrgroupInFlightDiesWithItsOwner) {
+  shutdown_report report;
+  std::atomic<int> destroyed{0};
+  auto never = goro::make_chan<void>();
+  goro::wait_group parked;
+  parked.add(2);
+  {
+    goro::runtime rt(options_reporting_to(report, GetParam()));
+    rt.go([&, never]() -> goro::task<> {
+      goro::errgroup g;
+      g.set_limit(2);
+      for (int i = 0; i < 5; ++i)  // 2 run, 3 wait in the queue
+        g.go([&, never, guard = destroy_counter(&destroyed)]() -> goro::task<> {
+          parked.done();
+          (void)co_await never.recv();
+        });
+      (void)co_await g.wait();
+      ADD_FAILURE() << "wait returned";
+    });
+    parked.blocking_wait();
+  }
+  EXPECT_EQ(report.alive.size(), 3u);
+  EXPECT_EQ(destroyed.load(), 5) << "the running functions and the queued ones are all destroyed";
+}
+
+// The same through a join_handle that outlives its runtime: the frame (and
+// its errgroup) is destroyed when a plain thread drops the handle.
+TEST_P(Shutdown, AnErrgroupInAFrameDroppedAfterTheRuntimeDoesNotAbort) {
+  shutdown_report report;
+  std::atomic<int> destroyed{0};
+  auto never = goro::make_chan<void>();
+  goro::wait_group parked;
+  parked.add(1);
+  goro::join_handle<void> owner;
+  {
+    goro::runtime rt(options_reporting_to(report, GetParam()));
+    owner = rt.spawn([&, never]() -> goro::task<> {
+      goro::errgroup g;
+      g.go([&, never, guard = destroy_counter(&destroyed)]() -> goro::task<> {
+        parked.done();
+        (void)co_await never.recv();
+      });
+      (void)co_await g.wait();
+      ADD_FAILURE() << "wait returned";
+    });
+    parked.blocking_wait();
+  }
+  EXPECT_EQ(report.alive.size(), 2u);
+  EXPECT_EQ(destroyed.load(), 1);  // the child was detached: destroyed by the teardown
+  std::thread dropper([h = std::move(owner)]() mutable { h = {}; });
+  dropper.join();
 }
 
 TEST_P(Shutdown, ThreadBlockedInJoinIsReleased) {

@@ -124,10 +124,21 @@ class errgroup {
 
   errgroup(const errgroup&) = delete;
   errgroup& operator=(const errgroup&) = delete;
+  // Aborts if goroutines of the group are still running, except while the
+  // runtime's teardown destroys unfinished goroutines (this group's owner
+  // among them): their frames go in no order, and functions still queued
+  // by go() are then dropped unrun.
   ~errgroup() {
-    GORO_ASSERT(wg_.count() == 0,
+    GORO_ASSERT(wg_.count() == 0 || detail::destroying_unfinished(),
                 "goro::errgroup destroyed while goroutines of the group are still running "
                 "(co_await g.wait() before the group goes out of scope)");
+    pending_fn* p = nullptr;
+    {
+      detail::lock_guard l(mu_);
+      p = std::exchange(pending_head_, nullptr);
+      pending_tail_ = nullptr;
+    }
+    while (p != nullptr) p->drop(std::exchange(p, p->next));
   }
 
   // The group's context: cancelled by the first error and when wait()
@@ -318,6 +329,8 @@ class errgroup {
     detail::source_loc loc;
     // Starts the goroutine (holding a slot of `held`) and deletes the node.
     void (*start)(pending_fn*, errgroup*, semaphore*) = nullptr;
+    // Deletes the node unrun (the group is destroyed at runtime teardown).
+    void (*drop)(pending_fn*) noexcept = nullptr;
   };
   template <class F>
   struct pending_of final : pending_fn {
@@ -329,6 +342,7 @@ class errgroup {
         std::unique_ptr<pending_of> self(static_cast<pending_of*>(p));
         g->launch_counted(std::move(self->f), held, self->loc);
       };
+      drop = [](pending_fn* p) noexcept { delete static_cast<pending_of*>(p); };
     }
   };
   void push_pending(pending_fn* p) noexcept GORO_REQUIRES(mu_) {
