@@ -57,10 +57,13 @@
 // Values are shared between threads as `const T&`: T's const members must be
 // thread-safe.
 //
-// Lifetime: a context keeps its ancestry alive. Deadline timers and
-// after_func goroutines run on the runtime that was current when the context
-// (or after_func) was made (the default runtime on a plain thread); that
-// runtime must outlive the timer and the goroutine.
+// Lifetime: a context keeps its ancestry alive. A deadline is armed on the
+// runtime current when the context was made (the default runtime on a plain
+// thread); if that runtime is destroyed first, its armed timers move to the
+// default runtime. The goroutine that cancels on a deadline runs on the
+// runtime whose timer fired, and an after_func goroutine on the canceller's
+// runtime (the default one from a plain thread), never on one that may be
+// gone.
 //
 // Lock order (with the rest of goro; see also docs/design/channels.md):
 //     context node mu (parent before child)  ->  timer heap lock

@@ -230,6 +230,24 @@ TEST_P(Patterns, CancelMidPipelineClosesTheLastOutput) {
   EXPECT_LE(got, 12);  // at most the values in flight when cancelled
 }
 
+// A callable that records, when it is destroyed (not moved from), whether
+// the channel it watches was already closed: 1 open, 2 closed.
+template <class T>
+struct close_probe {
+  std::shared_ptr<std::optional<goro::receiver<T>>> watched =
+      std::make_shared<std::optional<goro::receiver<T>>>();
+  std::shared_ptr<std::atomic<int>> verdict = std::make_shared<std::atomic<int>>(0);
+  bool live = true;
+  close_probe() = default;
+  close_probe(close_probe&& o) noexcept
+      : watched(o.watched), verdict(o.verdict), live(std::exchange(o.live, false)) {}
+  close_probe(const close_probe&) = delete;
+  ~close_probe() {
+    if (live && *watched)
+      verdict->store((*watched)->try_recv().status == goro::recv_status::closed ? 2 : 1);
+  }
+};
+
 // ---- merge, fan_out ---------------------------------------------------------------------
 
 TEST_P(Patterns, MergeDeliversEverythingAndClosesWhenAllInputsClose) {
@@ -330,6 +348,37 @@ TEST_P(Patterns, WorkerPoolRunsEveryJobOnceAndDrainsOnStop) {
   for (int i = 0; i < n; ++i) EXPECT_EQ(ids[static_cast<std::size_t>(i)], i);
   long sum = std::accumulate(values.begin(), values.end(), 0L);
   EXPECT_EQ(sum, static_cast<long>(n) * (n - 1));
+}
+
+// Regression (review): the last worker destroyed its share of the pool's
+// callable after wg.done() and the close of results(), so the callable
+// could die after wait() had returned and its caller had moved on.
+TEST_P(Patterns, WorkerPoolDestroysItsCallableBeforeResultsClose) {
+  using result = goro::job_result<job, int>;
+  struct doubler : close_probe<result> {
+    int operator()(job j) const { return j.id * 2; }
+  };
+  int verdict = rt().run([]() -> goro::task<int> {
+    goro::context ctx;
+    doubler f;
+    auto watched = f.watched;
+    auto verdict = f.verdict;
+    goro::worker_pool<job, int> pool(ctx, {.workers = 3, .queue = 2}, std::move(f));
+    *watched = pool.results();
+    std::vector<int> ids, values;
+    int errors = 0;
+    auto consumer = goro::spawn(collect_results, pool.results(), &ids, &values, &errors);
+    for (int i = 0; i < 20; ++i) {
+      job j{i};
+      EXPECT_EQ(co_await pool.submit(j), goro::submit_status::ok);
+    }
+    pool.stop();
+    co_await pool.wait();
+    co_await std::move(consumer);
+    EXPECT_EQ(ids.size(), 20u);
+    co_return verdict->load();
+  });
+  EXPECT_EQ(verdict, 1) << "0: not destroyed before wait() returned; 2: destroyed after the close";
 }
 
 TEST_P(Patterns, WorkerPoolTurnsAnExceptionIntoAnErrorResult) {

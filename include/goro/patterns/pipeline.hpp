@@ -12,7 +12,8 @@
 // goroutine, except where noted):
 //   generate(ctx, range)        the range's elements (copied into the stage;
 //                               pass std::span / std::views::all(v) to
-//                               share v instead, and keep v alive)
+//                               share v instead, and keep v alive until
+//                               the stage has exited: see Lifetimes)
 //   generate(ctx, {1, 2, 3})    the same from a braced list
 //   generate(ctx, g)            g() -> std::optional<T>, until it is empty
 //   map(ctx, in, f)             f(v) for each v (Go: square, transform)
@@ -53,6 +54,19 @@
 //    then reaches the runtime's uncaught handler like any detached
 //    goroutine's (Go: a panic in a stage). Return an error value instead
 //    (e.g. make U a struct with an error) when a failure is data.
+//
+// Lifetimes: a stage owns copies of what it is given, except what the
+// caller shares on purpose (a span or view of v, a callable capturing by
+// reference). That must outlive the stage, and the only sign that a stage
+// has exited is its output closing. Reading the last stage's output until
+// it closes, without cancelling, proves every stage upstream has exited (a
+// stage closes only after its input closed). Cancelling does not: a stage
+// upstream may still be copying its next element when the consumer sees
+// its own input close. So when you cancel (or may return early), give the
+// stages owned data (the default copy, or std::shared_ptr captures) rather
+// than a span or a [&] capture of a local. A stage's callable is destroyed
+// with its goroutine, just after its output closes: its destructor must not
+// touch what a consumer may free once it has seen the close.
 //
 // Thread-safety: the receivers are ordinary channel ends (any thread, any
 // number of consumers). A stage's callable is called by that stage only.
@@ -96,7 +110,10 @@ using range_elem_t = std::remove_cvref_t<std::ranges::range_value_t<std::remove_
 // goroutine: nothing that could throw is moved before its output_closer
 // exists, so the output is closed however the stage ends. (Taken by value,
 // a move that threw while the goroutine made its task left the output open
-// for good.)
+// for good.) The callable is therefore destroyed with the goroutine's
+// stored arguments, just after the output closed (a local move would be a
+// move that can throw before the stage runs; the regression test
+// pipeline_stage_move_throws_at_start pins that none is made).
 
 template <class T, class R>
 task<> generate_range_body(context ctx, R&& items, sender<T> out) {

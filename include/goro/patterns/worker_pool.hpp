@@ -206,13 +206,17 @@ class worker_pool {
   template <class Fn>
   static task<> worker(std::shared_ptr<state> st, std::shared_ptr<Fn> fn) {
     // Runs before the parameters (st) are destroyed: st outlives wg.done().
+    // This worker's share of fn goes first, so the last worker destroys the
+    // callable before the results close and wait() returns.
     struct on_exit {
       state* s;
+      std::shared_ptr<Fn>* f;
       ~on_exit() {
+        f->reset();
         if (s->live.fetch_sub(1, std::memory_order_acq_rel) == 1) s->close_all();
         s->wg.done();
       }
-    } guard{st.get()};
+    } guard{st.get(), &fn};
     for (;;) {
       recv_result<Job> j = co_await st->jobs.recv(st->ctx);
       if (!j) co_return;              // drained and closed, or cancelled
