@@ -2,10 +2,6 @@
 // state machine. Linux only (the target is Debian).
 #include "goro/detail/parker.hpp"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -18,19 +14,10 @@
 #include "goro/detail/goroutine.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/task.hpp"
+#include "futex.hpp"
 #include "quiescence.hpp"
 
 namespace goro::detail {
-namespace {
-void futex_wait(std::atomic<int32_t>* a, int32_t expected, const timespec* rel) {
-  syscall(SYS_futex, reinterpret_cast<int32_t*>(a), FUTEX_WAIT_PRIVATE, expected, rel,
-          nullptr, 0);
-}
-void futex_wake_one(std::atomic<int32_t>* a) {
-  syscall(SYS_futex, reinterpret_cast<int32_t*>(a), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
-}  // namespace
-
 void quiescence_trigger() noexcept;  // quiescence.cpp
 
 void parker::park() noexcept {
@@ -47,7 +34,7 @@ void parker::park() noexcept {
     return;  // token consumed
   }
   for (;;) {
-    futex_wait(&state_, kParked, nullptr);
+    futex::wait(state_, kParked);
     int32_t n = kNotified;
     if (state_.compare_exchange_strong(n, kEmpty, std::memory_order_acquire)) return;
   }
@@ -60,7 +47,7 @@ bool parker::park_until(std::chrono::steady_clock::time_point deadline) noexcept
     if (now >= deadline) break;
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count();
     timespec rel{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    futex_wait(&state_, kParked, &rel);
+    futex::wait(state_, kParked, &rel);
     int32_t n = kNotified;
     if (state_.compare_exchange_strong(n, kEmpty, std::memory_order_acquire)) return true;
   }
@@ -74,10 +61,10 @@ void parker::unpark() noexcept {
     epoch_begin();
     const int32_t prev = state_.exchange(kNotified, std::memory_order_seq_cst);
     epoch_end();
-    if (prev == kParked) futex_wake_one(&state_);
+    if (prev == kParked) futex::wake(state_, 1);
     return;
   }
-  if (state_.exchange(kNotified, std::memory_order_release) == kParked) futex_wake_one(&state_);
+  if (state_.exchange(kNotified, std::memory_order_release) == kParked) futex::wake(state_, 1);
 }
 
 // Thread parkers are never freed: a waker may unpark a thread's parker just

@@ -2,13 +2,11 @@
 // and its rules: goro/detail/rw_spinlock.hpp).
 #include "goro/detail/rw_spinlock.hpp"
 
-#include <linux/futex.h>
 #include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <climits>
 
+#include "futex.hpp"
 #include "goro/detail/spinlock.hpp"
 
 namespace goro::detail {
@@ -38,8 +36,7 @@ class rw_spinlock::waiter {
       return;
     // Returns at once if the word is no longer s | kSleepers (a release
     // came in between): no wake-up can be lost.
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE,
-            s | kSleepers, nullptr, nullptr, 0);
+    futex::wait(word, s | kSleepers);
     // Woken (everyone is, at a release): spin again before the next sleep,
     // or each later conflict would go straight to the futex.
     spin_ = backoff();
@@ -87,8 +84,7 @@ void rw_spinlock::lock_shared_slow() noexcept {
 }
 
 void rw_spinlock::wake_all() noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word_), FUTEX_WAKE_PRIVATE, INT_MAX,
-          nullptr, nullptr, 0);
+  futex::wake(word_, INT_MAX);
 }
 
 }  // namespace goro::detail
