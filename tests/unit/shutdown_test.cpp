@@ -292,6 +292,71 @@ TEST_P(Shutdown, AnErrgroupInAFrameDroppedAfterTheRuntimeDoesNotAbort) {
   dropper.join();
 }
 
+// Regression (review of the singleflight fix): a singleflight leader
+// destroyed by its runtime's teardown before f returned left its flight
+// unfinished for good: its call_chan duplicates never received, and every
+// later call for the key joined the dead flight and waited forever. The
+// leader's frame now abandons the flight with an exception.
+TEST_P(Shutdown, ASingleflightLeaderTornDownFreesItsKey) {
+  shutdown_report report;
+  goro::singleflight::group<int, int> g;  // outlives the runtime
+  auto never = goro::make_chan<void>();
+  goro::wait_group leading;
+  leading.add(1);
+  goro::receiver<goro::singleflight::result<int>> dup;
+  {
+    goro::runtime rt(options_reporting_to(report, GetParam()));
+    auto f = [&leading, never]() -> goro::task<int> {
+      leading.done();
+      (void)co_await never.recv();
+      co_return 1;
+    };
+    rt.go([&g, f]() -> goro::task<> {
+      (void)co_await g.call(1, f);
+      ADD_FAILURE() << "the call returned";
+    });
+    leading.blocking_wait();
+    dup = g.call_chan(1, [] { return 2; });  // joins the flight in progress
+  }
+  EXPECT_EQ(report.alive.size(), 1u);
+  auto r = dup.blocking_recv_for(30s);
+  ASSERT_EQ(r.status, goro::recv_status::ok) << "the abandoned flight never delivered";
+  EXPECT_TRUE(r.value->shared);
+  ASSERT_TRUE(r.value->err.exception() != nullptr);
+  EXPECT_THROW(r.value->err.throw_if_error(), std::runtime_error);
+  // The key is free: a new call leads and runs its own f.
+  goro::singleflight::result<int> again = g.blocking_call(1, [] { return 3; });
+  EXPECT_EQ(again.value, 3);
+  EXPECT_FALSE(again.shared);
+}
+
+// The same for call_chan's leader goroutine, torn down with its runtime.
+TEST_P(Shutdown, ASingleflightChanLeaderTornDownDeliversAnError) {
+  shutdown_report report;
+  goro::singleflight::group<int, int> g;
+  auto never = goro::make_chan<void>();
+  goro::wait_group leading;
+  leading.add(1);
+  goro::receiver<goro::singleflight::result<int>> lead;
+  {
+    goro::runtime rt(options_reporting_to(report, GetParam()));
+    auto f = [&leading, never]() -> goro::task<int> {
+      leading.done();
+      (void)co_await never.recv();
+      co_return 1;
+    };
+    lead = rt.run([&g, f]() -> goro::task<goro::receiver<goro::singleflight::result<int>>> {
+      co_return g.call_chan(1, f);  // its leader goroutine runs on rt
+    });
+    leading.blocking_wait();
+  }
+  EXPECT_EQ(report.alive.size(), 1u);
+  auto r = lead.blocking_recv_for(30s);
+  ASSERT_EQ(r.status, goro::recv_status::ok) << "the abandoned flight never delivered";
+  EXPECT_THROW(r.value->err.throw_if_error(), std::runtime_error);
+  EXPECT_EQ(g.blocking_call(1, [] { return 3; }).value, 3);
+}
+
 TEST_P(Shutdown, ThreadBlockedInJoinIsReleased) {
   // A plain thread blocked in join() while the runtime goes away: the join
   // throws instead of blocking forever.

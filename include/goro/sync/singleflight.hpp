@@ -38,11 +38,13 @@
 // block their plain thread), never the worker thread.
 //
 // Thread-safety: every member may be called concurrently from goroutines and
-// plain threads. Lifetime: the group must outlive the calls (call,
-// blocking_call) in flight, like any object a caller uses; call_chan's
-// leader goroutine shares the group's state, so the group may be destroyed
-// while it runs (it then still delivers to its channels, as Go's DoChan
-// goroutine, which keeps its Group alive, does).
+// plain threads. Lifetime: every call in flight, and call_chan's leader
+// goroutine, shares the group's state, so the group may be destroyed while
+// calls run (as Go's goroutines keep their Group alive): the calls finish
+// and deliver as usual. A leader destroyed before f returned (its runtime
+// torn down with it) finishes its flight with a std::runtime_error, which
+// its duplicates rethrow and its channels receive as the error, and the
+// key is free again; nothing waits for it forever.
 // Memory: f's completion happens-before every caller receives its result.
 //
 // Locking: the state's mu (a std::mutex: it runs user code — K's hash, equality, copy —
@@ -58,6 +60,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -148,10 +151,11 @@ class group {
         "goro::singleflight::group::blocking_call() blocks the thread; inside a "
         "goroutine use co_await g.call(key, f)",
         loc);
+    const std::shared_ptr<state> s = s_;  // the group may be destroyed meanwhile
     std::shared_ptr<flight> c;
-    if (!s_->join(key, c, {})) {
+    if (!s->join(key, c, {})) {
       goro::detail::wait_node node;
-      if (s_->park_or_done(c.get(), node, {})) goro::detail::park_until_notified(node);
+      if (s->park_or_done(c.get(), node, {})) goro::detail::park_until_notified(node);
       return c->shared_result();
     }
     try {
@@ -159,7 +163,7 @@ class group {
     } catch (...) {
       c->ex = std::current_exception();
     }
-    return s_->finish(key, c);
+    return s->finish(key, c);
   }
 
   // Like call, but f runs in a new goroutine when this call leads; the
@@ -204,19 +208,25 @@ class group {
  private:
   template <class F>
   task<result<V>> call_impl(K key, F f, goro::detail::wait_site site) {
+    // The frame holds the state: the group may be destroyed while this call
+    // waits or leads (its owner's frame, at runtime teardown).
+    const std::shared_ptr<state> s = s_;
     std::shared_ptr<flight> c;
-    const bool leader = s_->join(key, c, {});
+    const bool leader = s->join(key, c, {});
     if (!leader) {
-      wait_awaiter w(s_.get(), c.get(), site);
+      wait_awaiter w(s.get(), c.get(), site);
       co_await w;
       co_return c->shared_result();
     }
     // From here on the flight must be finished whatever happens: run_f takes
     // f by reference (no move that could throw), and a failure to make its
-    // frame becomes the flight's exception.
+    // frame becomes the flight's exception; a frame destroyed before f
+    // returned (runtime teardown) abandons it.
+    abandon_guard unfinished{s.get(), &key, &c};
     std::optional<task<>> run = make_run(c.get(), f);
     if (run) co_await std::move(*run);
-    co_return s_->finish(key, c);
+    unfinished.armed = false;
+    co_return s->finish(key, c);
   }
 
   // One call in flight (Go's singleflight.call).
@@ -307,6 +317,38 @@ class group {
       if (!shared) return result<V>{std::move(*c->value), c->err, false};
       return result<V>{*c->value, c->err, true};
     }
+
+    // The leader's frame is gone before f returned: its callers get an
+    // exception instead of f's outcome (abandon_guard).
+    void abandon(const K& key, const std::shared_ptr<flight>& c) noexcept {
+      try {
+        throw std::runtime_error(
+            "goro::singleflight: the call's leader was destroyed before f returned (its "
+            "runtime was torn down)");
+      } catch (...) {
+        c->ex = std::current_exception();
+      }
+      try {
+        (void)finish(key, c);
+      } catch (...) {  // the exception just stored: already delivered
+      }
+    }
+  };
+
+  // Finishes the flight with an error when the leader's frame is destroyed
+  // before f returned (its runtime was torn down), so that its duplicates,
+  // its channels and later calls for the key do not wait for it forever.
+  struct abandon_guard {
+    state* s;
+    const K* key;
+    const std::shared_ptr<flight>* c;
+    bool armed = true;
+    abandon_guard(state* st, const K* k, const std::shared_ptr<flight>* fl) noexcept
+        : s(st), key(k), c(fl) {}
+    abandon_guard(const abandon_guard&) = delete;
+    ~abandon_guard() {
+      if (armed) s->abandon(*key, *c);
+    }
   };
 
   // A duplicate's wait for the leader, inside a goroutine.
@@ -391,8 +433,10 @@ class group {
   template <class F>
   static task<> chan_leader(std::shared_ptr<state>&& s, K&& key, std::shared_ptr<flight>&& c,
                             F&& f) {
+    abandon_guard unfinished{s.get(), &key, &c};
     std::optional<task<>> run = make_run(c.get(), f);
     if (run) co_await std::move(*run);
+    unfinished.armed = false;
     try {
       (void)s->finish(key, c);
     } catch (...) {  // f's exception: already delivered on the channels
