@@ -236,6 +236,34 @@ TEST_P(Shutdown, CountedGoroutinesDoNotTouchTheGroupOfADestroyedFrame) {
   EXPECT_EQ(destroyed.load(), kParents * kChildren);
 }
 
+// The same rule, seen without ASan: goroutines of a group that the teardown
+// destroys unfinished leave the count as it was (done() is not called; the
+// old code dropped it to 0). A waiter elsewhere is therefore not released by
+// the teardown (wait_group.hpp says so).
+TEST_P(Shutdown, CountedGoroutinesTornDownDoNotCountThemselvesDone) {
+  shutdown_report report;
+  constexpr int kChildren = 5;
+  auto never = goro::make_chan<void>();
+  goro::wait_group wg;  // outlives the runtime
+  goro::wait_group parked;
+  parked.add(kChildren);
+  {
+    goro::runtime rt(options_reporting_to(report, GetParam()));
+    rt.go([&, never]() -> goro::task<> {
+      for (int c = 0; c < kChildren; ++c)
+        wg.go([&parked, never]() -> goro::task<> {
+          parked.done();
+          (void)co_await never.recv();
+        });
+      co_return;
+    });
+    parked.blocking_wait();
+  }
+  EXPECT_EQ(report.alive.size(), static_cast<std::size_t>(kChildren));
+  EXPECT_EQ(wg.count(), kChildren);
+  wg.add(-wg.count());  // balance it, as an owner that knows would
+}
+
 // Regression (review): ~errgroup aborted ("destroyed while goroutines of the
 // group are still running") when the runtime's teardown destroyed the frame
 // that owned a group in flight, and functions queued by go() leaked.

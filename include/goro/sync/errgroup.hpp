@@ -127,7 +127,10 @@ class errgroup {
   // Aborts if goroutines of the group are still running, except while the
   // runtime's teardown destroys unfinished goroutines (this group's owner
   // among them): their frames go in no order, and functions still queued
-  // by go() are then dropped unrun.
+  // by go() are then dropped unrun. The exemption is the tearing-down
+  // thread's, not the runtime's: goroutines of the group started on another
+  // runtime (g.go() called from one of its goroutines) would still touch
+  // the group after this, so an owner that mixes runtimes must wait().
   ~errgroup() {
     GORO_ASSERT(wg_.count() == 0 || detail::destroying_unfinished(),
                 "goro::errgroup destroyed while goroutines of the group are still running "

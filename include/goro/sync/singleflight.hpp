@@ -44,7 +44,11 @@
 // and deliver as usual. A leader destroyed before f returned (its runtime
 // torn down with it) finishes its flight with a std::runtime_error, which
 // its duplicates rethrow and its channels receive as the error, and the
-// key is free again; nothing waits for it forever.
+// key is free again. Two cases still leave the flight unfinished: a leader
+// frame a join_handle keeps past the teardown (abandoned when the handle is
+// dropped), and a call_chan leader goroutine that the teardown destroyed
+// before it ever started (its frame, and so its guard, never existed);
+// calls for that key then wait for good (forget(key) frees the key).
 // Memory: f's completion happens-before every caller receives its result.
 //
 // Locking: the state's mu (a std::mutex: it runs user code — K's hash, equality, copy —

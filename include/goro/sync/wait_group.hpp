@@ -100,7 +100,12 @@ class wait_group {
   // was started, and wait() is not left waiting for it. Once started, the
   // goroutine calls done() however f ends: returning, throwing, or an
   // argument's move into f's parameters throwing (that exception then goes
-  // to the uncaught-exception handler, as f's own would).
+  // to the uncaught-exception handler, as f's own would). A goroutine that
+  // never ends because its runtime is destroyed first (the teardown
+  // destroys it unfinished, or before it started) does not call done(): the
+  // frame owning the group may be gone by then, as the teardown destroys
+  // frames in no order. So a waiter outside that runtime (a plain thread, a
+  // goroutine of another runtime) is not released by the teardown.
   // Up to four arguments, the caller's line is the goroutine's spawn site in
   // dumps and crash reports (a defaulted location cannot follow a pack:
   // one overload per arity, as runtime::go); with more, the site is this
