@@ -325,6 +325,9 @@ class group {
     // The leader's frame is gone before f returned: its callers get an
     // exception instead of f's outcome (abandon_guard).
     void abandon(const K& key, const std::shared_ptr<flight>& c) noexcept {
+      // Thrown and caught rather than make_exception_ptr: building the
+      // runtime_error may itself throw (bad_alloc), which is then what the
+      // callers get, instead of std::terminate in this noexcept function.
       try {
         throw std::runtime_error(
             "goro::singleflight: the call's leader was destroyed before f returned (its "
