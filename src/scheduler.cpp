@@ -791,4 +791,6 @@ unsigned workers_parked(runtime_impl* rt) noexcept {
   return n;
 }
 
+bool stopping(runtime_impl* rt) noexcept { return rt->stopping.load(std::memory_order_acquire); }
+
 }  // namespace goro::detail::testing

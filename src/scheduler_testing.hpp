@@ -41,4 +41,8 @@ void set_wait_group_release_seam(void (*hook)(bool adder)) noexcept;
 // has looked for work a last time and found none.
 unsigned workers_parked(runtime_impl* rt) noexcept;
 
+// Whether rt's teardown has begun (~runtime published its stop): from then
+// on its workers run no goroutine that is still queued.
+bool stopping(runtime_impl* rt) noexcept;
+
 }  // namespace goro::detail::testing

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "goro_test.hpp"
+#include "scheduler_testing.hpp"
 
 using namespace std::chrono_literals;
 using goro_test::RuntimeTest;
@@ -381,6 +382,42 @@ TEST_P(Shutdown, ASingleflightChanLeaderTornDownDeliversAnError) {
   EXPECT_EQ(report.alive.size(), 1u);
   auto r = lead.blocking_recv_for(30s);
   ASSERT_EQ(r.status, goro::recv_status::ok) << "the abandoned flight never delivered";
+  EXPECT_THROW(r.value->err.throw_if_error(), std::runtime_error);
+  EXPECT_EQ(g.blocking_call(1, [] { return 3; }).value, 3);
+}
+
+// Regression (review of the fix above): call_chan's leader goroutine
+// destroyed by the teardown before it ever ran has no frame, so no guard
+// abandoned its flight: the channel never received and the key stayed taken.
+// The goroutine's stored arguments now carry the flight and abandon it. One
+// worker, held by the caller until the teardown has begun, so the queued
+// leader cannot run.
+TEST(ShutdownOneWorker, ASingleflightChanLeaderThatNeverRanDeliversAnError) {
+  shutdown_report report;
+  goro::singleflight::group<int, int> g;
+  goro::wait_group called;
+  called.add(1);
+  goro::receiver<goro::singleflight::result<int>> lead;
+  std::atomic<bool> ran{false};
+  auto rt = std::make_unique<goro::runtime>(options_reporting_to(report, 1));
+  goro::detail::runtime_impl* impl = rt->impl();
+  rt->go([&]() -> goro::task<> {
+    lead = g.call_chan(1, [&ran] {
+      ran.store(true);
+      return 1;
+    });
+    called.done();
+    // Hold the only worker (no suspension) until ~runtime has published
+    // its stop: the leader queued behind this goroutine never runs.
+    while (!goro::detail::testing::stopping(impl)) std::this_thread::yield();
+    co_return;
+  });
+  called.blocking_wait();
+  rt.reset();
+  EXPECT_FALSE(ran.load());
+  EXPECT_EQ(report.alive.size(), 1u);
+  auto r = lead.blocking_recv_for(30s);
+  ASSERT_EQ(r.status, goro::recv_status::ok) << "the flight of the leader that never ran never delivered";
   EXPECT_THROW(r.value->err.throw_if_error(), std::runtime_error);
   EXPECT_EQ(g.blocking_call(1, [] { return 3; }).value, 3);
 }

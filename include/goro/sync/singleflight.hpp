@@ -44,11 +44,10 @@
 // and deliver as usual. A leader destroyed before f returned (its runtime
 // torn down with it) finishes its flight with a std::runtime_error, which
 // its duplicates rethrow and its channels receive as the error, and the
-// key is free again. Two cases still leave the flight unfinished: a leader
-// frame a join_handle keeps past the teardown (abandoned when the handle is
-// dropped), and a call_chan leader goroutine that the teardown destroyed
-// before it ever started (its frame, and so its guard, never existed);
-// calls for that key then wait for good (forget(key) frees the key).
+// key is free again; so does call_chan's leader goroutine destroyed before
+// it ever ran. One case leaves the flight unfinished until later: a call()
+// leader in a frame that a join_handle keeps past the teardown is abandoned
+// only when the handle is dropped.
 // Memory: f's completion happens-before every caller receives its result.
 //
 // Locking: the state's mu (a std::mutex: it runs user code — K's hash, equality, copy —
@@ -187,17 +186,18 @@ class group {
     std::shared_ptr<flight> c;
     if (s_->join(key, c, ch)) {
       try {
-        // c by copy, not moved: the arguments may be consumed in any order,
-        // so a throwing copy of f could otherwise leave c empty here.
+        // The ticket copies c, not moves it: the arguments may be consumed
+        // in any order, so a throwing copy of f could otherwise leave c
+        // empty here.
         goro::detail::launch_detached(goro::detail::runtime_for_spawn(), loc,
-                                      &group::chan_leader<std::decay_t<F>>, s_, key, c,
-                                      std::forward<F>(f));
+                                      &group::chan_leader<std::decay_t<F>>,
+                                      leader_ticket(s_, key, c), std::forward<F>(f));
       } catch (...) {
         // No leader runs: finish the flight with the launch's exception, so
         // the key is free again and duplicates that joined meanwhile get it
-        // (as f's own exception); finish() rethrows it to this caller.
-        c->ex = std::current_exception();
-        (void)s_->finish(key, c);
+        // (as f's own exception), and give it to this caller.
+        s_->abandon(key, c, std::current_exception());
+        throw;
       }
     }
     return ch;
@@ -322,18 +322,15 @@ class group {
       return result<V>{*c->value, c->err, true};
     }
 
-    // The leader's frame is gone before f returned: its callers get an
-    // exception instead of f's outcome (abandon_guard).
-    void abandon(const K& key, const std::shared_ptr<flight>& c) noexcept {
-      // Thrown and caught rather than make_exception_ptr: building the
-      // runtime_error may itself throw (bad_alloc), which is then what the
-      // callers get, instead of std::terminate in this noexcept function.
-      try {
-        throw std::runtime_error(
-            "goro::singleflight: the call's leader was destroyed before f returned (its "
-            "runtime was torn down)");
-      } catch (...) {
-        c->ex = std::current_exception();
+    // No outcome of f will come (its leader was destroyed, or could not be
+    // started): the flight finishes with `why` as f's exception, unless it
+    // is finished already (a launch that failed inside a teardown meets
+    // both the launch's catch and the ticket's destructor).
+    void abandon(const K& key, const std::shared_ptr<flight>& c, std::exception_ptr why) noexcept {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (c->done) return;
+        c->ex = std::move(why);  // read only once done is published
       }
       try {
         (void)finish(key, c);
@@ -341,6 +338,21 @@ class group {
       }
     }
   };
+
+  // What the callers of a flight whose leader was destroyed before f
+  // returned (its runtime was torn down) get instead of f's outcome. Thrown
+  // and caught rather than make_exception_ptr: building the runtime_error
+  // may itself throw (bad_alloc), which is then what the callers get,
+  // instead of std::terminate in the noexcept abandon paths.
+  static std::exception_ptr leader_destroyed() noexcept {
+    try {
+      throw std::runtime_error(
+          "goro::singleflight: the call's leader was destroyed before f returned (its runtime "
+          "was torn down)");
+    } catch (...) {
+      return std::current_exception();
+    }
+  }
 
   // Finishes the flight with an error when the leader's frame is destroyed
   // before f returned (its runtime was torn down), so that its duplicates,
@@ -354,7 +366,36 @@ class group {
         : s(st), key(k), c(fl) {}
     abandon_guard(const abandon_guard&) = delete;
     ~abandon_guard() {
-      if (armed) s->abandon(*key, *c);
+      if (armed) s->abandon(*key, *c, leader_destroyed());
+    }
+  };
+
+  // call_chan's leader goroutine carries its flight in this ticket, one of
+  // its stored arguments, so the flight is abandoned whichever way the
+  // runtime's teardown destroys an unfinished leader: its frame in the
+  // middle of f, or the goroutine before it ever ran (no frame, so no
+  // guard in one). Only a teardown abandons (destroying_unfinished): a
+  // goroutine that could not be started is deleted with its ticket too,
+  // and call_chan's catch finishes that flight with the launch's exception.
+  struct leader_ticket {
+    std::shared_ptr<state> s;
+    K key;
+    std::shared_ptr<flight> c;
+    bool armed = true;  // false once the leader finished the flight, or moved from
+    leader_ticket(std::shared_ptr<state> st, const K& k, std::shared_ptr<flight> fl)
+        : s(std::move(st)), key(k), c(std::move(fl)) {}
+    // The key is copied, not moved: call_chan's one move of the ticket into
+    // the goroutine must not fail where copying the key in did not (a K
+    // whose move throws: SingleflightMoveThrowsAfterJoin).
+    leader_ticket(leader_ticket&& o) noexcept(std::is_nothrow_copy_constructible_v<K>)
+        : s(std::move(o.s)), key(o.key), c(std::move(o.c)) {
+      o.armed = false;
+    }
+    leader_ticket(const leader_ticket&) = delete;
+    leader_ticket& operator=(const leader_ticket&) = delete;
+    ~leader_ticket() {
+      if (armed && s && c && goro::detail::destroying_unfinished())
+        s->abandon(key, c, leader_destroyed());
     }
   };
 
@@ -434,18 +475,17 @@ class group {
   }
 
   // The goroutine call_chan starts when it leads. It takes the goroutine's
-  // stored copies of the key, the flight and f by reference (they live as
-  // long as the goroutine): the flight is registered already, so a move
-  // here that threw would leave it unfinished for good.
+  // stored ticket and f by reference (they live as long as the goroutine):
+  // the flight is registered already, so a move here that threw would
+  // leave it unfinished for good. Destroyed unfinished, the goroutine's
+  // ticket abandons the flight.
   template <class F>
-  static task<> chan_leader(std::shared_ptr<state>&& s, K&& key, std::shared_ptr<flight>&& c,
-                            F&& f) {
-    abandon_guard unfinished{s.get(), &key, &c};
-    std::optional<task<>> run = make_run(c.get(), f);
+  static task<> chan_leader(leader_ticket&& t, F&& f) {
+    std::optional<task<>> run = make_run(t.c.get(), f);
     if (run) co_await std::move(*run);
-    unfinished.armed = false;
+    t.armed = false;
     try {
-      (void)s->finish(key, c);
+      (void)t.s->finish(t.key, t.c);
     } catch (...) {  // f's exception: already delivered on the channels
     }
   }
