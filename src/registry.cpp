@@ -343,7 +343,7 @@ void runtime_impl::destroy_remaining() {
   if (live() == 0) return;
   opts.on_shutdown_alive(snapshot());
   global.clear();
-  const destroying_unfinished_scope unfinished;
+  const destroying_unfinished_scope unfinished(this);
   for (registry_shard& s : shards) {
     // Destroying one frame may destroy others (a frame owning a join_handle)
     // and free their slots, so re-read each slot. No reader protocol needed:
@@ -394,12 +394,12 @@ void report_uncaught(std::exception_ptr e, const goroutine* g) noexcept {
 }
 
 namespace {
-thread_local bool t_destroying_unfinished = false;
+thread_local runtime_impl* t_destroying_unfinished = nullptr;
 }  // namespace
 
-bool destroying_unfinished() noexcept { return t_destroying_unfinished; }
-destroying_unfinished_scope::destroying_unfinished_scope() noexcept
-    : prev_(std::exchange(t_destroying_unfinished, true)) {}
+runtime_impl* destroying_unfinished() noexcept { return t_destroying_unfinished; }
+destroying_unfinished_scope::destroying_unfinished_scope(runtime_impl* rt) noexcept
+    : prev_(std::exchange(t_destroying_unfinished, rt)) {}
 destroying_unfinished_scope::~destroying_unfinished_scope() { t_destroying_unfinished = prev_; }
 
 }  // namespace goro::detail

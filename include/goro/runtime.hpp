@@ -532,7 +532,7 @@ class [[nodiscard]] join_handle {
       if (e && !(prev & detail::kObserved)) detail::report_uncaught(e, s_);
       s_->ops->destroy(s_);
     } else if (prev & detail::kShutdown) {
-      const detail::destroying_unfinished_scope unfinished;
+      const detail::destroying_unfinished_scope unfinished(s_->rt);
       s_->ops->destroy(s_);
     }
     s_ = nullptr;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include <goro/sync/errgroup.hpp>
+#include <goro/sync/wait_group.hpp>
 
 #include "goro_test.hpp"
 
@@ -66,6 +67,40 @@ TEST_F(ErrgroupDeath, DestroyedWhileGoroutinesRun) {
           g.go([release]() -> goro::task<> { (void)co_await release.recv(); });
           co_return;  // no wait(): the group dies with a goroutine running
         });
+      },
+      "goro::errgroup destroyed while goroutines of the group are still running");
+}
+
+// Regression (review): the teardown's exemption was the tearing-down
+// thread's, so a group that died with its owner's runtime while one of its
+// goroutines ran on another runtime was freed silently, and that goroutine
+// went on to use it. The exemption now holds only for a group whose
+// goroutines all ran on the runtime being torn down.
+TEST_F(ErrgroupDeath, TornDownWhileAGoroutineRunsOnAnotherRuntime) {
+  EXPECT_DEATH(
+      {
+        goro::runtime other(two_workers());
+        auto release = goro::make_chan<void>();
+        goro::wait_group running;
+        running.add(1);
+        {
+          goro::runtime rt(two_workers());
+          rt.go([&other, &running, release]() -> goro::task<> {
+            goro::errgroup g;
+            auto launched = goro::make_chan<void>();
+            other.go([&g, &running, release, launched]() -> goro::task<> {
+              g.go([&running, release]() -> goro::task<> {  // runs on `other`
+                running.done();
+                (void)co_await release.recv();
+              });
+              launched.close();
+              co_return;
+            });
+            (void)co_await launched.recv();
+            (void)co_await g.wait();  // destroyed here by rt's teardown
+          });
+          running.blocking_wait();
+        }
       },
       "goro::errgroup destroyed while goroutines of the group are still running");
 }

@@ -251,23 +251,25 @@ inline void assert_blocking_allowed(const char* what, source_loc loc) noexcept {
     fatal(what, loc.file, loc.line);
 }
 
-// True while this thread destroys goroutines that did not finish (a
-// runtime's teardown, or a join_handle dropped after it): their frames die
-// in no particular order, so an object in one frame (a wait_group, an
-// errgroup) may already be gone when another frame that counted on it is
-// destroyed, and work they waited for will never complete. Destructors that
-// would otherwise insist on "everything finished" consult it.
-bool destroying_unfinished() noexcept;
-// Marks this thread as destroying unfinished goroutines for its lifetime.
+// The runtime whose unfinished goroutines this thread is destroying (its
+// teardown, or a join_handle of it dropped after the teardown), or null:
+// their frames die in no particular order, so an object in one frame (a
+// wait_group, an errgroup) may already be gone when another frame that
+// counted on it is destroyed, and work they waited for will never
+// complete. Destructors that would otherwise insist on "everything
+// finished" consult it, and check that what they wait for ran on that
+// runtime (work on another one is still running).
+runtime_impl* destroying_unfinished() noexcept;
+// Marks this thread as destroying rt's unfinished goroutines for its lifetime.
 class destroying_unfinished_scope {
  public:
-  destroying_unfinished_scope() noexcept;
+  explicit destroying_unfinished_scope(runtime_impl* rt) noexcept;
   ~destroying_unfinished_scope();
   destroying_unfinished_scope(const destroying_unfinished_scope&) = delete;
   destroying_unfinished_scope& operator=(const destroying_unfinished_scope&) = delete;
 
  private:
-  bool prev_;
+  runtime_impl* prev_;
 };
 
 // Makes a parked goroutine runnable (the runnext slot of the current worker if

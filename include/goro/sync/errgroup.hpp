@@ -73,6 +73,7 @@
 // the queue or released in one step under mu_); no user code runs under mu_.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -125,14 +126,13 @@ class errgroup {
   errgroup(const errgroup&) = delete;
   errgroup& operator=(const errgroup&) = delete;
   // Aborts if goroutines of the group are still running, except while the
-  // runtime's teardown destroys unfinished goroutines (this group's owner
-  // among them): their frames go in no order, and functions still queued
-  // by go() are then dropped unrun. The exemption is the tearing-down
-  // thread's, not the runtime's: goroutines of the group started on another
-  // runtime (g.go() called from one of its goroutines) would still touch
-  // the group after this, so an owner that mixes runtimes must wait().
+  // teardown of the runtime they all run on destroys unfinished goroutines
+  // (this group's owner among them): their frames go in no order, and
+  // functions still queued by go() are then dropped unrun. A group that
+  // ever started goroutines on another runtime (or on two) gets no
+  // exemption: those would still touch the group, so it aborts.
   ~errgroup() {
-    GORO_ASSERT(wg_.count() == 0 || detail::destroying_unfinished(),
+    GORO_ASSERT(wg_.count() == 0 || torn_down_with_its_runtime(),
                 "goro::errgroup destroyed while goroutines of the group are still running "
                 "(co_await g.wait() before the group goes out of scope)");
     pending_fn* p = nullptr;
@@ -316,9 +316,11 @@ class errgroup {
   // frame: bad_alloc) undoes what f held and rethrows.
   template <class F>
   void launch_counted(F&& f, semaphore* held, detail::source_loc loc) {
+    detail::runtime_impl* rt = detail::runtime_for_spawn();
+    note_runtime(rt);
     try {
-      detail::launch_detached(detail::runtime_for_spawn(), loc,
-                              &errgroup::body<std::decay_t<F>>, this, held, std::forward<F>(f));
+      detail::launch_detached(rt, loc, &errgroup::body<std::decay_t<F>>, this, held,
+                              std::forward<F>(f));
     } catch (...) {
       if (held != nullptr) release_slot(held);
       wg_.done();
@@ -422,6 +424,29 @@ class errgroup {
     g->wg_.done();  // last touch of *g: a waiter may free the group now
   }
 
+  // ~errgroup with goroutines counted: true while the teardown of the one
+  // runtime they all ran on destroys them (or none started: f are only
+  // queued, as under limit 0).
+  bool torn_down_with_its_runtime() const noexcept {
+    const detail::runtime_impl* tearing = detail::destroying_unfinished();
+    const detail::runtime_impl* ran = rt_.load(std::memory_order_relaxed);
+    return tearing != nullptr && (ran == nullptr || ran == tearing);
+  }
+
+  // Records the runtime a goroutine of the group is started on: the first
+  // one, or mixed_runtimes() once a second one is seen (~errgroup).
+  void note_runtime(detail::runtime_impl* rt) noexcept {
+    detail::runtime_impl* seen = rt_.load(std::memory_order_relaxed);
+    if (seen == rt || seen == mixed_runtimes()) return;  // the common case: a load
+    if (seen == nullptr && rt_.compare_exchange_strong(seen, rt, std::memory_order_relaxed))
+      return;
+    if (seen != rt) rt_.store(mixed_runtimes(), std::memory_order_relaxed);
+  }
+  static detail::runtime_impl* mixed_runtimes() noexcept {
+    static char tag;
+    return reinterpret_cast<detail::runtime_impl*>(&tag);
+  }
+
   // Keeps the first error and the first exception; the first failure of
   // either kind cancels the context with itself as the cause.
   void record(const error& e, bool thrown) noexcept {
@@ -460,6 +485,11 @@ class errgroup {
   std::exception_ptr ex_ GORO_GUARDED_BY(mu_);  // first exception of f
   pending_fn* pending_head_ GORO_GUARDED_BY(mu_) = nullptr;  // go()s waiting for a slot
   pending_fn* pending_tail_ GORO_GUARDED_BY(mu_) = nullptr;
+  // The runtime of every goroutine the group started (null: none yet;
+  // mixed_runtimes(): more than one). Read by ~errgroup on the thread of a
+  // teardown, after the launches it is about (each ran before the frames
+  // the teardown destroys stopped).
+  std::atomic<detail::runtime_impl*> rt_{nullptr};
 };
 
 // What errgroup::with_context returns: auto [g, ctx] = errgroup::with_context(p);

@@ -394,7 +394,7 @@ class group {
     leader_ticket(const leader_ticket&) = delete;
     leader_ticket& operator=(const leader_ticket&) = delete;
     ~leader_ticket() {
-      if (armed && s && c && goro::detail::destroying_unfinished())
+      if (armed && s && c && goro::detail::destroying_unfinished() != nullptr)
         s->abandon(key, c, leader_destroyed());
     }
   };
