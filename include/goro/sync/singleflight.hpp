@@ -174,7 +174,9 @@ class group {
   // exception of f arrives as result.err. If the leader goroutine cannot be
   // started (copying f threw, or no memory), call_chan throws that
   // exception, the key is forgotten, and calls that joined the flight in the
-  // meantime receive the exception as f's.
+  // meantime receive the exception as f's. If it is started but its first
+  // frame cannot be made when it runs (no memory), that bad_alloc arrives
+  // as result.err, for this caller and the flight's duplicates alike.
   template <class F>
     requires detail::fn_of<std::decay_t<F>, V>
   receiver<result<V>> call_chan(const K& key, F&& f,
@@ -189,6 +191,7 @@ class group {
         // The ticket copies c, not moves it: the arguments may be consumed
         // in any order, so a throwing copy of f could otherwise leave c
         // empty here.
+        const launching_scope launching(c.get());
         goro::detail::launch_detached(goro::detail::runtime_for_spawn(), loc,
                                       &group::chan_leader<std::decay_t<F>>,
                                       leader_ticket(s_, key, c), std::forward<F>(f));
@@ -371,12 +374,14 @@ class group {
   };
 
   // call_chan's leader goroutine carries its flight in this ticket, one of
-  // its stored arguments, so the flight is abandoned whichever way the
-  // runtime's teardown destroys an unfinished leader: its frame in the
-  // middle of f, or the goroutine before it ever ran (no frame, so no
-  // guard in one). Only a teardown abandons (destroying_unfinished): a
-  // goroutine that could not be started is deleted with its ticket too,
-  // and call_chan's catch finishes that flight with the launch's exception.
+  // its stored arguments, so the flight is abandoned whichever way an
+  // unfinished leader is destroyed: by the runtime's teardown, its frame in
+  // the middle of f or the goroutine before it ever ran (no frame, so no
+  // guard in one); or on its worker when making its first frame threw (no
+  // memory: that exception is the flight's). Not during call_chan's own
+  // launch: a goroutine that could not be started is deleted with its
+  // ticket there, and call_chan's catch finishes the flight with the
+  // launch's exception (launching_scope).
   struct leader_ticket {
     std::shared_ptr<state> s;
     K key;
@@ -384,19 +389,33 @@ class group {
     bool armed = true;  // false once the leader finished the flight, or moved from
     leader_ticket(std::shared_ptr<state> st, const K& k, std::shared_ptr<flight> fl)
         : s(std::move(st)), key(k), c(std::move(fl)) {}
-    // The key is copied, not moved: call_chan's one move of the ticket into
-    // the goroutine must not fail where copying the key in did not (a K
-    // whose move throws: SingleflightMoveThrowsAfterJoin).
-    leader_ticket(leader_ticket&& o) noexcept(std::is_nothrow_copy_constructible_v<K>)
-        : s(std::move(o.s)), key(o.key), c(std::move(o.c)) {
+    // The key is moved only if that cannot throw, else copied: call_chan's
+    // one move of the ticket into the goroutine must not fail where copying
+    // the key in did not (a K whose move throws: SingleflightMoveThrowsAfterJoin).
+    leader_ticket(leader_ticket&& o) noexcept(noexcept(K(std::move_if_noexcept(o.key))))
+        : s(std::move(o.s)), key(std::move_if_noexcept(o.key)), c(std::move(o.c)) {
       o.armed = false;
     }
     leader_ticket(const leader_ticket&) = delete;
     leader_ticket& operator=(const leader_ticket&) = delete;
     ~leader_ticket() {
-      if (armed && s && c && goro::detail::destroying_unfinished() != nullptr)
-        s->abandon(key, c, leader_destroyed());
+      if (!armed || !s || !c || c.get() == launching) return;
+      // Outside a teardown, an armed ticket dies only in the catch of the
+      // goroutine's start (shell::start), whose exception is the cause.
+      std::exception_ptr why =
+          goro::detail::destroying_unfinished() == nullptr ? std::current_exception() : nullptr;
+      s->abandon(key, c, why ? std::move(why) : leader_destroyed());
     }
+  };
+  // The flight whose leader call_chan is launching on this thread (null:
+  // none): its tickets leave a failed launch to call_chan's catch.
+  static inline thread_local const flight* launching = nullptr;
+  struct launching_scope {
+    const flight* prev;
+    explicit launching_scope(const flight* f) noexcept : prev(std::exchange(launching, f)) {}
+    ~launching_scope() { launching = prev; }
+    launching_scope(const launching_scope&) = delete;
+    launching_scope& operator=(const launching_scope&) = delete;
   };
 
   // A duplicate's wait for the leader, inside a goroutine.
