@@ -89,6 +89,11 @@ void semaphore::release(std::int64_t n) noexcept {
   detail::wake_chain(chain);  // the unlock above was the last access to *this
 }
 
+bool semaphore::would_admit(std::int64_t n) const noexcept {
+  detail::lock_guard l(mu_);
+  return size_ - cur_ >= n && waiters_.empty();
+}
+
 std::int64_t semaphore::held() const noexcept {
   detail::lock_guard l(mu_);
   return cur_;

@@ -191,6 +191,9 @@ class errgroup {
     bool await_ready() noexcept {
       semaphore* s = g_->sem_.get();
       if (s == nullptr) return true;  // no limit: always room
+      // Room now: done, without taking a slot and giving it back (the answer
+      // is a snapshot either way: go() takes its own slot, or queues).
+      if (s->would_admit(1)) return true;
       acq_.emplace(s, 1, detail::kNever, site_);
       return acq_->await_ready();
     }

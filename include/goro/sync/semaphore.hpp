@@ -206,6 +206,10 @@ class semaphore {
   std::int64_t held() const noexcept;
 
  private:
+  friend class errgroup;
+  // Whether try_acquire(n) would succeed now (a snapshot: errgroup::ready's
+  // check for room, one lock round instead of an acquire and a release).
+  bool would_admit(std::int64_t n) const noexcept;
   detail::sem_fast try_fast(detail::sem_waiter& w) noexcept;
   bool begin_wait(detail::sem_waiter& w, std::coroutine_handle<> h) noexcept;
   acquire_status end_wait(detail::sem_waiter& w) noexcept;
