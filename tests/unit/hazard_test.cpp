@@ -182,6 +182,9 @@ struct gated {
 };
 
 TEST(Hazard, ASnapshotKeptForAReaderIsFreedByTheNextCall) {
+  gated::block_copies = false;  // a previous run (--gtest_repeat) left them set
+  gated::in_copy = false;
+  gated::go_on = false;
   const int before = tracked::alive.load();
   goro::sync_map<int, gated> m;
   for (int i = 0; i < 10; ++i) m.store(i, gated(std::make_shared<tracked>(i)));
@@ -208,6 +211,7 @@ struct owner {
 };
 
 TEST(Hazard, AValueThatOwnsItsMapCanBeTheLastToGo) {
+  owner::destroyed = false;  // a previous run (--gtest_repeat) set it
   auto o = std::make_shared<owner>();
   o->m.store(0, o);
   for (int i = 0; i < 4; ++i) (void)o->m.load(1);  // misses: key 0 promoted
