@@ -155,12 +155,12 @@ class sync_map {
   // ---- Store / Swap ----
 
   void store(const K& key, V value) {
-    (void)swap_shared(key, make_value(std::move(value)), /*want_prev=*/false);
+    (void)swap_box(key, make_box(std::move(value)), /*want_prev=*/false);
   }
 
   // Stores value and returns the previous value, if any (Go's Swap).
   std::optional<V> swap(const K& key, V value) {
-    if (value_ptr prev = swap_shared(key, make_value(std::move(value)))) return *prev;
+    if (value_ptr prev = swap_box(key, make_box(std::move(value)), /*want_prev=*/true)) return *prev;
     return std::nullopt;
   }
 
@@ -175,12 +175,13 @@ class sync_map {
   }
   std::pair<value_ptr, bool> load_or_store_shared(const K& key, V value) {
     reclaimer rc(*this);  // declared first: frees what this call retired after its locks
-    value_ptr nv;  // made on first need, so a hit never allocates
+    box_owner nb;  // made on first need, so a hit never allocates
+    value_ptr nv;  // nb's value, copied while nb is ours
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
       if (const entry_ptr* e = r->find(key)) {
-        if (auto res = (*e)->try_load_or_store(value, nv)) return *res;
+        if (auto res = (*e)->try_load_or_store(value, nb, nv)) return *res;
       }
     }
     std::unique_lock lk(mu_);
@@ -188,13 +189,13 @@ class sync_map {
     std::pair<value_ptr, bool> res;
     if (const entry_ptr* e = r->find(key)) {
       unexpunge_into_dirty_locked(key, *e);
-      res = *(*e)->try_load_or_store(value, nv);  // cannot fail: not expunged
+      res = *(*e)->try_load_or_store(value, nb, nv);  // cannot fail: not expunged
     } else if (auto it = dirty_find(key); it != nullptr) {
-      res = *(*it)->try_load_or_store(value, nv);
+      res = *(*it)->try_load_or_store(value, nb, nv);
       miss_locked(rc);
     } else {
-      if (!nv) nv = make_value(std::move(value));
-      add_new_key_locked(r, key, make_box(nv), rc);
+      make_box_once(value, nb, nv);
+      add_new_key_locked(r, key, std::move(nb), rc);
       res = {nv, false};
     }
     return res;
@@ -218,18 +219,18 @@ class sync_map {
     requires std::equality_comparable<V>
   {
     reclaimer rc(*this);  // declared first: frees what this call retired after its locks
-    value_ptr nv;
+    box_owner nb;  // made on first need; freed after unlocking if not stored
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
-      if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nv, rc);
+      if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nb, rc);
       if (!r->amended) return false;
     }
     std::unique_lock lk(mu_);
     const read_only* r = read_.load(std::memory_order_acquire);
-    if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nv, rc);
+    if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nb, rc);
     if (auto it = dirty_find(key); it != nullptr) {
-      bool swapped = (*it)->try_compare_and_swap(old, desired, nv, rc);
+      bool swapped = (*it)->try_compare_and_swap(old, desired, nb, rc);
       miss_locked(rc);
       return swapped;
     }
@@ -308,17 +309,51 @@ class sync_map {
   class reclaimer;
 
   // ---- box: one immutable value of a key (its entry's word points to it) ----
+  // Every box but the expunged marker is the head of a node made by
+  // make_box: one allocation (make_shared) holding the shared_ptr control
+  // block, the box and the value. The box's v aliases the node's own value
+  // and so holds a reference to the node itself (a deliberate cycle): the
+  // node, box included, lives until free_box breaks it, so a reader that
+  // announced a retired box may still read b->v, and load_shared callers
+  // keep the value (the node) alive after that.
   struct box {
-    value_ptr v;                              // never null
+    value_ptr v;                              // never null; points into this box's node
     mutable const box* next_retired = nullptr;  // the retired list's link
   };
-  // The expunged marker: a box compared by address, never read.
+  struct node {
+    explicit node(V&& x) : value(std::move(x)) {}
+    box b;
+    const V value;
+  };
+  // The expunged marker: a box compared by address, never read or freed.
   static inline const box expunged_tag{};
   static const box* expunged_box() noexcept { return &expunged_tag; }
   static bool live(const box* b) noexcept { return b != nullptr && b != expunged_box(); }
+  // The one way a box is freed (~entry, scans, ~sync_map, an unpublished
+  // box_owner): the box's reference to its own node is moved out first and
+  // dies as a local, so the node (with *b in it) is destroyed, when this
+  // was the last reference, by a shared_ptr that is not inside it.
+  static void free_box(const box* b) noexcept {
+    value_ptr self = std::move(const_cast<box*>(b)->v);  // b's node was made non-const
+  }
+  struct box_free {
+    void operator()(const box* b) const noexcept { free_box(b); }
+  };
   // Unpublished boxes are owned; publishing releases the owner.
-  using box_owner = std::unique_ptr<const box>;
-  static box_owner make_box(value_ptr v) { return box_owner(new box{std::move(v)}); }
+  using box_owner = std::unique_ptr<const box, box_free>;
+  static box_owner make_box(V&& value) {
+    auto n = std::make_shared<node>(std::move(value));
+    node* raw = n.get();
+    raw->b.v = value_ptr(std::move(n), &raw->value);  // the node's only reference: its own box
+    return box_owner(&raw->b);
+  }
+  // load_or_store's box, made from value on first need; nv keeps its value
+  // for the caller (copied now: once published, the box may be retired).
+  static void make_box_once(V& value, box_owner& nb, value_ptr& nv) {
+    if (nb) return;
+    nb = make_box(std::move(value));
+    nv = nb->v;
+  }
 
   // ---- entry: one key's value word (see the state list at the top) ----
   // The word p is null, expunged_box(), or a box. Whoever takes a box out
@@ -331,7 +366,7 @@ class sync_map {
     explicit entry(box_owner b) : p(b.release()) {}
     ~entry() {
       const box* b = p.load(std::memory_order_relaxed);
-      if (live(b)) delete b;
+      if (live(b)) free_box(b);
     }
     entry(const entry&) = delete;
     entry& operator=(const entry&) = delete;
@@ -356,17 +391,17 @@ class sync_map {
       }
     }
 
-    // Loads the value if present, else stores (the lazily made) nv.
-    // nullopt if expunged (the caller retries under mu_).
-    std::optional<std::pair<value_ptr, bool>> try_load_or_store(V& value, value_ptr& nv) {
+    // Loads the value if present, else stores the lazily made box nb
+    // (nv: its value). nullopt if expunged (the caller retries under mu_,
+    // with nb and nv as this call left them).
+    std::optional<std::pair<value_ptr, bool>> try_load_or_store(V& value, box_owner& nb,
+                                                                value_ptr& nv) {
       detail::hazard::guard h;
-      box_owner nb;
       const box* b = h.protect(p);
       for (;;) {
         if (b == expunged_box()) return std::nullopt;
         if (b != nullptr) return std::pair{b->v, true};
-        if (!nv) nv = make_value(std::move(value));
-        if (!nb) nb = make_box(nv);
+        make_box_once(value, nb, nv);
         if (p.compare_exchange_strong(b, nb.get(), std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
           nb.release();
@@ -387,14 +422,13 @@ class sync_map {
       }
     }
 
-    bool try_compare_and_swap(const V& old, V& desired, value_ptr& nv, reclaimer& rc) {
+    // nb: made from desired on first need (desired is moved from only then).
+    bool try_compare_and_swap(const V& old, V& desired, box_owner& nb, reclaimer& rc) {
       detail::hazard::guard h;
-      box_owner nb;
       const box* b = h.protect(p);
       for (;;) {
         if (!live(b) || !(*b->v == old)) return false;
-        if (!nv) nv = make_value(std::move(desired));
-        if (!nb) nb = make_box(nv);
+        if (!nb) nb = make_box(std::move(desired));
         if (p.compare_exchange_strong(b, nb.get(), std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
           nb.release();
@@ -567,12 +601,13 @@ class sync_map {
     }
     return kept;
   }
+  // Frees a chain (the link is read before each object goes).
   template <class T>
   static void free_all(const T* n) noexcept {
-    while (n != nullptr) delete std::exchange(n, n->next_retired);
+    while (n != nullptr) free_one(std::exchange(n, n->next_retired));
   }
-
-  static value_ptr make_value(V&& v) { return std::make_shared<const V>(std::move(v)); }
+  static void free_one(const box* b) noexcept { free_box(b); }
+  static void free_one(const read_only* r) noexcept { delete r; }
 
   // Under mu_: read_ becomes `next`; the old snapshot is retired (lock-free
   // readers may still announce it). Only mu_ holders replace read_, so the
@@ -635,10 +670,9 @@ class sync_map {
     return e ? e->remove(rc, want) : std::pair<value_ptr, bool>{nullptr, false};
   }
 
-  // want_prev = false (store): the previous value is not copied out.
-  value_ptr swap_shared(const K& key, value_ptr nv, bool want_prev = true) {
+  // Stores nb; want_prev = false (store): the previous value is not copied out.
+  value_ptr swap_box(const K& key, box_owner nb, bool want_prev) {
     reclaimer rc(*this);  // declared first: frees what this call retired after its locks
-    box_owner nb = make_box(std::move(nv));
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
