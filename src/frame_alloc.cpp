@@ -44,12 +44,21 @@ struct central_list {
 constinit central_list g_central[kClasses];
 central_list* central() noexcept { return g_central; }
 
+// Set when this thread's cache has been destroyed (thread exit; for the
+// main thread, before static destructors run). Blocks allocated or freed
+// after that, by later thread_local or static destructors (a global
+// sync_map's values, a frame destroyed at exit), bypass the cache.
+// Constant-initialised and trivially destructible: readable until the
+// thread is gone.
+thread_local bool tl_cache_gone = false;
+
 struct thread_cache {
   block* head[kClasses] = {};
   std::size_t count[kClasses] = {};
   ~thread_cache() {
     for (std::size_t c = 0; c < kClasses; ++c)
       while (count[c] > 0) give_back(c, count[c]);
+    tl_cache_gone = true;
   }
   // Moves the first n blocks of class c to the central list: a batch when
   // n == kBatch, else the loose list.
@@ -117,6 +126,9 @@ std::size_t class_of(std::size_t n) { return (n + kFrameGranule - 1) / kFrameGra
 
 void* frame_alloc_pooled(std::size_t n) {
   std::size_t c = class_of(n);
+  // A block of the class's size, so that it can join the lists when freed.
+  if (tl_cache_gone) [[unlikely]]
+    return ::operator new((c + 1) * kFrameGranule);
   thread_cache& tc = cache();
   if (tc.head[c] == nullptr && !tc.refill(c)) tc.carve(c);  // may throw bad_alloc
   block* b = tc.head[c];
@@ -127,8 +139,15 @@ void* frame_alloc_pooled(std::size_t n) {
 
 void frame_free_pooled(void* p, std::size_t n) noexcept {
   std::size_t c = class_of(n);
-  thread_cache& tc = cache();
   auto* b = static_cast<block*>(p);
+  if (tl_cache_gone) [[unlikely]] {  // straight onto the central loose list
+    central_list& cl = central()[c];
+    lock_guard l(cl.mu);
+    b->next = cl.loose;
+    cl.loose = b;
+    return;
+  }
+  thread_cache& tc = cache();
   b->next = tc.head[c];
   tc.head[c] = b;
   if (++tc.count[c] > kHigh) tc.give_back(c, kBatch);

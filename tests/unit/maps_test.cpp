@@ -3,6 +3,7 @@
 // in tests/ported/sync_map_test.cpp; many-goroutine invariants are in
 // tests/stress/maps_stress_test.cpp.
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -364,6 +365,52 @@ TEST_P(SyncMap, LoadSharedKeepsAnOverwrittenValueAliveUntilDropped) {
   EXPECT_EQ(p->value, 7);
   p.reset();
   EXPECT_EQ(counted::alive(), before);
+}
+
+// Values come from goro's frame pool, whose per-thread cache is a
+// thread_local: a map that a later thread_local destructor uses (here
+// stores into and destroys) after the thread's cache is gone must allocate
+// and free around it (tl_cache_gone in src/frame_alloc.cpp). A global map
+// destroyed after main's thread_locals is the common case.
+struct map_used_at_exit {
+  goro::sync_map<int, counted> m;
+  goro::sync_map<int, counted>* other = nullptr;
+  ~map_used_at_exit() {
+    for (int i = 0; i < 100; ++i) other->store(i % 10, counted(i));  // allocates after the cache
+  }  // then m is destroyed: frees after the cache
+};
+
+TEST_P(SyncMap, AMapUsedByAThreadLocalDestructorAfterTheThreadsPoolCacheIsGone) {
+  const std::size_t before = counted::alive();
+  {
+    goro::sync_map<int, counted> other;
+    std::thread([&other] {
+      thread_local map_used_at_exit t;  // constructed before the thread's pool cache: destroyed after it
+      t.other = &other;
+      for (int i = 0; i < 300; ++i) t.m.store(i % 10, counted(i));
+      other.store(-1, counted(-1));
+    }).join();
+    EXPECT_EQ(other.load(3).value().value, 93);
+    for (int i = 0; i < 1000; ++i) other.store(i % 10, counted(i));  // the exit's blocks freed here
+  }
+  EXPECT_EQ(counted::alive(), before);
+}
+
+// A value aligned beyond the pool's 16 bytes is allocated with operator
+// new instead (pooled_allocator), and stays aligned.
+TEST_P(SyncMap, OverAlignedValuesStayAligned) {
+  struct alignas(64) wide {
+    int v;
+    bool operator==(const wide&) const = default;
+  };
+  goro::sync_map<int, wide> m;
+  for (int i = 0; i < 500; ++i) m.store(i % 7, wide{i});
+  auto p = m.load_shared(3);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p.get()) % 64, 0u);
+  EXPECT_EQ(p->v, 493);
+  EXPECT_TRUE(m.compare_and_swap(3, wide{493}, wide{1}));
+  EXPECT_EQ(m.load(3)->v, 1);
 }
 
 TEST_P(SyncMap, LoadReturnsACopy) {

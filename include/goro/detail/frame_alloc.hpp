@@ -9,9 +9,12 @@
 // list, in small). New blocks are carved from slabs of kBatch blocks: no
 // malloc header per frame. Larger frames use operator new. ASan builds bypass the pool so
 // ASan sees every frame's lifetime (TSan builds keep it, to check it).
+// sync_map's value nodes, made by one thread and freed by another just as
+// frames are, come from the same pool through pooled_allocator.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <new>
 
 #include "goro/detail/config.hpp"
@@ -41,6 +44,37 @@ struct pooled_frame {
     if (n > kMaxPooled) return ::operator delete(p, n);
     frame_free_pooled(p, n);
 #endif
+  }
+};
+
+// A std allocator over the same pool, for small objects that are made on
+// one thread and freed on another (sync_map's value nodes). Types aligned
+// beyond the pool's 16 bytes, and ASan builds, use operator new.
+template <class T>
+struct pooled_allocator {
+  using value_type = T;
+  pooled_allocator() noexcept = default;
+  template <class U>
+  pooled_allocator(const pooled_allocator<U>&) noexcept {}
+
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+#if !defined(GORO_ASAN)
+    if (alignof(T) <= kFrameGranule && bytes <= kMaxPooled)
+      return static_cast<T*>(frame_alloc_pooled(bytes));
+#endif
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    const std::size_t bytes = n * sizeof(T);
+#if !defined(GORO_ASAN)
+    if (alignof(T) <= kFrameGranule && bytes <= kMaxPooled) return frame_free_pooled(p, bytes);
+#endif
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const pooled_allocator<U>&) const noexcept {
+    return true;
   }
 };
 

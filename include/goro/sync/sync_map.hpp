@@ -59,7 +59,13 @@
 // it: it is freed once no reader announces it. So a concurrent promotion,
 // erase, overwrite or clear never frees what a reader is using, and a
 // load writes nothing that other cores read (Go's load only reads too).
-// A value outlives its box while load_shared callers hold it.
+// A value and its box are one allocation (the box refers to it, so a
+// value handed out by load_shared outlives the box's retirement). The
+// allocations come from goro's frame pool (detail/frame_alloc.hpp), which
+// keeps freed blocks for later values and coroutine frames of the same
+// size and never gives them back to the system: the memory of a map's
+// peak number of values (plus those waiting for a scan) stays with the
+// process.
 //
 // Thread-safety: every member may be called concurrently from any thread or
 // goroutine; none of them parks a goroutine. mu_ is a std::mutex held for
@@ -86,6 +92,7 @@
 #include <vector>
 
 #include "goro/detail/config.hpp"
+#include "goro/detail/frame_alloc.hpp"
 #include "goro/detail/hazard.hpp"
 #include "goro/detail/spinlock.hpp"
 
@@ -310,8 +317,12 @@ class sync_map {
 
   // ---- box: one immutable value of a key (its entry's word points to it) ----
   // Every box but the expunged marker is the head of a node made by
-  // make_box: one allocation (make_shared) holding the shared_ptr control
-  // block, the box and the value. The box's v aliases the node's own value
+  // make_box: one allocation (allocate_shared) holding the shared_ptr
+  // control block, the box and the value. Nodes come from goro's frame
+  // pool (detail/frame_alloc.hpp): a node is made by the storing thread
+  // and freed by whichever thread scans, the pattern that sends glibc
+  // malloc to its arena locks; the pool's per-thread lists trade whole
+  // batches instead. The box's v aliases the node's own value
   // and so holds a reference to the node itself (a deliberate cycle): the
   // node, box included, lives until free_box breaks it, so a reader that
   // announced a retired box may still read b->v, and load_shared callers
@@ -342,7 +353,7 @@ class sync_map {
   // Unpublished boxes are owned; publishing releases the owner.
   using box_owner = std::unique_ptr<const box, box_free>;
   static box_owner make_box(V&& value) {
-    auto n = std::make_shared<node>(std::move(value));
+    auto n = std::allocate_shared<node>(detail::pooled_allocator<node>(), std::move(value));
     node* raw = n.get();
     raw->b.v = value_ptr(std::move(n), &raw->value);  // the node's only reference: its own box
     return box_owner(&raw->b);
