@@ -152,6 +152,25 @@ TEST(Hazard, ASyncMapFreesOverwrittenAndErasedValuesAsItGoes) {
   EXPECT_LE(most, bound);
 }
 
+// A scan that a thread's own stripe made due takes only that stripe: what
+// threads that stopped storing left behind waits (at most a threshold
+// each) for a scan of everything, which a retired snapshot (clear) makes.
+TEST(Hazard, ASyncMapBoundsWhatEachThreadLeavesAndAFullScanFreesIt) {
+  const int before = tracked::alive.load();
+  goro::sync_map<int, std::shared_ptr<tracked>> m;
+  for (int i = 0; i < 16; ++i) m.store(i, std::make_shared<tracked>(i));
+  m.range([](const int&, const std::shared_ptr<tracked>&) {});  // promote: lock-free overwrites
+  constexpr int kThreads = 4;
+  for (int t = 0; t < kThreads; ++t)
+    std::thread([&m, t] {
+      for (int i = 0; i < 1000; ++i) m.store(i % 16, std::make_shared<tracked>(t));
+    }).join();
+  const int bound = 16 + kThreads * (64 + 2 * hazard::kSlots * hazard::record_count());
+  EXPECT_LE(tracked::alive.load() - before, bound);
+  m.clear();  // retires the snapshot: every stripe is scanned
+  EXPECT_EQ(tracked::alive.load(), before);
+}
+
 TEST(Hazard, ASyncMapsValuesAreDestroyedWithTheMap) {
   const int before = tracked::alive.load();
   {

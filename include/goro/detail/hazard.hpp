@@ -134,12 +134,20 @@ class retired_list {
 template <class T>
 class striped_retired_list {
  public:
+  static constexpr std::size_t kStripes = 8;
+
   // Returns how many objects the pushing thread's stripe holds now: a
   // threshold on it bounds the whole list by kStripes times the threshold,
   // and a lone retiring thread scans as often as with one list.
-  std::size_t push(T* n) noexcept {
-    return stripes_[detail::this_thread_number() & (kStripes - 1)].list.push(n);
+  std::size_t push(T* n) noexcept { return stripes_[mine()].list.push(n); }
+  // Takes the calling thread's stripe: what its pushes went to, so its
+  // lines are likely still in this core's cache.
+  T* take_mine() noexcept { return stripes_[mine()].list.take_all(); }
+  // Takes every stripe, one chain each (none walked to join them).
+  void take_each(T* (&chains)[kStripes]) noexcept {
+    for (std::size_t i = 0; i < kStripes; ++i) chains[i] = stripes_[i].list.take_all();
   }
+  // Every stripe as one chain (walks each to its tail).
   T* take_all() noexcept {
     T* all = nullptr;
     for (stripe& s : stripes_) {
@@ -154,7 +162,7 @@ class striped_retired_list {
   }
 
  private:
-  static constexpr std::size_t kStripes = 8;
+  static std::size_t mine() noexcept { return detail::this_thread_number() & (kStripes - 1); }
   struct alignas(cache_line) stripe {
     retired_list<T> list;
   };

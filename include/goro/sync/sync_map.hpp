@@ -524,14 +524,23 @@ class sync_map {
 
   // ---- reclamation: per map, so a map's values die in its own calls ----
   // Every public call that may retire declares one first. It collects what
-  // the call retires, and when enough waits (or a snapshot was retired: it
-  // may hold a whole old map) it scans once the call's locks and guards are
-  // gone, so users' destructors never run under mu_ or a guard of this call.
+  // the call retires, and scans once the call's locks and guards are gone,
+  // so users' destructors never run under mu_ or a guard of this call:
+  // only the calling thread's stripe of boxes when that stripe reached the
+  // threshold (the boxes it retired itself: their lines are likely still
+  // in this core's cache, and their nodes go back to this thread's pool
+  // list, from which its next stores allocate), everything when a snapshot
+  // was retired (it may hold a whole old map) or one is pending. Each
+  // stripe is scanned when it reaches the threshold, so the bound on what
+  // waits stays kStripes times the threshold.
   class reclaimer {
    public:
     explicit reclaimer(const sync_map& m) noexcept : m_(m) {}
     ~reclaimer() {
-      if (due_ || m_.pending_.load(std::memory_order_relaxed)) m_.scan();
+      if (snap_due_ || m_.pending_.load(std::memory_order_relaxed))
+        m_.scan(/*mine_only=*/false);
+      else if (box_due_)
+        m_.scan(/*mine_only=*/true);
     }
     reclaimer(const reclaimer&) = delete;
     reclaimer& operator=(const reclaimer&) = delete;
@@ -540,28 +549,30 @@ class sync_map {
       const std::size_t n = m_.retired_boxes_.push(b);
       if (n >= 64 + 2 * static_cast<std::size_t>(detail::hazard::kSlots) *
                         static_cast<std::size_t>(detail::hazard::record_count()))
-        due_ = true;
+        box_due_ = true;
     }
     void retire(const read_only* r) noexcept {
       m_.retired_snaps_.push(r);
-      due_ = true;
+      snap_due_ = true;
     }
 
    private:
     const sync_map& m_;
-    bool due_ = false;
+    bool box_due_ = false;   // this thread's stripe of boxes is due
+    bool snap_due_ = false;  // everything is (a snapshot may hold a whole old map)
   };
 
-  // Frees every retired snapshot and box that no slot announces; the rest
-  // go back on the lists. One scan per map at a time: a call that finds one
-  // running asks it to go round again (rescan_), so nothing it retired is
-  // left behind. A snapshot kept because a reader announced it makes the
+  // Frees every retired snapshot and box (mine_only: every box of the
+  // calling thread's stripe) that no slot announces; the rest go back on
+  // the lists. One scan per map at a time: a call that finds one running
+  // asks it to go round again (rescan_), over everything, so nothing it
+  // retired is left behind. A snapshot kept because a reader announced it makes the
   // next call of any kind scan (pending_): it may hold a whole old map.
   // The deleters (users' destructors) run last, after scanning_ is released
   // and without touching *this (one may destroy the map: a value that owns
   // it). The retiring threads' pushes (release) happen-before take_all
   // (acquire), and so before the fence in announced().
-  void scan() const noexcept {
+  void scan(bool mine_only) const noexcept {
     const box* dead_boxes = nullptr;
     const read_only* dead_snaps = nullptr;
     for (;;) {
@@ -569,11 +580,19 @@ class sync_map {
         rescan_.store(true, std::memory_order_release);
         break;  // the running scan goes round again for us
       }
-      bool kept_snap = false;
+      bool looked_at_snaps = false, kept_snap = false;
       do {
         rescan_.store(false, std::memory_order_relaxed);
-        const box* boxes = retired_boxes_.take_all();
-        const read_only* snaps = retired_snaps_.take_all();
+        const box* chains[box_list::kStripes] = {};  // one per stripe: none walked to join them
+        const read_only* snaps = nullptr;
+        if (mine_only) {
+          chains[0] = retired_boxes_.take_mine();
+        } else {
+          retired_boxes_.take_each(chains);
+          snaps = retired_snaps_.take_all();
+          looked_at_snaps = true;
+        }
+        mine_only = false;  // a call that asked for another round may want anything
         std::vector<const void*> held;
         bool looked = true;
         try {
@@ -581,10 +600,10 @@ class sync_map {
         } catch (...) {  // no memory: keep everything, try again next time
           looked = false;
         }
-        (void)sort_out(boxes, held, looked, retired_boxes_, dead_boxes);
+        for (const box* chain : chains) (void)sort_out(chain, held, looked, retired_boxes_, dead_boxes);
         if (sort_out(snaps, held, looked, retired_snaps_, dead_snaps)) kept_snap = true;
       } while (rescan_.load(std::memory_order_acquire));
-      pending_.store(kept_snap, std::memory_order_relaxed);
+      if (looked_at_snaps) pending_.store(kept_snap, std::memory_order_relaxed);
       scanning_.store(false, std::memory_order_release);
       // A call that found us running after our last look: go round again.
       if (!rescan_.load(std::memory_order_acquire)) break;
@@ -771,7 +790,8 @@ class sync_map {
   alignas(detail::cache_line) mutable std::mutex mu_;                                        // guards dirty_, misses_
   mutable std::unique_ptr<entry_map> dirty_;                     // guarded by mu_
   mutable std::size_t misses_ = 0;                               // guarded by mu_
-  mutable detail::hazard::striped_retired_list<const box> retired_boxes_;  // one per store: striped
+  using box_list = detail::hazard::striped_retired_list<const box>;
+  mutable box_list retired_boxes_;  // one per store: striped by thread
   mutable detail::hazard::retired_list<const read_only> retired_snaps_;
   mutable std::atomic<bool> scanning_{false};                    // a scan is running
   mutable std::atomic<bool> rescan_{false};                      // a call asked it to go again
