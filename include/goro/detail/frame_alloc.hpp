@@ -58,19 +58,19 @@ struct pooled_allocator {
   pooled_allocator(const pooled_allocator<U>&) noexcept {}
 
   T* allocate(std::size_t n) {
-    const std::size_t bytes = n * sizeof(T);
 #if !defined(GORO_ASAN)
-    if (alignof(T) <= kFrameGranule && bytes <= kMaxPooled)
-      return static_cast<T*>(frame_alloc_pooled(bytes));
+    if (pooled(n)) return static_cast<T*>(frame_alloc_pooled(n * sizeof(T)));
 #endif
     return std::allocator<T>().allocate(n);
   }
   void deallocate(T* p, std::size_t n) noexcept {
-    const std::size_t bytes = n * sizeof(T);
 #if !defined(GORO_ASAN)
-    if (alignof(T) <= kFrameGranule && bytes <= kMaxPooled) return frame_free_pooled(p, bytes);
+    if (pooled(n)) return frame_free_pooled(p, n * sizeof(T));
 #endif
     std::allocator<T>().deallocate(p, n);
+  }
+  static constexpr bool pooled(std::size_t n) noexcept {
+    return alignof(T) <= kFrameGranule && n * sizeof(T) <= kMaxPooled;
   }
   template <class U>
   bool operator==(const pooled_allocator<U>&) const noexcept {
