@@ -387,7 +387,8 @@ TEST_P(SyncMap, AMapUsedByAThreadLocalDestructorAfterTheThreadsPoolCacheIsGone) 
   {
     goro::sync_map<int, counted> other;
     std::thread([&other] {
-      thread_local map_used_at_exit t;  // constructed before the thread's pool cache: destroyed after it
+      // Constructed before the thread's pool cache, so destroyed after it.
+      thread_local map_used_at_exit t;
       t.other = &other;
       for (int i = 0; i < 300; ++i) t.m.store(i % 10, counted(i));
       other.store(-1, counted(-1));

@@ -35,7 +35,7 @@
 //           moves, nothing is copied) and dirty_ becomes null.
 //   entry   one per key, shared by read_.m and dirty_; its value word p is
 //           an atomic pointer to an immutable box holding the value's
-//           shared_ptr<const V>:
+//           shared_ptr<const V> (box and value are one allocation, a node):
 //             null      deleted; the key may still be in dirty_
 //             expunged  deleted, and the key is not in dirty_ (only read_.m)
 //             else      the value
@@ -59,8 +59,9 @@
 // it: it is freed once no reader announces it. So a concurrent promotion,
 // erase, overwrite or clear never frees what a reader is using, and a
 // load writes nothing that other cores read (Go's load only reads too).
-// A value and its box are one allocation (the box refers to it, so a
-// value handed out by load_shared outlives the box's retirement). The
+// A value and its box are one allocation, a node; the box's shared_ptr
+// refers to the node itself, and a value handed out by load_shared keeps
+// the node alive after the box is freed. The
 // allocations come from goro's frame pool (detail/frame_alloc.hpp), which
 // keeps freed blocks for later values and coroutine frames of the same
 // size and never gives them back to the system: the memory of a map's
@@ -167,7 +168,8 @@ class sync_map {
 
   // Stores value and returns the previous value, if any (Go's Swap).
   std::optional<V> swap(const K& key, V value) {
-    if (value_ptr prev = swap_box(key, make_box(std::move(value)), /*want_prev=*/true)) return *prev;
+    value_ptr prev = swap_box(key, make_box(std::move(value)), /*want_prev=*/true);
+    if (prev) return *prev;
     return std::nullopt;
   }
 
@@ -230,7 +232,8 @@ class sync_map {
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
-      if (const entry_ptr* e = r->find(key)) return (*e)->try_compare_and_swap(old, desired, nb, rc);
+      if (const entry_ptr* e = r->find(key))
+        return (*e)->try_compare_and_swap(old, desired, nb, rc);
       if (!r->amended) return false;
     }
     std::unique_lock lk(mu_);
@@ -566,8 +569,9 @@ class sync_map {
   // calling thread's stripe) that no slot announces; the rest go back on
   // the lists. One scan per map at a time: a call that finds one running
   // asks it to go round again (rescan_), over everything, so nothing it
-  // retired is left behind. A snapshot kept because a reader announced it makes the
-  // next call of any kind scan (pending_): it may hold a whole old map.
+  // retired is left behind. A snapshot kept because a reader announced it
+  // makes the next call of any kind scan (pending_): it may hold a whole
+  // old map.
   // The deleters (users' destructors) run last, after scanning_ is released
   // and without touching *this (one may destroy the map: a value that owns
   // it). The retiring threads' pushes (release) happen-before take_all
@@ -600,7 +604,8 @@ class sync_map {
         } catch (...) {  // no memory: keep everything, try again next time
           looked = false;
         }
-        for (const box* chain : chains) (void)sort_out(chain, held, looked, retired_boxes_, dead_boxes);
+        for (const box* chain : chains)
+          (void)sort_out(chain, held, looked, retired_boxes_, dead_boxes);
         if (sort_out(snaps, held, looked, retired_snaps_, dead_snaps)) kept_snap = true;
       } while (rescan_.load(std::memory_order_acquire));
       if (looked_at_snaps) pending_.store(kept_snap, std::memory_order_relaxed);
