@@ -79,6 +79,11 @@
 // makes it), or by ~sync_map; not necessarily in the call that replaced it.
 // So a value that owns the map (a shared_ptr cycle through it) is not
 // released by erase alone: clear() then a load, or more erases, run a scan.
+// Such a value may be the map's last owner: a call that frees it destroys
+// the map after its own last touch of it. As for any C++ object, a thread
+// that calls into the map keeps it alive for the call: if another thread
+// may drop the map's last owner meanwhile, hold an owning reference (the
+// map's destruction by another thread's scan during a call is not guarded).
 #pragma once
 
 #include <atomic>
@@ -98,6 +103,15 @@
 #include "goro/detail/spinlock.hpp"
 
 namespace goro {
+
+namespace detail {
+// Test seam: a test specialises it for a Hash type of its own to hold a
+// scan just after it has let go of its map. Empty for every other map.
+template <class Hash>
+struct sync_map_testing {
+  static void scan_released() noexcept {}
+};
+}  // namespace detail
 
 template <class K, class V, class Hash = std::hash<K>, class KeyEqual = std::equal_to<K>>
 class sync_map {
@@ -119,7 +133,11 @@ class sync_map {
   // snapshot and box, once a scan running on another thread is over.
   ~sync_map() {
     detail::backoff b;
-    while (scanning_.exchange(true, std::memory_order_acquire)) b.snooze();
+    for (unsigned char idle = 0;
+         !scan_state_.compare_exchange_weak(idle, kScanning, std::memory_order_acquire,
+                                            std::memory_order_relaxed);
+         idle = 0)
+      b.snooze();
     delete read_.load(std::memory_order_relaxed);
     dirty_.reset();
     free_all(retired_boxes_.take_all());
@@ -132,7 +150,7 @@ class sync_map {
 
   // The value for key, or nullopt. No lock when the key is in the read map.
   [[nodiscard]] std::optional<V> load(const K& key) const {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    reclaimer rc(*this);  // frees what this call retired after its locks
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
@@ -149,7 +167,7 @@ class sync_map {
   }
   // As load, without copying V: null if absent.
   [[nodiscard]] value_ptr load_shared(const K& key) const {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    reclaimer rc(*this);  // frees what this call retired after its locks
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
@@ -183,9 +201,11 @@ class sync_map {
     return {*p, loaded};
   }
   std::pair<value_ptr, bool> load_or_store_shared(const K& key, V value) {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    // Before rc, as every local that may hold a value: a value that owns the
+    // map must go after the scan's last touch of it.
     box_owner nb;  // made on first need, so a hit never allocates
     value_ptr nv;  // nb's value, copied while nb is ours
+    reclaimer rc(*this);  // frees what this call retired after its locks
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
@@ -227,8 +247,8 @@ class sync_map {
   bool compare_and_swap(const K& key, const V& old, V desired)
     requires std::equality_comparable<V>
   {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
-    box_owner nb;  // made on first need; freed after unlocking if not stored
+    box_owner nb;  // made on first need; freed after unlocking (and rc) if not stored
+    reclaimer rc(*this);  // frees what this call retired after its locks
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
@@ -251,7 +271,8 @@ class sync_map {
   bool compare_and_delete(const K& key, const V& old)
     requires std::equality_comparable<V>
   {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    entry_ptr held;  // before rc: the entry may be the last owner of a value that owns the map
+    reclaimer rc(*this);  // frees what this call retired after its locks
     bool amended;
     {
       detail::hazard::guard hr;
@@ -260,7 +281,7 @@ class sync_map {
       amended = r->amended;
     }
     if (!amended) return false;
-    entry_ptr held = find_slow(key, /*erase_from_dirty=*/false, rc);
+    held = find_slow(key, /*erase_from_dirty=*/false, rc);
     return held != nullptr && held->compare_and_remove(old, rc);
   }
 
@@ -274,10 +295,12 @@ class sync_map {
   // it may promote the dirty map first.
   template <class F>
   void range(F&& f) const {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
     // The snapshot's map by reference count, not a hazard pointer: f runs
     // for a long time and may call the map (nested calls take guards).
+    // Declared before rc: its entries may hold the last owner of a value
+    // that owns the map, which must go after the scan's last touch of it.
     std::shared_ptr<const entry_map> m;
+    reclaimer rc(*this);  // frees what this call retired after its locks
     {
       std::lock_guard lk(mu_);
       const read_only* r = read_.load(std::memory_order_acquire);
@@ -297,13 +320,16 @@ class sync_map {
 
   // Deletes every entry (Go 1.23's Clear).
   void clear() {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    // Destroyed after unlocking, and after rc's scan: an entry only in
+    // dirty_ may hold the last owner of a value that owns the map
+    // (regression test SyncMapClearFreesTheMapBeforeItsScan).
+    std::unique_ptr<entry_map> old_dirty;
+    reclaimer rc(*this);  // frees what this call retired after its locks
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
       if (r->m->empty() && !r->amended) return;
     }
-    std::unique_ptr<entry_map> old_dirty;  // destroyed after unlocking
     {
       std::lock_guard lk(mu_);
       const read_only* r = read_.load(std::memory_order_acquire);
@@ -568,53 +594,77 @@ class sync_map {
   // Frees every retired snapshot and box (mine_only: every box of the
   // calling thread's stripe) that no slot announces; the rest go back on
   // the lists. One scan per map at a time: a call that finds one running
-  // asks it to go round again (rescan_), over everything, so nothing it
+  // asks it to go round again (kAgain), over everything, so nothing it
   // retired is left behind. A snapshot kept because a reader announced it
   // makes the next call of any kind scan (pending_): it may hold a whole
   // old map.
-  // The deleters (users' destructors) run last, after scanning_ is released
-  // and without touching *this (one may destroy the map: a value that owns
-  // it). The retiring threads' pushes (release) happen-before take_all
-  // (acquire), and so before the fence in announced().
+  // The scan's last touch of *this is the compare-exchange that ends it
+  // (a separate "go again" flag read after the release was a use after
+  // free when another thread's scan freed a value that owns the map right
+  // then: regression test sync_map_scan_reads_map_after_release). The
+  // deleters (users' destructors) run last, and every caller declares the
+  // locals that may hold values before its reclaimer, so a value that owns
+  // the map destroys it after the call's last touch.
+  // The retiring threads' pushes (release) happen-before take_all
+  // (acquire), and so before the fence in announced(); a caller's push
+  // also happens-before the round that its kAgain request starts (its
+  // release CAS, the round's acquire exchange).
   void scan(bool mine_only) const noexcept {
+    if (!begin_scan()) return;  // the running scan goes round again for us
     const box* dead_boxes = nullptr;
     const read_only* dead_snaps = nullptr;
-    for (;;) {
-      if (scanning_.exchange(true, std::memory_order_acquire)) {
-        rescan_.store(true, std::memory_order_release);
-        break;  // the running scan goes round again for us
+    for (bool again = false;; again = true) {
+      // A round after the first answers kAgain: clear it, seeing (acquire)
+      // what the callers that set it retired.
+      if (again) scan_state_.exchange(kScanning, std::memory_order_acquire);
+      const box* chains[box_list::kStripes] = {};  // one per stripe: none walked to join them
+      const read_only* snaps = nullptr;
+      const bool all = !mine_only;
+      if (all) {
+        retired_boxes_.take_each(chains);
+        snaps = retired_snaps_.take_all();
+      } else {
+        chains[0] = retired_boxes_.take_mine();
       }
-      bool looked_at_snaps = false, kept_snap = false;
-      do {
-        rescan_.store(false, std::memory_order_relaxed);
-        const box* chains[box_list::kStripes] = {};  // one per stripe: none walked to join them
-        const read_only* snaps = nullptr;
-        if (mine_only) {
-          chains[0] = retired_boxes_.take_mine();
-        } else {
-          retired_boxes_.take_each(chains);
-          snaps = retired_snaps_.take_all();
-          looked_at_snaps = true;
-        }
-        mine_only = false;  // a call that asked for another round may want anything
-        std::vector<const void*> held;
-        bool looked = true;
-        try {
-          detail::hazard::announced(held);
-        } catch (...) {  // no memory: keep everything, try again next time
-          looked = false;
-        }
-        for (const box* chain : chains)
-          (void)sort_out(chain, held, looked, retired_boxes_, dead_boxes);
-        if (sort_out(snaps, held, looked, retired_snaps_, dead_snaps)) kept_snap = true;
-      } while (rescan_.load(std::memory_order_acquire));
-      if (looked_at_snaps) pending_.store(kept_snap, std::memory_order_relaxed);
-      scanning_.store(false, std::memory_order_release);
-      // A call that found us running after our last look: go round again.
-      if (!rescan_.load(std::memory_order_acquire)) break;
+      mine_only = false;  // a call that asked for another round may want anything
+      std::vector<const void*> held;
+      bool looked = true;
+      try {
+        detail::hazard::announced(held);
+      } catch (...) {  // no memory: keep everything, try again next time
+        looked = false;
+      }
+      for (const box* chain : chains)
+        (void)sort_out(chain, held, looked, retired_boxes_, dead_boxes);
+      const bool kept_snap = sort_out(snaps, held, looked, retired_snaps_, dead_snaps);
+      if (all) pending_.store(kept_snap, std::memory_order_relaxed);
+      unsigned char scanning = kScanning;
+      if (scan_state_.compare_exchange_strong(scanning, 0, std::memory_order_release,
+                                              std::memory_order_relaxed))
+        break;  // released (else kAgain was set: another round)
     }
+    detail::sync_map_testing<Hash>::scan_released();
     free_all(dead_boxes);  // *this is not touched from here on
     free_all(dead_snaps);
+  }
+  // True if the caller now runs the map's one scan; false if one is
+  // running and will go round again: kAgain is set by a read-modify-write
+  // (release) even when already set, so the round that answers it (its
+  // exchange, acquire) sees what this thread retired. Every access here is
+  // made while a scan holds the map, or to take it, so the map is alive.
+  bool begin_scan() const noexcept {
+    unsigned char s = scan_state_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (s == 0) {
+        if (scan_state_.compare_exchange_weak(s, kScanning, std::memory_order_acquire,
+                                              std::memory_order_relaxed))
+          return true;
+      } else if (scan_state_.compare_exchange_weak(s, kScanning | kAgain,
+                                                   std::memory_order_release,
+                                                   std::memory_order_relaxed)) {
+        return false;
+      }
+    }
   }
   // Of the retired chain n: what a slot announces (or everything, when the
   // scan could not look) goes back on `keep`, the rest onto `dead`. True if
@@ -694,20 +744,21 @@ class sync_map {
 
   // LoadAndDelete; want = false (erase): the value is not copied out.
   std::pair<value_ptr, bool> delete_key(const K& key, bool want) {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    entry_ptr e;  // before rc, as every local that may hold a value
+    reclaimer rc(*this);  // frees what this call retired after its locks
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
-      if (const entry_ptr* e = r->find(key)) return (*e)->remove(rc, want);
+      if (const entry_ptr* found = r->find(key)) return (*found)->remove(rc, want);
       if (!r->amended) return {nullptr, false};
     }
-    entry_ptr e = find_slow(key, /*erase_from_dirty=*/true, rc);
+    e = find_slow(key, /*erase_from_dirty=*/true, rc);
     return e ? e->remove(rc, want) : std::pair<value_ptr, bool>{nullptr, false};
   }
 
   // Stores nb; want_prev = false (store): the previous value is not copied out.
   value_ptr swap_box(const K& key, box_owner nb, bool want_prev) {
-    reclaimer rc(*this);  // declared first: frees what this call retired after its locks
+    reclaimer rc(*this);  // frees what this call retired after its locks
     {
       detail::hazard::guard hr;
       const read_only* r = hr.protect(read_);
@@ -798,8 +849,10 @@ class sync_map {
   using box_list = detail::hazard::striped_retired_list<const box>;
   mutable box_list retired_boxes_;  // one per store: striped by thread
   mutable detail::hazard::retired_list<const read_only> retired_snaps_;
-  mutable std::atomic<bool> scanning_{false};                    // a scan is running
-  mutable std::atomic<bool> rescan_{false};                      // a call asked it to go again
+  // scan_state_: 0, or kScanning while one scan runs, plus kAgain once a
+  // call asked it to go round again.
+  static constexpr unsigned char kScanning = 1, kAgain = 2;
+  mutable std::atomic<unsigned char> scan_state_{0};
 };
 
 }  // namespace goro
