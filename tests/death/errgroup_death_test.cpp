@@ -1,6 +1,7 @@
 // Death tests: misuse of goro::errgroup must abort with a clear message
 // (Go: "errgroup: modify limit while N goroutines in the group are still
 // active"; cases where Go would hang forever or use freed memory).
+#include <cstdlib>
 #include <string>
 
 #include <goro/sync/errgroup.hpp>
@@ -103,6 +104,47 @@ TEST_F(ErrgroupDeath, TornDownWhileAGoroutineRunsOnAnotherRuntime) {
         }
       },
       "goro::errgroup destroyed while goroutines of the group are still running");
+}
+
+// Regression (review): once a goroutine of a group had run on another
+// runtime, the group kept that mark for good, so its owner's teardown with
+// goroutines in flight aborted although the goroutine on the other runtime
+// had returned and been waited for. wait() now forgets the runtimes.
+TEST_F(ErrgroupDeath, TornDownAfterAWaitedGoroutineRanOnAnotherRuntime) {
+  EXPECT_EXIT(
+      {
+        goro::runtime other(two_workers());
+        goro::wait_group running;
+        running.add(1);
+        static bool group_destroyed = false;
+        struct sentinel {  // destroyed after g: the teardown did destroy the group
+          ~sentinel() { group_destroyed = true; }
+        };
+        {
+          goro::runtime rt(two_workers());
+          rt.go([&other, &running]() -> goro::task<> {
+            sentinel s;
+            goro::errgroup g;
+            auto launched = goro::make_chan<void>();
+            other.go([&g, launched]() -> goro::task<> {
+              g.go([] {});  // runs on `other`, and returns
+              launched.close();
+              co_return;
+            });
+            (void)co_await launched.recv();
+            (void)co_await g.wait();  // the goroutine on `other` has returned
+            auto never = goro::make_chan<void>();
+            g.go([&running, never]() -> goro::task<> {  // runs on rt
+              running.done();
+              (void)co_await never.recv();
+            });
+            (void)co_await g.wait();  // destroyed here by rt's teardown
+          });
+          running.blocking_wait();
+        }
+        std::_Exit(group_destroyed ? 0 : 1);  // `other` still runs: no exit handlers
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST_F(ErrgroupDeath, ReadyWithLimitZero) {

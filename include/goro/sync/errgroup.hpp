@@ -129,8 +129,9 @@ class errgroup {
   // teardown of the runtime they all run on destroys unfinished goroutines
   // (this group's owner among them): their frames go in no order, and
   // functions still queued by go() are then dropped unrun. A group that
-  // ever started goroutines on another runtime (or on two) gets no
-  // exemption: those would still touch the group, so it aborts.
+  // started goroutines on another runtime (or on two) since its last
+  // wait() returned gets no exemption: those may still touch the group, so
+  // it aborts.
   ~errgroup() {
     GORO_ASSERT(wg_.count() == 0 || torn_down_with_its_runtime(),
                 "goro::errgroup destroyed while goroutines of the group are still running "
@@ -428,8 +429,8 @@ class errgroup {
   }
 
   // ~errgroup with goroutines counted: true while the teardown of the one
-  // runtime they all ran on destroys them (or none started: f are only
-  // queued, as under limit 0).
+  // runtime they all ran on (since the last wait()) destroys them, or none
+  // started: f are only queued, as under limit 0.
   bool torn_down_with_its_runtime() const noexcept {
     const detail::runtime_impl* tearing = detail::destroying_unfinished();
     const detail::runtime_impl* ran = rt_.load(std::memory_order_relaxed);
@@ -466,6 +467,13 @@ class errgroup {
   }
 
   error finish_wait() {
+    // Every goroutine of the group has returned: the runtimes they ran on
+    // no longer matter to ~errgroup. A go() racing with this return is
+    // Go's misuse too (a WaitGroup reused before Wait returned); the check
+    // after the store keeps the abort for most such races, not all (go()
+    // does not fence, to stay one load on its common path).
+    rt_.store(nullptr, std::memory_order_relaxed);
+    if (wg_.count() != 0) rt_.store(mixed_runtimes(), std::memory_order_relaxed);
     error err;
     std::exception_ptr ex;
     {
@@ -488,10 +496,10 @@ class errgroup {
   std::exception_ptr ex_ GORO_GUARDED_BY(mu_);  // first exception of f
   pending_fn* pending_head_ GORO_GUARDED_BY(mu_) = nullptr;  // go()s waiting for a slot
   pending_fn* pending_tail_ GORO_GUARDED_BY(mu_) = nullptr;
-  // The runtime of every goroutine the group started (null: none yet;
-  // mixed_runtimes(): more than one). Read by ~errgroup on the thread of a
-  // teardown, after the launches it is about (each ran before the frames
-  // the teardown destroys stopped).
+  // The runtime of every goroutine the group started since the last
+  // wait() returned (null: none; mixed_runtimes(): more than one). Read by
+  // ~errgroup on the thread of a teardown, after the launches it is about
+  // (each ran before the frames the teardown destroys stopped).
   std::atomic<detail::runtime_impl*> rt_{nullptr};
 };
 
