@@ -80,7 +80,7 @@ circuit_breaker::circuit_breaker(breaker_settings s) : s_(normalise(std::move(s)
     if (bucket_len_ <= 0) bucket_len_ = 1;
     ring_.assign(s_.buckets, bucket{});
   }
-  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<detail::rw_spinlock> l(mu_);
   new_generation(now());
 }
 
@@ -98,7 +98,7 @@ breaker_state circuit_breaker::state_at(clock::time_point t) {
   transitions tr;
   breaker_state st;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    std::lock_guard<detail::rw_spinlock> l(mu_);
     st = current(detail::to_nanos(t), &tr);
   }
   notify(tr);
@@ -106,12 +106,12 @@ breaker_state circuit_breaker::state_at(clock::time_point t) {
 }
 
 breaker_counts circuit_breaker::counts() const {
-  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<detail::rw_spinlock> l(mu_);
   return counts_;
 }
 
 std::uint64_t circuit_breaker::generation() const {
-  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<detail::rw_spinlock> l(mu_);
   return generation_;
 }
 
@@ -120,7 +120,7 @@ circuit_breaker::permit circuit_breaker::try_acquire() {
   permit p;
   transitions tr;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    std::lock_guard<detail::rw_spinlock> l(mu_);
     const breaker_state st = current(t, &tr);
     p.gen_ = generation_;
     if (st == breaker_state::open) {
@@ -142,7 +142,7 @@ void circuit_breaker::report(std::uint64_t gen, bool success) noexcept {
   const nanos t = now();
   transitions tr;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    std::lock_guard<detail::rw_spinlock> l(mu_);
     const breaker_state st = current(t, &tr);
     if (gen == generation_) {
       rotate(t);

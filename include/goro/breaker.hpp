@@ -57,9 +57,13 @@
 // TwoStepCircuitBreaker) destroyed without a result counts as a failure.
 //
 // Thread-safety: every member may be called concurrently from goroutines and
-// plain threads. Locking: mu_ (a std::mutex: ready_to_trip, user code, runs
-// under it; keep it a cheap predicate) guards all state; the clock is read
-// before taking it; is_successful, on_state_change and f run outside it.
+// plain threads. Locking: mu_ guards all state; the clock is read before
+// taking it; is_successful, on_state_change and f run outside it, and
+// ready_to_trip (user code) runs under it: keep it a cheap predicate. mu_
+// is detail::rw_spinlock used exclusively: a waiter spins a few
+// microseconds, yields, then sleeps (a std::mutex put the worker thread
+// to sleep at once, taking its goroutines along: execute/g2..g8 cost 25 %
+// more; docs/design/performance.md).
 #pragma once
 
 #include <chrono>
@@ -75,6 +79,7 @@
 #include "goro/context.hpp"
 #include "goro/detail/config.hpp"
 #include "goro/detail/outcome.hpp"
+#include "goro/detail/rw_spinlock.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/error.hpp"
 #include "goro/task.hpp"
@@ -313,7 +318,7 @@ class circuit_breaker {
   const breaker_settings s_;
   nanos bucket_len_ = 0;  // window / buckets; 0: no window
 
-  mutable std::mutex mu_;
+  mutable detail::rw_spinlock mu_;  // exclusive use only: spins, yields, then sleeps
   breaker_state state_ = breaker_state::closed;
   std::uint64_t generation_ = 0;
   breaker_counts counts_;
