@@ -552,7 +552,10 @@ class sync_map {
   };
 
   // ---- reclamation: per map, so a map's values die in its own calls ----
-  // Every public call that may retire declares one first. It collects what
+  // Every public call that may retire declares one before its locks and
+  // guards, and after its locals that may hold a value (a box, an entry,
+  // a map of entries), so that those die after the scan's last touch of
+  // the map: a value that owns the map may be among them. It collects what
   // the call retires, and scans once the call's locks and guards are gone,
   // so users' destructors never run under mu_ or a guard of this call:
   // only the calling thread's stripe of boxes when that stripe reached the
