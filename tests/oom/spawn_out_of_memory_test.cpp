@@ -9,7 +9,7 @@
 // half-done.
 //
 // Also: singleflight's call_chan leader whose first frame cannot be made
-// when it runs (below).
+// when it runs, and sync_map's store of a new key (below).
 //
 // This binary replaces the global operator new with one that can be told to
 // fail the n-th allocation of the calling thread from now on (its own
@@ -19,10 +19,14 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "goro/goro.hpp"
+#include "goro_test.hpp"
 
 namespace {
 thread_local long fail_in = 0;  // > 0: the fail_in-th allocation from now fails
@@ -150,6 +154,75 @@ TEST(SingleflightOutOfMemory, ALeaderWhoseFrameCannotBeMadeDeliversTheBadAlloc) 
   EXPECT_EQ(uncaught.load(), 1) << "the handler still hears of the goroutine that failed to start";
   goro::set_uncaught_exception_handler(prev);
 #endif
+}
+
+// Regression: sync_map's store of a new key, out of memory under the map's
+// lock, destroyed the value under that lock (add_new_key_locked took the
+// value's box by value, and an allocation after it unwound through it), so
+// a value whose destructor uses the map deadlocked. Each allocation of the
+// store is failed in turn; the value being stored, when destroyed, has
+// another thread store into the map and sees whether it gets through
+// (it cannot while the lock is held; the bound is only a hang guard).
+struct map_probe;
+using probe_map = goro::sync_map<int, map_probe>;
+bool probing = false;                   // only while a store under test runs
+int destroyed_under_lock = 0;
+std::vector<std::thread> probe_threads;  // joined by the test
+struct map_probe {
+  probe_map* m = nullptr;  // set: this instance checks when destroyed
+  map_probe() = default;
+  explicit map_probe(probe_map* pm) : m(pm) {}
+  map_probe(const map_probe&) {}  // copies do not check
+  map_probe(map_probe&& o) noexcept : m(std::exchange(o.m, nullptr)) {}
+  map_probe& operator=(const map_probe&) = delete;
+  ~map_probe() {
+    if (m == nullptr || !probing) return;
+    auto got_through = std::make_shared<std::atomic<bool>>(false);
+    probe_threads.emplace_back([pm = m, got_through] {
+      pm->store(-1, map_probe{});
+      got_through->store(true);
+    });
+    if (!goro_test::spin_until([&] { return got_through->load(); })) ++destroyed_under_lock;
+  }
+};
+
+// Fails the k-th allocation from now of `op` for k = 1, 2, ... until op
+// succeeds; returns how many attempts threw bad_alloc.
+template <class Op>
+int fail_each_allocation(Op op) {
+  int failures = 0;
+  for (long k = 1; k <= 64; ++k) {
+    probing = true;
+    arm_this_thread(k);
+    bool threw = false;
+    try {
+      op(static_cast<int>(k));
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    arm_this_thread(0);
+    probing = false;
+    for (auto& t : probe_threads) t.join();
+    probe_threads.clear();
+    if (!threw) break;
+    ++failures;
+  }
+  return failures;
+}
+
+TEST(SyncMapOutOfMemory, AValueIsNeverDestroyedUnderTheMapsLock) {
+  destroyed_under_lock = 0;
+  probe_map m;
+  // The first key: the map is built (dirty map, amended snapshot).
+  const int first = fail_each_allocation([&](int k) { m.store(k, map_probe(&m)); });
+  EXPECT_GT(first, 0) << "no allocation of the first store was failed";
+  // Later new keys, through load_or_store.
+  const int later =
+      fail_each_allocation([&](int k) { (void)m.load_or_store(100 + k, map_probe(&m)); });
+  EXPECT_GT(later, 0) << "no allocation of load_or_store was failed";
+  EXPECT_EQ(destroyed_under_lock, 0)
+      << "a value was destroyed while the map's lock was held (another thread's store "
+         "could not get through)";
 }
 
 }  // namespace

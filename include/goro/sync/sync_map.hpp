@@ -224,7 +224,7 @@ class sync_map {
       miss_locked(rc);
     } else {
       make_box_once(value, nb, nv);
-      add_new_key_locked(r, key, std::move(nb), rc);
+      add_new_key_locked(r, key, nb, rc);
       res = {nv, false};
     }
     return res;
@@ -779,25 +779,29 @@ class sync_map {
       } else if (const entry_ptr* d = dirty_find(key)) {
         prev = (*d)->swap_locked(std::move(nb), rc, want_prev);
       } else {
-        add_new_key_locked(r, key, std::move(nb), rc);
+        add_new_key_locked(r, key, nb, rc);
       }
     }
     return prev;
   }
 
   // Under mu_: key is in neither map. Makes sure dirty_ exists and the
-  // published snapshot says amended, then adds key to dirty_. r (the
-  // current snapshot) is not used after it is replaced.
-  void add_new_key_locked(const read_only* r, const K& key, box_owner nb, reclaimer& rc) {
-    auto e = std::make_shared<entry>(std::move(nb));
+  // published snapshot says amended, then adds key to dirty_ with nb's
+  // box. r (the current snapshot) is not used after it is replaced. Every
+  // allocation comes first, with the new entry still empty: if one throws,
+  // nb keeps the value, and the caller destroys it after unlocking (a
+  // value's destructor may use this map).
+  void add_new_key_locked(const read_only* r, const K& key, box_owner& nb, reclaimer& rc) {
+    auto e = std::make_shared<entry>(box_owner{});
+    std::unique_ptr<const read_only> amended;
     if (!r->amended) {
       dirty_locked();
-      auto amended = std::make_unique<const read_only>(r->m, true);  // r->m is shared: immutable
-      dirty_->emplace(key, std::move(e));
-      publish_locked(amended.release(), rc);
-      return;
+      amended = std::make_unique<const read_only>(r->m, true);  // r->m is shared: immutable
     }
+    entry& added = *e;
     dirty_->emplace(key, std::move(e));
+    added.p.store(nb.release(), std::memory_order_release);  // only dirty_ has it: under mu_
+    if (amended) publish_locked(amended.release(), rc);
   }
 
   // Under mu_: builds dirty_ from the read map if it is null, expunging the
