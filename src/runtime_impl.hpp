@@ -395,6 +395,9 @@ struct runtime_impl {
   void notify_runnext() noexcept;               // same, but a watcher suffices
   bool foreign_runnext(const worker* w) const noexcept;
   void leave_watch(worker* w) noexcept;
+  // What the runnext watcher covers: another worker's runnext, or a queued
+  // goroutine (one a wake displaced from a runnext waits in its ring).
+  bool watch_worthy(const worker* w) const noexcept;
   void worker_loop(worker* w);
   goroutine* find_runnable(worker* w);
   goroutine* local_next(worker* w) noexcept;

@@ -310,12 +310,13 @@ void runtime_impl::schedule_ready(goroutine* g) noexcept {
     // unless a spinner or the runnext watcher already looks. A thief leaves
     // a running worker's runnext alone for a few microseconds
     // (steal_runnext), so a waker that parks at once still runs g itself.
-    if (goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel)) {
-      local_push(w, old);
-      notify_work();
-    } else {
-      notify_runnext();
-    }
+    // The goroutine g displaces goes to the ring, where the watcher, too,
+    // takes it when this worker keeps computing: waking a worker for it
+    // (Go's wakep) spread a consumer's senders over both cores of a 2-core
+    // machine and paid a cross-core handoff per message (bounded0/mpsc 200
+    // -> 143 ns/msg without it; docs/design/scheduler.md).
+    if (goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel)) local_push(w, old);
+    notify_runnext();
   } else {
     inject(g);
   }
@@ -374,9 +375,14 @@ void runtime_impl::leave_watch(worker* w) noexcept {
   w->watching = false;
   n_watching.store(0, std::memory_order_seq_cst);
   // A waker that saw the watcher skipped its wake: hand the job on if there
-  // is still something to watch.
+  // is still something to watch (a runnext, or a goroutine a wake displaced
+  // from one into a ring: schedule_ready).
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (foreign_runnext(w)) notify_runnext();
+  if (watch_worthy(w)) notify_runnext();
+}
+
+bool runtime_impl::watch_worthy(const worker* w) const noexcept {
+  return foreign_runnext(w) || any_work();
 }
 
 void runtime_impl::wakep() noexcept {
@@ -592,7 +598,7 @@ goroutine* runtime_impl::find_runnable(worker* w) {
       }
     } else if (w->watching) {
       leave_watch(w);  // re-checks after giving the job up
-      if (foreign_runnext(w)) {
+      if (watch_worthy(w)) {
         unidle(this, w);
         continue;
       }

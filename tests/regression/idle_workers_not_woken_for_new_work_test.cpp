@@ -142,4 +142,61 @@ TEST(IdleWorkersNotWokenForNewWork, WokenReceiverRunsWhileSenderComputesAfterPin
   }
 }
 
+// A second wake displaces the first woken goroutine from runnext into the
+// waker's ring, and that wake does not rouse a worker while the runnext
+// watcher looks (schedule_ready): the watcher must take the displaced
+// goroutine too, and the one in runnext, while the waker computes.
+TEST(IdleWorkersNotWokenForNewWork, GoroutineDisplacedFromRunnextRunsWhileWakerComputes) {
+  for (int round = 0; round < kRounds; ++round) {
+    goro::runtime_options o;
+    o.workers = 2;
+    goro::runtime rt(o);
+    goro::runtime* r = &rt;
+    bool started = rt.run([r]() -> goro::task<bool> {
+      std::atomic<bool> first{false}, second{false};
+      auto ping = goro::make_chan<int>(0), pong = goro::make_chan<int>(0);
+      auto other = goro::make_chan<int>(0);
+      goro::wait_group wg;
+      wg.add(2);
+      goro::go([&]() -> goro::task<> {
+        while (auto v = co_await ping.recv()) {
+          if (*v < 0) {
+            second.store(true, std::memory_order_release);
+            break;
+          }
+          (void)co_await pong.send(*v);
+        }
+        wg.done();
+      });
+      goro::go([&]() -> goro::task<> {
+        auto v = co_await other.recv();
+        first.store(v.has_value(), std::memory_order_release);
+        wg.done();
+      });
+      for (int i = 0; i < goro_test_pingpong_rounds; ++i) {
+        (void)co_await ping.send(i);
+        (void)co_await pong.recv();
+      }
+      // Wait (cooperatively) until both partners are parked in recv.
+      for (;;) {
+        int parked = 0;
+        for (const auto& g : r->goroutines())
+          if (g.wait_reason != nullptr) ++parked;
+        if (parked == 2) break;
+        co_await goro::yield();
+      }
+      // Each send completes against a parked receiver and readies it into
+      // this worker's runnext; the second displaces the first into the ring.
+      (void)co_await other.send(1);
+      (void)co_await ping.send(-1);
+      const bool ok = busy_wait(first) && busy_wait(second);
+      co_await wg.wait();
+      co_return ok;
+    });
+    ASSERT_TRUE(started) << "round " << round
+                         << ": a woken goroutine never ran while its waker computed";
+    EXPECT_TRUE(rt.wait_no_goroutines(30s));
+  }
+}
+
 }  // namespace
