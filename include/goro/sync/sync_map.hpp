@@ -105,12 +105,22 @@
 namespace goro {
 
 namespace detail {
-// Test seam: a test specialises it for a Hash type of its own to hold a
-// scan just after it has let go of its map. Empty for every other map.
+// Test seams: a test specialises sync_map_testing for a Hash type of its
+// own, with either hook: scan_released() runs just after a scan has let go
+// of its map, round_ending() just before a scan's round tries to end it.
+// Empty for every other map.
 template <class Hash>
-struct sync_map_testing {
-  static void scan_released() noexcept {}
-};
+struct sync_map_testing {};
+template <class Hash>
+void sync_map_scan_released() noexcept {
+  if constexpr (requires { sync_map_testing<Hash>::scan_released(); })
+    sync_map_testing<Hash>::scan_released();
+}
+template <class Hash>
+void sync_map_round_ending() noexcept {
+  if constexpr (requires { sync_map_testing<Hash>::round_ending(); })
+    sync_map_testing<Hash>::round_ending();
+}
 }  // namespace detail
 
 template <class K, class V, class Hash = std::hash<K>, class KeyEqual = std::equal_to<K>>
@@ -598,9 +608,11 @@ class sync_map {
   // calling thread's stripe) that no slot announces; the rest go back on
   // the lists. One scan per map at a time: a call that finds one running
   // asks it to go round again (kAgain), over everything, so nothing it
-  // retired is left behind. A snapshot kept because a reader announced it
-  // makes the next call of any kind scan (pending_): it may hold a whole
-  // old map.
+  // retired is left behind, up to kMaxScanRounds rounds: callers that keep
+  // asking would otherwise keep this one here indefinitely, and then what
+  // they retired waits for the next call of any kind (pending_). A
+  // snapshot kept because a reader announced it also makes the next call
+  // of any kind scan (pending_): it may hold a whole old map.
   // The scan's last touch of *this is the compare-exchange that ends it
   // (a separate "go again" flag read after the release was a use after
   // free when another thread's scan freed a value that owns the map right
@@ -616,10 +628,10 @@ class sync_map {
     if (!begin_scan()) return;  // the running scan goes round again for us
     const box* dead_boxes = nullptr;
     const read_only* dead_snaps = nullptr;
-    for (bool again = false;; again = true) {
+    for (int round = 1;; ++round) {
       // A round after the first answers kAgain: clear it, seeing (acquire)
       // what the callers that set it retired.
-      if (again) scan_state_.exchange(kScanning, std::memory_order_acquire);
+      if (round > 1) scan_state_.exchange(kScanning, std::memory_order_acquire);
       const box* chains[box_list::kStripes] = {};  // one per stripe: none walked to join them
       const read_only* snaps = nullptr;
       const bool all = !mine_only;
@@ -641,12 +653,18 @@ class sync_map {
         (void)sort_out(chain, held, looked, retired_boxes_, dead_boxes);
       const bool kept_snap = sort_out(snaps, held, looked, retired_snaps_, dead_snaps);
       if (all) pending_.store(kept_snap, std::memory_order_relaxed);
+      detail::sync_map_round_ending<Hash>();
       unsigned char scanning = kScanning;
       if (scan_state_.compare_exchange_strong(scanning, 0, std::memory_order_release,
                                               std::memory_order_relaxed))
         break;  // released (else kAgain was set: another round)
+      if (round == kMaxScanRounds) {  // asked again: the next call scans
+        pending_.store(true, std::memory_order_relaxed);
+        scan_state_.store(0, std::memory_order_release);  // released
+        break;
+      }
     }
-    detail::sync_map_testing<Hash>::scan_released();
+    detail::sync_map_scan_released<Hash>();
     free_all(dead_boxes);  // *this is not touched from here on
     free_all(dead_snaps);
   }
@@ -849,7 +867,7 @@ class sync_map {
   // read_ and pending_ on a line of their own: every load reads both, and
   // only promotions, amends, clears and rare scans write them.
   alignas(detail::cache_line) mutable std::atomic<const read_only*> read_;       // never null; replaced under mu_
-  mutable std::atomic<bool> pending_{false};                     // a retired snapshot awaits a scan
+  mutable std::atomic<bool> pending_{false};  // a scan is owed (a kept snapshot, or rounds left)
   alignas(detail::cache_line) mutable std::mutex mu_;                                        // guards dirty_, misses_
   mutable std::unique_ptr<entry_map> dirty_;                     // guarded by mu_
   mutable std::size_t misses_ = 0;                               // guarded by mu_
@@ -859,6 +877,7 @@ class sync_map {
   // scan_state_: 0, or kScanning while one scan runs, plus kAgain once a
   // call asked it to go round again.
   static constexpr unsigned char kScanning = 1, kAgain = 2;
+  static constexpr int kMaxScanRounds = 4;
   mutable std::atomic<unsigned char> scan_state_{0};
 };
 
