@@ -660,7 +660,9 @@ class sync_map {
         break;  // released (else kAgain was set: another round)
       if (round == kMaxScanRounds) {  // asked again: the next call scans
         pending_.store(true, std::memory_order_relaxed);
-        scan_state_.store(0, std::memory_order_release);  // released
+        // Released; acquire too, so that what the askers retired
+        // happens-before the scan that picks it up (their kAgain RMWs).
+        scan_state_.exchange(0, std::memory_order_acq_rel);
         break;
       }
     }
