@@ -79,13 +79,7 @@ TEST(IdleWorkersNotWokenForNewWork, WokenReceiverRunsWhileSenderComputes) {
         wg.done();
       });
       // Wait (cooperatively) until the receiver is parked in recv.
-      for (;;) {
-        bool parked = false;
-        for (const auto& g : r->goroutines())
-          if (g.wait_reason != nullptr) parked = true;
-        if (parked) break;
-        co_await goro::yield();
-      }
+      while (goro_test::parked(*r) < 1) co_await goro::yield();
       settle();
       // Completes at once (buffered) and readies the receiver into this
       // worker's runnext; this goroutine then keeps its worker busy.
@@ -178,13 +172,7 @@ TEST(IdleWorkersNotWokenForNewWork, GoroutineDisplacedFromRunnextRunsWhileWakerC
         (void)co_await pong.recv();
       }
       // Wait (cooperatively) until both partners are parked in recv.
-      for (;;) {
-        int parked = 0;
-        for (const auto& g : r->goroutines())
-          if (g.wait_reason != nullptr) ++parked;
-        if (parked == 2) break;
-        co_await goro::yield();
-      }
+      while (goro_test::parked(*r) < 2) co_await goro::yield();
       // Each send completes against a parked receiver and readies it into
       // this worker's runnext; the second displaces the first into the ring.
       (void)co_await other.send(1);
