@@ -221,7 +221,7 @@ struct GORO_NODISCARD_AWAITABLE send_awaiter {
   bool start(MakeWaker mk) noexcept {
     ring_result f = c->try_send_fast(value);  // moves value only when done
     if (f == ring_result::empty_or_full && spin_worthwhile())
-      f = spin_on_ring([this] { return c->try_send_fast(value); });
+      f = c->spin_push(value);  // waits for a batch of free slots
     if (f == ring_result::done) {
       sent = true;
       return true;

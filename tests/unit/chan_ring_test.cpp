@@ -75,6 +75,52 @@ TEST(ChanRing, FrozenRingSendsEveryoneToTheLock) {
   c->release();
 }
 
+// A lone send on a full ring waits for a batch of free slots (spin_push),
+// but a single free slot is still taken once the spin is over, across the
+// wrap of the positions too; a ring that stays full answers full without
+// moving the value, and a frozen one answers slow.
+TEST(ChanRing, SpinPushTakesASingleFreeSlotAndKeepsOrder) {
+  for (std::size_t cap : {1u, 3u, 8u}) {
+    std::size_t one_lap = 1;
+    while (one_lap <= cap) one_lap <<= 1;
+    auto* c = new chan_state<int>(cap, kLapsBeforeWrap(one_lap));
+    int next_in = 0, next_out = 0;
+    for (std::size_t i = 0; i < cap; ++i) {
+      int v = next_in++;
+      ASSERT_EQ(c->try_send_fast(v), ring_result::done);
+    }
+    for (int round = 0; round < static_cast<int>(4 * cap) + 4; ++round) {  // through the wrap
+      int stuck = -1;
+      EXPECT_EQ(c->spin_push(stuck), ring_result::empty_or_full) << "cap " << cap;
+      EXPECT_EQ(stuck, -1);  // not moved from
+      std::optional<int> out;
+      ASSERT_EQ(c->try_recv_fast(out), ring_result::done);  // one slot frees, fewer than a batch
+      EXPECT_EQ(*out, next_out++);
+      int v = next_in;
+      ASSERT_EQ(c->spin_push(v), ring_result::done) << "cap " << cap << " round " << round;
+      ++next_in;
+      EXPECT_EQ(c->len(), cap);
+    }
+    {
+      goro::detail::lock_guard l(c->mu);
+      c->freeze();
+    }
+    int v = -1;
+    EXPECT_EQ(c->spin_push(v), ring_result::slow);
+    {
+      goro::detail::lock_guard l(c->mu);
+      goro::detail::chan_waiter* wake = nullptr;
+      std::optional<int> out;
+      while (c->recv_locked(out, &wake) == goro::detail::op_result::done) {
+        EXPECT_EQ(*out, next_out++);
+        out.reset();
+      }
+    }
+    EXPECT_EQ(next_out, next_in);
+    c->release();
+  }
+}
+
 // Closed: senders give up to the lock (which reports closed); receivers drain
 // what is left, then see closed without the lock.
 TEST(ChanRing, ClosedRingDrainsThenReportsClosed) {
