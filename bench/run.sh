@@ -4,6 +4,7 @@
 # for every unit, so a ratio below 1 means goro wins) and geometric means.
 #
 # Usage: bench/run.sh [-r REPS] [-f FILTER] [-p PROCS] [--no-build] [--strict]
+#                     [--crossbeam]
 #   -r REPS     runs per program and side (default 5); medians are reported
 #   -p PROCS    worker threads on both sides (GORO_MAXPROCS and GOMAXPROCS);
 #               default: one per core. For the scaling runs (1, 4 on 2 cores)
@@ -14,12 +15,23 @@
 #   --no-build  skip configuring/building the C++ side; the Go twins are
 #               always built (cached, takes a second)
 #   --strict    print no table if any run started on a busy machine
+#   --crossbeam also run bench/crossbeam (Rust crossbeam-channel between OS
+#               threads, the suite of chan_threads under Go's chan/ case
+#               names) in the rounds of the chan pair, and add the columns
+#               crossbeam and goro/crossbeam to its rows. Built offline
+#               (cached) into build/bench-crossbeam/ with cargo against
+#               Debian's librust-crossbeam-channel-dev (installed if
+#               missing); without cargo, or if the build fails, the run goes
+#               on without those columns
 #
 # Pairing: build/release/bench/bench_<name> is run against bench/go/<name>.
 # bench_<base>_threads with no Go twin of its own is run against
 # bench/go/<base>, its cases <base>_threads/x compared with <base>/x.
 # Each round runs the goro program(s) of a pair, then the Go twin (goro, Go,
-# goro, Go, ...) so that machine noise hits both sides alike.
+# goro, Go, ...) so that machine noise hits both sides alike; with
+# --crossbeam the chan pair's rounds go goro, Go, crossbeam. The crossbeam
+# program's cases chan/x are shown next to goro's chan/x and chan_threads/x
+# (cells left blank where it has no such case, e.g. chan/ring1000).
 #
 # The report goes to stdout (paste it into bench/RESULTS.md); progress and
 # build output go to stderr. Raw samples are kept in build/bench-results/.
@@ -31,9 +43,10 @@ reps=5
 filter=.
 build=1
 strict=0
+crossbeam=0
 procs=
 exclude='^$'
-usage() { sed -n '6,17s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '6,26s/^# \{0,1\}//p' "$0"; }
 while [ $# -gt 0 ]; do
   case $1 in
     -r) reps=${2:?-r needs a count}; shift 2 ;;
@@ -42,6 +55,7 @@ while [ $# -gt 0 ]; do
     -p) procs=${2:?-p needs a count}; shift 2 ;;
     --no-build) build=0; shift ;;
     --strict) strict=1; shift ;;
+    --crossbeam) crossbeam=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -113,6 +127,50 @@ for name in $names; do
   [[ " ${twins[*]} " == *" $t "* ]] || twins+=("$t")
 done
 
+# --- crossbeam (opt-in) -------------------------------------------------------
+# bench/crossbeam/.cargo/config.toml replaces crates-io with Debian's crate
+# directory /usr/share/cargo/registry; the build is offline and --locked to
+# bench/crossbeam/Cargo.lock. Any failure here only drops the columns.
+cbbin=                   # the crossbeam program, when it is to be run
+cbinfo=
+if [ $crossbeam = 1 ]; then
+  cbdir=$root/build/bench-crossbeam
+  cargo=$(command -v cargo || true)
+  if [ -z "$cargo" ] && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+    cargo=${CARGO_HOME:-$HOME/.cargo}/bin/cargo
+  fi
+  if [[ " ${twins[*]} " != *" chan "* ]]; then
+    log "--crossbeam: the chan pair is not selected; no crossbeam columns"
+  elif [ -z "$cargo" ]; then
+    log "--crossbeam: cargo not found (PATH, ~/.cargo/bin); no crossbeam columns"
+  else
+    if ! compgen -G '/usr/share/cargo/registry/crossbeam-channel-*' >/dev/null; then
+      log "--crossbeam: installing librust-crossbeam-channel-dev"
+      sudo=""
+      [ "$(id -u)" -ne 0 ] && sudo=sudo
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y librust-crossbeam-channel-dev >&2 ||
+        { DEBIAN_FRONTEND=noninteractive $sudo apt-get update >&2 &&
+          DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y librust-crossbeam-channel-dev >&2; } ||
+        log "--crossbeam: could not install librust-crossbeam-channel-dev"
+    fi
+    log "building the crossbeam program into build/bench-crossbeam/ (cargo, offline)"
+    if (cd "$root/bench/crossbeam" &&
+        PATH=$(dirname "$cargo"):$PATH "$cargo" build --release --offline --locked \
+          --target-dir "$cbdir") >&2 && [ -x "$cbdir/release/chan" ]; then
+      cbbin=$cbdir/release/chan
+      cbver=$(awk '$1 == "name" && $3 == "\"crossbeam-channel\"" { f = 1; next }
+                   f && $1 == "version" { gsub(/"/, "", $3); print $3; exit }' \
+                "$root/bench/crossbeam/Cargo.lock")
+      rustv=$(PATH=$(dirname "$cargo"):$PATH rustc --version 2>/dev/null || true)
+      cbinfo="crossbeam-channel ${cbver:-?}${rustv:+, $rustv}"
+    else
+      log "--crossbeam: the offline cargo build failed (see above); no crossbeam columns."
+      log "  It needs Debian's librust-crossbeam-channel-dev; if Debian's crate versions"
+      log "  changed, regenerate the lock: cd bench/crossbeam && cargo generate-lockfile --offline"
+    fi
+  fi
+fi
+
 # --- header ------------------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n1)
 echo "## goro vs Go"
@@ -123,7 +181,12 @@ echo "- g++: $(g++ --version 2>/dev/null | head -n1 || echo 'not found')"
 echo "- go: $(go version)"
 echo "- command: \`${cmdline% }\`"
 echo "- workers: ${procs:-one per core} (GORO_MAXPROCS / GOMAXPROCS)"
-echo "- runs: $reps per side, goro and Go interleaved; medians shown; lower is better, goro/Go < 1 means goro is faster"
+if [ -n "$cbbin" ]; then
+  echo "- crossbeam: $cbinfo; bench/crossbeam between OS threads, chan cases only"
+  echo "- runs: $reps per side, goro, Go and crossbeam interleaved; medians shown; lower is better, goro/Go (goro/crossbeam) < 1 means goro is faster"
+else
+  echo "- runs: $reps per side, goro and Go interleaved; medians shown; lower is better, goro/Go < 1 means goro is faster"
+fi
 echo
 
 if [ ${#progs[@]} -eq 0 ]; then
@@ -188,10 +251,11 @@ for ((rep = 1; rep <= reps; rep++)); do
       [ "${twin[$p]}" = "$t" ] && run goro "$p" "$cxxdir/bench_$p"
     done
     run go "$t" "$godir/$t"
+    if [ -n "$cbbin" ] && [ "$t" = chan ]; then run crossbeam chan "$cbbin"; fi
   done
 done
 log "raw samples in ${raw#"$root"/}"
-total_runs=$((reps * (${#progs[@]} + ${#twins[@]})))
+total_runs=$((reps * (${#progs[@]} + ${#twins[@]} + (${#cbbin} > 0))))
 echo "- load: highest 1-min load average before a run $max_load, most other runnable tasks $max_runnable; $busy_runs of $total_runs runs started on a busy machine (another task runnable)"
 echo
 if [ "$busy_runs" -gt 0 ]; then
@@ -203,7 +267,7 @@ if [ "$busy_runs" -gt 0 ]; then
 fi
 
 # --- report ------------------------------------------------------------------
-awk -v reps="$reps" '
+awk -v reps="$reps" -v cb="${cbbin:+1}" '
 function fmt(v) {
   if (v >= 100) return sprintf("%.0f", v)
   if (v >= 10) return sprintf("%.1f", v)
@@ -230,6 +294,29 @@ function addratio(key, r) {
   if (!(key in cnt)) gorder[++ng] = key
   cnt[key]++; logsum[key] += log(r)
 }
+function addcb(key, r) {
+  if (!(key in cbcnt)) cborder[++ncb] = key
+  cbcnt[key]++; cblogsum[key] += log(r)
+}
+# With --crossbeam: the crossbeam and goro/crossbeam cells of a row whose
+# goro case is (side, prog, c) and whose crossbeam twin case is (t, gc);
+# blank where crossbeam has no such case.
+function cbcells(side, prog, c, t, gc,    x, r, gm, xm) {
+  if (!cb) return ""
+  if (!(("crossbeam", t, gc) in vals)) return "  |  |"
+  x = cell("crossbeam", t, gc); r = "—"
+  if ((side, prog, c) in vals) {
+    gm = median(vals[side, prog, c]); xm = median(vals["crossbeam", t, gc])
+    if (unit[side, prog, c] != unit["crossbeam", t, gc]) r = "unit mismatch"
+    else if (gm > 0 && xm > 0) {
+      r = sprintf("%.2f", gm / xm)
+      addcb(prog, gm / xm)
+      split(c, parts, "/")
+      if (parts[3] != "") addcb(parts[1] "/" parts[2], gm / xm)
+    }
+  }
+  return " " x " | " r " |"
+}
 FILENAME == ARGV[1] { order[++np] = $1; twin[$1] = $2; next }
 {
   k = $1 SUBSEP $2 SUBSEP $3
@@ -238,8 +325,8 @@ FILENAME == ARGV[1] { order[++np] = $1; twin[$1] = $2; next }
   if (!(($1, $2, $3) in seen)) { seen[$1, $2, $3]; ncase[$1, $2]++; cases[$1, $2, ncase[$1, $2]] = $3 }
 }
 END {
-  print "| case | goro | Go | goro/Go |"
-  print "|---|---:|---:|---:|"
+  print "| case | goro | Go | goro/Go |" (cb ? " crossbeam | goro/crossbeam |" : "")
+  print "|---|---:|---:|---:|" (cb ? "---:|---:|" : "")
   for (i = 1; i <= np; i++) {
     p = order[i]; t = twin[p]
     delete shown
@@ -258,13 +345,15 @@ END {
           if (parts[3] != "") addratio(parts[1] "/" parts[2], gm / om)
         }
       }
-      print "| " c (gc != c ? " (vs " gc ")" : "") " | " g " | " o " | " ratio " |"
+      print "| " c (gc != c ? " (vs " gc ")" : "") " | " g " | " o " | " ratio " |" \
+            cbcells("goro", p, c, t, gc)
     }
     # Go cases the goro program lacks (not for a borrowed twin like
     # chan_threads -> chan: those rows go with the program of the twin)
     for (j = 1; t == p && j <= ncase["go", t]; j++) {
       gc = cases["go", t, j]
-      if (!(gc in shown)) print "| " gc " | — | " cell("go", t, gc) " | — |"
+      if (!(gc in shown))
+        print "| " gc " | — | " cell("go", t, gc) " | — |" cbcells("goro", p, gc, t, gc)
     }
   }
   for (k in busy) { print ""; print "\\* at least one sample taken on a busy machine: not a quiet-machine figure"; break }
@@ -274,5 +363,14 @@ END {
   for (i = 1; i <= ng; i++) {
     k = gorder[i]
     print "| " k " | " cnt[k] " | " sprintf("%.2f", exp(logsum[k] / cnt[k])) " |"
+  }
+  if (ncb > 0) {
+    print ""
+    print "| geometric mean of goro/crossbeam | cases | goro/crossbeam |"
+    print "|---|---:|---:|"
+    for (i = 1; i <= ncb; i++) {
+      k = cborder[i]
+      print "| " k " | " cbcnt[k] " | " sprintf("%.2f", exp(cblogsum[k] / cbcnt[k])) " |"
+    }
   }
 }' "$pairs" "$raw"
