@@ -5,6 +5,7 @@
 #include "goro/breaker.hpp"
 
 #include <limits>
+#include <mutex>
 #include <string>
 
 namespace goro {
@@ -115,12 +116,34 @@ std::uint64_t circuit_breaker::generation() const {
   return generation_;
 }
 
+// The clock is read only where the answer can depend on it (gobreaker reads
+// it twice per call): with an interval or a window, in the open and
+// half-open states, and for a failure (which may trip the breaker, and
+// the open state's expiry is reckoned from it). A closed breaker without
+// an interval or a window looks at no time: current() reads t only for an
+// interval's expiry, rotate() only for a window, and set_state() is not
+// reached by a success in the closed state. The state is read before the
+// lock as a hint; if it was not closed by the time the lock is held, the
+// call lets go, reads the clock and starts again (user code, s_.now, never
+// runs under the lock). Two clock reads were a fifth of execute's cost.
+bool circuit_breaker::clock_needed(bool success) const noexcept {
+  return !success || s_.interval.count() > 0 || bucket_len_ > 0 ||
+         state_hint_.load(std::memory_order_relaxed) != breaker_state::closed;
+}
+
 circuit_breaker::permit circuit_breaker::try_acquire() {
-  const nanos t = now();
+  bool have_t = clock_needed(true);
+  nanos t = have_t ? now() : 0;
   permit p;
   transitions tr;
-  {
-    std::lock_guard<detail::rw_spinlock> l(mu_);
+  for (;;) {
+    std::unique_lock<detail::rw_spinlock> l(mu_);
+    if (!have_t && state_ != breaker_state::closed) {  // changed since the hint
+      l.unlock();
+      t = now();
+      have_t = true;
+      continue;
+    }
     const breaker_state st = current(t, &tr);
     p.gen_ = generation_;
     if (st == breaker_state::open) {
@@ -133,16 +156,24 @@ circuit_breaker::permit circuit_breaker::try_acquire() {
       if (!ring_.empty() && state_ == breaker_state::closed) ++ring_[cur_].requests;
       p.cb_ = this;
     }
+    break;
   }
   notify(tr);
   return p;
 }
 
 void circuit_breaker::report(std::uint64_t gen, bool success) noexcept {
-  const nanos t = now();
+  bool have_t = clock_needed(success);
+  nanos t = have_t ? now() : 0;
   transitions tr;
-  {
-    std::lock_guard<detail::rw_spinlock> l(mu_);
+  for (;;) {
+    std::unique_lock<detail::rw_spinlock> l(mu_);
+    if (!have_t && state_ != breaker_state::closed) {  // changed since the hint
+      l.unlock();
+      t = now();
+      have_t = true;
+      continue;
+    }
     const breaker_state st = current(t, &tr);
     if (gen == generation_) {
       rotate(t);
@@ -167,6 +198,7 @@ void circuit_breaker::report(std::uint64_t gen, bool success) noexcept {
         }
       }
     }
+    break;
   }
   notify(tr);
 }
@@ -194,6 +226,7 @@ void circuit_breaker::set_state(breaker_state s, nanos t, transitions* tr) {
   if (state_ == s) return;
   const breaker_state prev = state_;
   state_ = s;
+  state_hint_.store(s, std::memory_order_relaxed);
   new_generation(t);
   if (tr->n < 3) {
     tr->from[tr->n] = prev;

@@ -58,7 +58,8 @@
 //
 // Thread-safety: every member may be called concurrently from goroutines and
 // plain threads. Locking: mu_ guards all state; the clock is read before
-// taking it; is_successful, on_state_change and f run outside it, and
+// taking it, and only when the answer can depend on it (not for a success
+// in the closed state without interval or window); is_successful, on_state_change and f run outside it, and
 // ready_to_trip (user code) runs under it: keep it a cheap predicate. mu_
 // is detail::rw_spinlock used exclusively: a waiter spins a few
 // microseconds, yields, then sleeps (a std::mutex put the worker thread
@@ -66,6 +67,7 @@
 // more; docs/design/performance.md).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -308,6 +310,7 @@ class circuit_breaker {
   nanos now() const;
   bool successful(const goro::error& e) const;
   void report(std::uint64_t gen, bool success) noexcept;
+  bool clock_needed(bool success) const noexcept;
   void notify(const transitions& tr) const noexcept;
   // Locked core (gobreaker's currentState / setState / toNewGeneration).
   breaker_state current(nanos now, transitions* tr);
@@ -320,6 +323,9 @@ class circuit_breaker {
 
   mutable detail::rw_spinlock mu_;  // exclusive use only: spins, yields, then sleeps
   breaker_state state_ = breaker_state::closed;
+  // state_, stored with it, read without mu_ to decide whether to read the
+  // clock before taking it (clock_needed).
+  std::atomic<breaker_state> state_hint_{breaker_state::closed};
   std::uint64_t generation_ = 0;
   breaker_counts counts_;
   nanos expiry_ = 0;  // closed: end of the interval (kNoExpiry: none); open: end of timeout

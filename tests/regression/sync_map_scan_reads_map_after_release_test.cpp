@@ -59,6 +59,9 @@ struct goro::detail::sync_map_testing<owner_hash> {
     EXPECT_TRUE(goro_test::spin_until([] { return map_gone.load(); }));
   }
 };
+// The hook is optional (sync_map calls it only if it exists): a misspelt
+// name would compile to a test that never holds the scan.
+static_assert(requires { goro::detail::sync_map_testing<owner_hash>::scan_released(); });
 
 TEST(SyncMapScanReadsMapAfterRelease, AnotherThreadsScanFreesTheMapJustAfterTheRelease) {
   // A previous run (--gtest_repeat) left these set.

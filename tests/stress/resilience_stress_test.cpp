@@ -9,6 +9,7 @@
 // burst + floor(rate * window) however the actors interleave (the window
 // starts at the first phase: a new bucket is full until its first use).
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -107,6 +108,56 @@ TEST_P(ResilienceStress, BreakerCountsEveryRequestOnce) {
   EXPECT_EQ(c.requests, static_cast<std::uint32_t>(kActors * per_actor));
   EXPECT_EQ(c.total_failures, static_cast<std::uint32_t>(failures.load()));
   EXPECT_EQ(c.total_successes + c.total_failures, c.requests);
+  EXPECT_EQ(cb.state(), goro::breaker_state::closed);
+}
+
+// Trips and recoveries racing callers whose successes read no clock (a
+// closed breaker without interval or window): a caller that saw the state
+// closed before taking the lock and finds it open under the lock must read
+// the clock then (breaker.cpp, clock_needed). Every reported transition is
+// an edge of the state machine, and the last recovery closes it.
+TEST_P(ResilienceStress, BreakerTripsRacingClocklessSuccesses) {
+  std::atomic<std::int64_t> fake_ns{0};
+  const goro::clock::time_point base = goro::clock::now();
+  std::atomic<int> bad_edges{0}, opened{0};
+  goro::breaker_settings s;
+  s.timeout = 1us;
+  s.ready_to_trip = goro::trip_after_consecutive_failures(1);
+  s.now = [&] { return base + std::chrono::nanoseconds(fake_ns.load()); };
+  s.on_state_change = [&](const std::string&, goro::breaker_state from, goro::breaker_state to) {
+    using st = goro::breaker_state;
+    const bool ok = (from == st::closed && to == st::open) || (from == st::open && to == st::half_open) ||
+                    (from == st::half_open && to != st::half_open);
+    if (!ok) bad_edges.fetch_add(1);
+    if (to == st::open) opened.fetch_add(1);
+  };
+  goro::circuit_breaker cb(s);
+  const int rounds = goro_test::scaled(2000), per_actor = goro_test::scaled(5000);
+  std::atomic<bool> stop{false};
+  auto caller = [&](int) {
+    for (int k = 0; k < per_actor && !stop.load(std::memory_order_relaxed); ++k)
+      (void)cb.execute([] { return goro::error(); });
+  };
+  auto tripper = [&] {
+    for (int r = 0; r < rounds; ++r) {
+      (void)cb.execute([] { return goro::error(std::make_error_code(std::errc::io_error)); });
+      fake_ns.fetch_add(2000);  // past the open state's timeout
+    }
+    stop.store(true);
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) threads.emplace_back(caller, kGoroutines + i);
+  threads.emplace_back(tripper);
+  rt().run([&]() -> goro::task<> {
+    goro::wait_group wg;
+    for (int i = 0; i < kGoroutines; ++i) wg.go(caller, i);
+    co_await wg.wait();
+  });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bad_edges.load(), 0);
+  EXPECT_GT(opened.load(), 0);
+  fake_ns.fetch_add(2000);
+  EXPECT_FALSE(cb.execute([] { return goro::error(); }));  // open -> half-open -> closed
   EXPECT_EQ(cb.state(), goro::breaker_state::closed);
 }
 

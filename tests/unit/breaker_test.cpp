@@ -119,6 +119,55 @@ TEST(CircuitBreaker, StateMachine) {
 
 // A result from an earlier generation is not counted (gobreaker's
 // afterRequest), and the closed state's interval starts new generations.
+// A closed breaker without interval or window reads no clock for its
+// successes (gobreaker reads it twice per call); failures, the open and
+// half-open states, and an interval each read it, and the transitions
+// still happen at the injected times.
+TEST(CircuitBreaker, ReadsTheClockOnlyWhenTheAnswerDependsOnIt) {
+  fake_clock clk;
+  int reads = 0;
+  goro::breaker_settings s;
+  s.timeout = 10s;
+  s.ready_to_trip = goro::trip_after_consecutive_failures(2);
+  s.now = [&] {
+    ++reads;
+    return clk.t;
+  };
+  goro::circuit_breaker cb(s);
+  const int at_start = reads;
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(cb.execute(succeed));
+  EXPECT_EQ(reads, at_start);
+  goro::circuit_breaker::permit p = cb.try_acquire();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(reads, at_start);
+  p.done(fail_once());  // a failure reads it: it may trip
+  EXPECT_EQ(reads, at_start + 1);
+  EXPECT_TRUE(cb.execute(fail_once));  // trips: open until clk.t + 10s
+  EXPECT_EQ(cb.counts(), goro::breaker_counts{});
+  int before = reads;
+  EXPECT_EQ(cb.execute(succeed), goro::breaker_errc::open);
+  EXPECT_GT(reads, before);  // open: the expiry is checked
+  clk.t += 10s;
+  EXPECT_EQ(cb.execute(succeed), goro::breaker_errc::open);  // not yet past it
+  clk.t += 1ns;
+  EXPECT_FALSE(cb.execute(succeed));  // half-open, then closed by the success
+  EXPECT_EQ(cb.state(), goro::breaker_state::closed);
+  before = reads;
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(cb.execute(succeed));
+  EXPECT_EQ(reads, before);
+
+  // With an interval every call reads it (the counts clear on time).
+  s.interval = 1min;
+  goro::circuit_breaker timed(s);
+  before = reads;
+  EXPECT_FALSE(timed.execute(succeed));
+  EXPECT_EQ(reads, before + 2);
+  EXPECT_EQ(timed.counts().requests, 1u);
+  clk.t += 61s;
+  EXPECT_FALSE(timed.execute(succeed));
+  EXPECT_EQ(timed.counts().requests, 1u);  // a new generation
+}
+
 TEST(CircuitBreaker, GenerationsAndInterval) {
   fake_clock clk;
   goro::breaker_settings s;
