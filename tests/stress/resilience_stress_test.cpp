@@ -112,10 +112,13 @@ TEST_P(ResilienceStress, BreakerCountsEveryRequestOnce) {
 }
 
 // Trips and recoveries racing callers whose successes read no clock (a
-// closed breaker without interval or window): a caller that saw the state
-// closed before taking the lock and finds it open under the lock must read
-// the clock then (breaker.cpp, clock_needed). Every reported transition is
-// an edge of the state machine, and the last recovery closes it.
+// closed breaker without interval or window), so the path where a caller
+// saw the state closed before taking the lock and finds it changed under
+// the lock (breaker.cpp, clock_needed) runs under TSan. Every reported
+// transition is an edge of the state machine, and the last recovery
+// closes it. What that path's clock read prevents (a call answered `open`
+// after the timeout passed) is not observable here without timing: the
+// unit test ReadsTheClockOnlyWhenTheAnswerDependsOnIt checks the reads.
 TEST_P(ResilienceStress, BreakerTripsRacingClocklessSuccesses) {
   std::atomic<std::int64_t> fake_ns{0};
   const goro::clock::time_point base = goro::clock::now();

@@ -117,8 +117,6 @@ TEST(CircuitBreaker, StateMachine) {
   EXPECT_EQ(changes, want);
 }
 
-// A result from an earlier generation is not counted (gobreaker's
-// afterRequest), and the closed state's interval starts new generations.
 // A closed breaker without interval or window reads no clock for its
 // successes (gobreaker reads it twice per call); failures, the open and
 // half-open states, and an interval each read it, and the transitions
@@ -168,6 +166,8 @@ TEST(CircuitBreaker, ReadsTheClockOnlyWhenTheAnswerDependsOnIt) {
   EXPECT_EQ(timed.counts().requests, 1u);  // a new generation
 }
 
+// A result from an earlier generation is not counted (gobreaker's
+// afterRequest), and the closed state's interval starts new generations.
 TEST(CircuitBreaker, GenerationsAndInterval) {
   fake_clock clk;
   goro::breaker_settings s;

@@ -231,7 +231,9 @@ class chan_state : public chan_base {
   // cores (bounded1024 spsc 56 -> 20 ns/msg, docs/design/channels.md). A
   // receive does not wait for a batch: that would hold back a value that is
   // there. Positions are compared as counts of slots (lap * cap + index); at
-  // the 62-bit wrap the difference is huge and the push is simply tried.
+  // the 62-bit wrap the difference is huge and the push is simply tried. A
+  // close() during the wait is seen when it ends (kClosedBit is in tail,
+  // which the wait does not read): a few microseconds at most.
   ring_result spin_push(T& v) noexcept {
     const std::size_t batch = std::clamp<std::size_t>(cap_ / 2, 1, kPushBatch);
     auto count = [this](std::size_t pos) { return pos / one_lap_ * cap_ + (pos & (one_lap_ - 1)); };
