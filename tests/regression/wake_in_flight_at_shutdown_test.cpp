@@ -200,6 +200,53 @@ TEST(WakeInFlightAtShutdown, SelectWaiter) {
             1u);
 }
 
+// A failed attempt of call_until_success hands the next try to the head
+// waiter (the once stays `running` for it). Torn down in the wake's window,
+// that waiter must give the try back: the once is left usable, not running
+// for a goroutine that is gone.
+TEST(WakeInFlightAtShutdown, OnceWaiterGivesTheHandedOffTryBack) {
+  // On the heap: if the last call hangs, its thread is left running with it.
+  auto owned = std::make_unique<goro::once>();
+  goro::once& once = *owned;
+  std::atomic<bool> entered{false}, fail_now{false}, waiter_ran{false};
+  std::thread runner([&] {
+    tl_test_waker = true;  // its hand-off is the wake held in the window
+    EXPECT_FALSE(once.blocking_call_until_success([&] {
+      entered = true;
+      EXPECT_TRUE(spin_until([&] { return fail_now.load(); }));
+      return false;
+    }));
+  });
+  ASSERT_TRUE(spin_until([&] { return entered.load(); }));
+  EXPECT_EQ(teardown_during_wake(
+                [&]() -> goro::task<> {
+                  (void)co_await once.call_until_success([&] {
+                    waiter_ran = true;
+                    return true;
+                  });
+                },
+                [&] { fail_now = true; }),
+            1u);
+  runner.join();
+  EXPECT_FALSE(waiter_ran.load());
+  EXPECT_FALSE(once.done());
+  std::atomic<bool> returned{false};
+  std::thread next([&] {
+    EXPECT_TRUE(once.blocking_call_until_success([] { return true; }));
+    returned = true;
+  });
+  EXPECT_TRUE(spin_until([&] { return returned.load(); }))
+      << "the once stayed running for a torn-down waiter";
+  if (returned) {
+    next.join();
+  } else {
+    next.detach();  // hung: leave it and the once, the failure above says why
+    (void)owned.release();
+    return;
+  }
+  EXPECT_TRUE(once.done());
+}
+
 TEST(WakeInFlightAtShutdown, ChannelClose) {
   auto ch = goro::make_chan<int>();
   EXPECT_EQ(teardown_during_wake([ch]() -> goro::task<> { (void)co_await ch.recv(); },
