@@ -294,6 +294,16 @@ function addratio(key, r) {
   if (!(key in cnt)) gorder[++ng] = key
   cnt[key]++; logsum[key] += log(r)
 }
+# The table of geometric means of one ratio, keys in the order first seen.
+function gmtable(label, ord, n, c, ls,    i, k) {
+  print ""
+  print "| geometric mean of " label " | cases | " label " |"
+  print "|---|---:|---:|"
+  for (i = 1; i <= n; i++) {
+    k = ord[i]
+    print "| " k " | " c[k] " | " sprintf("%.2f", exp(ls[k] / c[k])) " |"
+  }
+}
 function addcb(key, r) {
   if (!(key in cbcnt)) cborder[++ncb] = key
   cbcnt[key]++; cblogsum[key] += log(r)
@@ -357,20 +367,6 @@ END {
     }
   }
   for (k in busy) { print ""; print "\\* at least one sample taken on a busy machine: not a quiet-machine figure"; break }
-  print ""
-  print "| geometric mean of goro/Go | cases | goro/Go |"
-  print "|---|---:|---:|"
-  for (i = 1; i <= ng; i++) {
-    k = gorder[i]
-    print "| " k " | " cnt[k] " | " sprintf("%.2f", exp(logsum[k] / cnt[k])) " |"
-  }
-  if (ncb > 0) {
-    print ""
-    print "| geometric mean of goro/crossbeam | cases | goro/crossbeam |"
-    print "|---|---:|---:|"
-    for (i = 1; i <= ncb; i++) {
-      k = cborder[i]
-      print "| " k " | " cbcnt[k] " | " sprintf("%.2f", exp(cblogsum[k] / cbcnt[k])) " |"
-    }
-  }
+  gmtable("goro/Go", gorder, ng, cnt, logsum)
+  if (ncb > 0) gmtable("goro/crossbeam", cborder, ncb, cbcnt, cblogsum)
 }' "$pairs" "$raw"
