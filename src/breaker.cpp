@@ -124,26 +124,34 @@ std::uint64_t circuit_breaker::generation() const {
 // interval's expiry, rotate() only for a window, and set_state() is not
 // reached by a success in the closed state. The state is read before the
 // lock as a hint; if it was not closed by the time the lock is held, the
-// call lets go, reads the clock and starts again (user code, s_.now, never
+// call lets go, reads the clock and locks again (user code, s_.now, never
 // runs under the lock). Two clock reads were a fifth of execute's cost.
 bool circuit_breaker::clock_needed(bool success) const noexcept {
   return !success || s_.interval.count() > 0 || bucket_len_ > 0 ||
          state_hint_.load(std::memory_order_relaxed) != breaker_state::closed;
 }
 
+// mu_, held, with *t read if this call can need it (clock_needed): a call
+// that finds the state changed since the hint lets go, reads the clock and
+// locks again (any state may then use *t).
+std::unique_lock<detail::rw_spinlock> circuit_breaker::lock_with_time(bool success, nanos* t) {
+  const bool have_t = clock_needed(success);
+  *t = have_t ? now() : 0;
+  std::unique_lock<detail::rw_spinlock> l(mu_);
+  if (!have_t && state_ != breaker_state::closed) {  // changed since the hint
+    l.unlock();
+    *t = now();
+    l.lock();
+  }
+  return l;
+}
+
 circuit_breaker::permit circuit_breaker::try_acquire() {
-  bool have_t = clock_needed(true);
-  nanos t = have_t ? now() : 0;
+  nanos t;
   permit p;
   transitions tr;
-  for (;;) {
-    std::unique_lock<detail::rw_spinlock> l(mu_);
-    if (!have_t && state_ != breaker_state::closed) {  // changed since the hint
-      l.unlock();
-      t = now();
-      have_t = true;
-      continue;
-    }
+  {
+    std::unique_lock<detail::rw_spinlock> l = lock_with_time(true, &t);
     const breaker_state st = current(t, &tr);
     p.gen_ = generation_;
     if (st == breaker_state::open) {
@@ -156,24 +164,16 @@ circuit_breaker::permit circuit_breaker::try_acquire() {
       if (!ring_.empty() && state_ == breaker_state::closed) ++ring_[cur_].requests;
       p.cb_ = this;
     }
-    break;
   }
   notify(tr);
   return p;
 }
 
 void circuit_breaker::report(std::uint64_t gen, bool success) noexcept {
-  bool have_t = clock_needed(success);
-  nanos t = have_t ? now() : 0;
+  nanos t;
   transitions tr;
-  for (;;) {
-    std::unique_lock<detail::rw_spinlock> l(mu_);
-    if (!have_t && state_ != breaker_state::closed) {  // changed since the hint
-      l.unlock();
-      t = now();
-      have_t = true;
-      continue;
-    }
+  {
+    std::unique_lock<detail::rw_spinlock> l = lock_with_time(success, &t);
     const breaker_state st = current(t, &tr);
     if (gen == generation_) {
       rotate(t);
@@ -198,7 +198,6 @@ void circuit_breaker::report(std::uint64_t gen, bool success) noexcept {
         }
       }
     }
-    break;
   }
   notify(tr);
 }

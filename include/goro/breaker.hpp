@@ -311,6 +311,7 @@ class circuit_breaker {
   bool successful(const goro::error& e) const;
   void report(std::uint64_t gen, bool success) noexcept;
   bool clock_needed(bool success) const noexcept;
+  std::unique_lock<detail::rw_spinlock> lock_with_time(bool success, nanos* t);
   void notify(const transitions& tr) const noexcept;
   // Locked core (gobreaker's currentState / setState / toNewGeneration).
   breaker_state current(nanos now, transitions* tr);
