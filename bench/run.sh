@@ -222,28 +222,43 @@ runnable_now() {
   done
   echo "$m"
 }
+# The core-to-core round trip (probe_c2c, 30 ms) before and after each run;
+# the larger of the two goes with the run's samples. On a VM the vCPUs can
+# move between close and far placements mid-session (one machine here:
+# 90 ns vs 450 ns), and cross-core handoffs follow it; a cell with a sample
+# taken at more than twice the session's least round trip is marked.
+probe=$cxxdir/probe_c2c
+c2c_now() {
+  if [ -x "$probe" ]; then "$probe" | awk '$1 == "C2C" { print $2; f = 1 } END { if (!f) print 0 }'
+  else echo 0; fi
+}
 busy_runs=0
+c2c_runs=()
 max_load=0
 max_runnable=0
-# run SIDE NAME BINARY: appends "SIDE NAME case value unit busy" lines to $raw.
+# run SIDE NAME BINARY: appends "SIDE NAME case value unit busy c2c" lines
+# to $raw.
 run() {
-  local start=$SECONDS out rc=0 load runnable busy=0
-  load=$(load_now); runnable=$(runnable_now)
+  local start=$SECONDS out rc=0 load runnable busy=0 c2c c2c_after
+  load=$(load_now); runnable=$(runnable_now); c2c=$(c2c_now)
   if [ "$runnable" -gt 0 ]; then
     busy=1; busy_runs=$((busy_runs + 1))
   fi
   max_load=$(awk -v a="$max_load" -v b="$load" 'BEGIN { print (b > a ? b : a) }')
   [ "$runnable" -gt "$max_runnable" ] && max_runnable=$runnable
-  printf 'run.sh: [%d/%d] %s %s (load %s, %s other runnable%s) ... ' "$rep" "$reps" "$1" "$2" \
-    "$load" "$runnable" "$([ $busy = 1 ] && echo ', BUSY')" >&2
+  printf 'run.sh: [%d/%d] %s %s (load %s, %s other runnable%s, c2c %s ns) ... ' "$rep" "$reps" \
+    "$1" "$2" "$load" "$runnable" "$([ $busy = 1 ] && echo ', BUSY')" "$c2c" >&2
   out=$("$3" 2>"$errlog") || rc=$?
-  echo "$(( SECONDS - start ))s" >&2
+  c2c_after=$(c2c_now)
+  [ "$c2c_after" -gt "$c2c" ] && c2c=$c2c_after
+  c2c_runs+=("$c2c")
+  echo "$(( SECONDS - start ))s (c2c after $c2c_after ns)" >&2
   if [ $rc -ne 0 ]; then
     log "$3 exited with status $rc; its stderr ends with:"
     tail -n 5 "$errlog" >&2
   fi
-  awk -v side="$1" -v prog="$2" -v busy="$busy" \
-    '$1 == "BENCH" && NF >= 4 { print side, prog, $2, $3, $4, busy }' <<<"$out" >>"$raw"
+  awk -v side="$1" -v prog="$2" -v busy="$busy" -v c2c="$c2c" \
+    '$1 == "BENCH" && NF >= 4 { print side, prog, $2, $3, $4, busy, c2c }' <<<"$out" >>"$raw"
 }
 for ((rep = 1; rep <= reps; rep++)); do
   for t in "${twins[@]}"; do
@@ -257,6 +272,14 @@ done
 log "raw samples in ${raw#"$root"/}"
 total_runs=$((reps * (${#progs[@]} + ${#twins[@]} + (${#cbbin} > 0))))
 echo "- load: highest 1-min load average before a run $max_load, most other runnable tasks $max_runnable; $busy_runs of $total_runs runs started on a busy machine (another task runnable)"
+printf '%s\n' "${c2c_runs[@]}" | awk '$1 > 0 { v[++n] = $1 }
+  END {
+    if (n == 0) { print "- core-to-core round trip: not measured (no probe_c2c)"; exit }
+    lo = v[1]; hi = v[1]
+    for (i = 2; i <= n; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] }
+    for (i = 1; i <= n; i++) if (v[i] > 2 * lo) far++
+    printf "- core-to-core round trip around each run (bench/probe_c2c): %d-%d ns; %d of %d runs above twice the least (far vCPU placement)\n", lo, hi, far + 0, n
+  }'
 echo
 if [ "$busy_runs" -gt 0 ]; then
   log "$busy_runs of $total_runs runs started on a busy machine: their cells are marked with *"
@@ -288,7 +311,11 @@ function cell(side, prog, c,    m) {
   if (!((side, prog, c) in vals)) return "—"
   m = median(vals[side, prog, c])
   return fmt(m) " " unit[side, prog, c] (N < reps ? " (n=" N ")" : "") \
-         (((side, prog, c) in busy) ? " *" : "")
+         (((side, prog, c) in busy) ? " *" : "") (far(side, prog, c) ? " †" : "")
+}
+function far(side, prog, c) { return far_key(side SUBSEP prog SUBSEP c) }
+function far_key(k) {
+  return c2clo > 0 && (k in c2cmax) && c2cmax[k] > 2 * c2clo
 }
 function addratio(key, r) {
   if (!(key in cnt)) gorder[++ng] = key
@@ -332,6 +359,7 @@ FILENAME == ARGV[1] { order[++np] = $1; twin[$1] = $2; next }
   k = $1 SUBSEP $2 SUBSEP $3
   vals[k] = vals[k] " " $4; unit[k] = $5
   if ($6 == 1) busy[k] = 1
+  if ($7 > 0) { if ($7 > c2cmax[k]) c2cmax[k] = $7; if (!c2clo || $7 < c2clo) c2clo = $7 }
   if (!(($1, $2, $3) in seen)) { seen[$1, $2, $3]; ncase[$1, $2]++; cases[$1, $2, ncase[$1, $2]] = $3 }
 }
 END {
@@ -367,6 +395,7 @@ END {
     }
   }
   for (k in busy) { print ""; print "\\* at least one sample taken on a busy machine: not a quiet-machine figure"; break }
+  for (k in c2cmax) if (far_key(k)) { print ""; print "† at least one sample taken while the core-to-core round trip was above twice the least seen (the far vCPU placement: cross-core handoffs cost more)"; break }
   gmtable("goro/Go", gorder, ng, cnt, logsum)
   if (ncb > 0) gmtable("goro/crossbeam", cborder, ncb, cbcnt, cblogsum)
 }' "$pairs" "$raw"
