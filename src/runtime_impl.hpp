@@ -114,6 +114,9 @@ class local_queue {
   bool empty() const noexcept {
     return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
   }
+  // Any thread: how many goroutines the owner has taken so far (it moves
+  // whenever the owner or a thief takes one); a hint for thieves.
+  std::uint32_t taken() const noexcept { return head_.load(std::memory_order_relaxed); }
   std::uint32_t size() const noexcept {
     return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
   }
@@ -227,6 +230,15 @@ struct worker {
   bool spinning = false;
   bool watching = false;  // this worker is the runnext watcher (n_watching == 1)
   std::uint64_t rng = 0;
+  // Per other worker (by index): the last `taken()` this worker saw of its
+  // queue and since when (real ns, -1: never looked). A small queue is
+  // stolen from only once its owner has taken nothing for kStealGrace
+  // (steal_due in scheduler.cpp). Sized once workers exist.
+  struct queue_sighting {
+    std::uint32_t taken = 0;
+    nanos since = -1;
+  };
+  std::vector<queue_sighting> sightings;
   // Deterministic mode (runtime_options::seed != 0, one worker): every
   // runnable goroutine is moved into seed_pool at each scheduling point and
   // the next one is picked with seed_state (seeded_next). Owner thread only;
@@ -405,6 +417,7 @@ struct runtime_impl {
   goroutine* seeded_next(worker* w);  // deterministic mode; may throw std::bad_alloc
   void local_push(worker* w, goroutine* g) noexcept;
   bool any_work() const noexcept;
+  bool any_work_to_take_now(worker* w) const noexcept;
   void release_spinning(worker* w) noexcept;
   // Every worker idle, nothing queued, no timer armed, no spawn_blocking job,
   // no plain thread inside schedule_*, not stopping (quiescence.cpp).

@@ -458,6 +458,33 @@ constexpr nanos kWatchPeriod = 20'000;
 // could not move the clock (real time).
 constexpr nanos kVirtualRetry = 100'000;
 
+// A thief takes from another worker's queue at once when it holds
+// kStealNow goroutines or more (a spawn loop, a fan-out: work to share);
+// from a smaller one only when its owner has taken nothing from it for
+// kStealGrace. A worker that keeps taking from a short queue is serving
+// the goroutines it woke (a consumer and its woken senders), and stealing
+// them splits a channel's parties over two cores, so that every message
+// then crosses between them (bounded0/mpsc 122 -> 46 ns/msg without it;
+// docs/design/scheduler.md, "Stealing from a short queue").
+constexpr std::uint32_t kStealNow = 8;
+constexpr nanos kStealGrace = 3'000;  // as kRunnextGrace
+
+// Owner-thread state of `w` (its sightings), so only w's thread calls it.
+bool steal_due(worker* w, const worker* v) noexcept {
+  const std::uint32_t n = v->q.size();
+  if (n == 0) return false;
+  if (n >= kStealNow) return true;
+  worker::queue_sighting& s = w->sightings[v->index];
+  const std::uint32_t taken = v->q.taken();
+  const nanos t = real_now();  // real time, also on a virtual runtime
+  if (s.since < 0 || s.taken != taken) {
+    s.taken = taken;
+    s.since = t;
+    return false;
+  }
+  return t - s.since >= kStealGrace;
+}
+
 // Takes a victim's runnext, but first gives its worker a few microseconds to
 // run it: the usual case is a goroutine that woke g and is about to park, and
 // stealing g then would move a ping-pong pair across cores for nothing.
@@ -493,6 +520,15 @@ void unidle(runtime_impl* rt, worker* w) {
 // The usual search for work, in order: every kGlobalEvery-th tick the
 // global queue first (fairness), due timers, runnext / the local ring, the
 // global queue, then stealing as a spinning worker. Null: go idle.
+// Queued work that `w` would take now: the global queue, its own queue, or
+// another worker's queue that steal_due allows. On w's thread only.
+bool runtime_impl::any_work_to_take_now(worker* w) const noexcept {
+  if (global.size() != 0 || !w->q.empty()) return true;
+  for (worker* v : workers)
+    if (v != w && steal_due(w, v)) return true;
+  return false;
+}
+
 goroutine* runtime_impl::find_queued(worker* w) {
   const std::size_t nw = workers.size();
   ++w->tick;
@@ -518,7 +554,8 @@ goroutine* runtime_impl::find_queued(worker* w) {
       for (std::size_t i = 0; i < nw; ++i) {
         worker* v = workers[(start + i) % nw];
         if (v == w) continue;
-        if (goroutine* g = v->q.steal_into(w->q)) return g;
+        if (steal_due(w, v))
+          if (goroutine* g = v->q.steal_into(w->q)) return g;
         if (round == 3)
           if (goroutine* g = steal_runnext(v)) return g;
       }
@@ -548,7 +585,25 @@ goroutine* runtime_impl::find_runnable(worker* w) {
       n_idle.fetch_add(1, std::memory_order_seq_cst);
     }
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (any_work() || stopping.load(std::memory_order_acquire)) {
+    if (any_work_to_take_now(w) || stopping.load(std::memory_order_acquire)) {
+      unidle(this, w);
+      continue;
+    }
+    if (any_work()) {
+      // Only short queues whose owners keep taking from them: look again
+      // after kStealGrace instead of spinning on their lines (which slowed
+      // the owner) or parking until a wake (one per push: a futex call
+      // each). Holding the spinning token while napping makes pushers skip
+      // their wake (notify_work), so the nap costs them nothing; in return
+      // this worker looks at everything again when it wakes, which the
+      // loop does (wakep's contract for a token holder). If another
+      // spinner holds the token, nap without it: a wake may cut the nap
+      // short, and unidle then hands this worker the token.
+      int zero = 0;
+      const bool token =
+          n_spinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst);
+      w->park.park_until(from_nanos(real_now() + kStealGrace));
+      if (token) n_spinning.fetch_sub(1, std::memory_order_seq_cst);
       unidle(this, w);
       continue;
     }
@@ -694,6 +749,7 @@ runtime_impl::runtime_impl(const runtime_options& o) : opts(o), shards(o.workers
     }
     workers.push_back(w);
   }
+  for (worker* w : workers) w->sightings.resize(workers.size());
 }
 
 void runtime_impl::start() {
