@@ -3,8 +3,10 @@
 // comment in runtime_impl.hpp.
 //
 // Invariants:
-//  * n_spinning counts workers with spinning == true plus wake tokens handed
-//    out by wakep() and not yet taken by the woken worker; it never underflows.
+//  * n_spinning counts workers with spinning == true, wake tokens handed
+//    out by wakep() and not yet taken by the woken worker, and the token of
+//    an idle worker napping for young work (find_runnable); it never
+//    underflows.
 //  * a worker is on the idle list iff in_idle_list (both under idle_mu); n_idle
 //    is the list's size.
 //  * after a goroutine's resume() returns, the worker never touches it: it may
@@ -517,11 +519,9 @@ void unidle(runtime_impl* rt, worker* w) {
 }
 }  // namespace
 
-// The usual search for work, in order: every kGlobalEvery-th tick the
-// global queue first (fairness), due timers, runnext / the local ring, the
-// global queue, then stealing as a spinning worker. Null: go idle.
 // Queued work that `w` would take now: the global queue, its own queue, or
-// another worker's queue that steal_due allows. On w's thread only.
+// another worker's queue that steal_due allows. On w's thread only (it
+// updates w's sightings).
 bool runtime_impl::any_work_to_take_now(worker* w) const noexcept {
   if (global.size() != 0 || !w->q.empty()) return true;
   for (worker* v : workers)
@@ -529,6 +529,9 @@ bool runtime_impl::any_work_to_take_now(worker* w) const noexcept {
   return false;
 }
 
+// The usual search for work, in order: every kGlobalEvery-th tick the
+// global queue first (fairness), due timers, runnext / the local ring, the
+// global queue, then stealing as a spinning worker. Null: go idle.
 goroutine* runtime_impl::find_queued(worker* w) {
   const std::size_t nw = workers.size();
   ++w->tick;
@@ -595,15 +598,20 @@ goroutine* runtime_impl::find_runnable(worker* w) {
       // the owner) or parking until a wake (one per push: a futex call
       // each). Holding the spinning token while napping makes pushers skip
       // their wake (notify_work), so the nap costs them nothing; in return
-      // this worker looks at everything again when it wakes, which the
-      // loop does (wakep's contract for a token holder). If another
-      // spinner holds the token, nap without it: a wake may cut the nap
-      // short, and unidle then hands this worker the token.
+      // this worker answers for what they pushed meanwhile (wakep's
+      // contract for a token holder): it wakes as a spinner, so if it
+      // finds work, release_spinning wakes the next worker for the rest
+      // (a burst injected during the nap still spreads), and if it finds
+      // none it drops the token and re-checks as any spinner does. While
+      // it holds the token no wakep() can pick it, so unidle cannot hand
+      // it a second one. If another spinner holds the token, nap without
+      // it: a wake may cut the nap short, and unidle then hands this
+      // worker that wake's token.
       int zero = 0;
       const bool token =
           n_spinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst);
       w->park.park_until(from_nanos(real_now() + kStealGrace));
-      if (token) n_spinning.fetch_sub(1, std::memory_order_seq_cst);
+      if (token) w->spinning = true;
       unidle(this, w);
       continue;
     }
