@@ -2,8 +2,9 @@
 // "C2C <ns>" for bench/run.sh to record beside every benchmark run.
 //
 // Not a benchmark of goro (it has no Go twin and uses no goro code): two
-// threads pinned to the first two CPUs this process may use bounce one cache line, and the median of
-// seven short rounds of 20,000 round trips is printed. A handoff between
+// threads pinned to the first two CPUs this process may use bounce one
+// cache line, and the median of seven short rounds of 20,000 round trips
+// is printed. A handoff between
 // goroutines on different workers pays about this per message, so a figure
 // that jumps between runs explains a benchmark that does.
 //

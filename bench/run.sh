@@ -206,9 +206,10 @@ trap 'rm -f "$errlog"' EXIT
 # The machine must be quiet: on a loaded 2-core box goro's workers share a
 # core and every cross-core cost disappears from the numbers. Before each
 # run: the 1-minute load average and the other runnable user threads (ps;
-# the least of 3 samples 0.1 s apart, so a passing blip does not count). Busy = another task runnable. The load
-# average is recorded but does not decide: it mostly counts this script's
-# own previous run (a quiet run of the whole suite shows load 2-3).
+# the least of 3 samples 0.1 s apart, so a passing blip does not count).
+# Busy = another user thread runnable. The load average is recorded but
+# does not decide: it mostly counts this script's own previous run (a
+# quiet run of the whole suite shows load 2-3).
 # Cells with a sample taken on a busy machine are marked; --strict refuses
 # to print a table at all then.
 load_now() { cut -d' ' -f1 /proc/loadavg; }
