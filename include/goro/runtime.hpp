@@ -170,7 +170,9 @@ namespace detail {
 // itself, an argument's move, the frame's allocation), the exception goes
 // to the error slot and the goroutine ends with it, as if its task had
 // thrown it. So a parked goroutine is two allocations, the shell and its
-// task frame, and a queued one that has not run yet is just the shell.
+// task frame, and a queued one that has not run yet is just the shell, as
+// is a finished one that waits to be joined (its frame goes when its task
+// returns: joinable_result_shell below).
 //
 // Join state bits (atomic, one word):
 //   kDone     the goroutine returned; result or exception stored.
@@ -232,8 +234,30 @@ struct joinable_shell : shell_base {
   // it sets kWaiter in join_state; so only a joinable goroutine ever has
   // kWaiter set, and publish_join_bit reads this field only then.
   waker joiner;
-  std::exception_ptr error;  // what the call that makes `top` threw
+  // What the call that makes `top` threw; once the goroutine has finished
+  // and its frame is gone (goroutine_ops::finish), what its task threw.
+  std::exception_ptr error;
 };
+
+// A joinable goroutine's task frame is destroyed when the task returns
+// (shell::finish), its outcome moved into the shell first, so that 1M
+// finished goroutines waiting to be joined hold their shells and results,
+// not their frames too. A result whose move may throw stays in the frame
+// instead (finish must not fail), and the frame lives until the join.
+template <class R>
+inline constexpr bool result_outlives_frame =
+    std::is_void_v<R> || std::is_nothrow_move_constructible_v<R>;
+
+// The shell a spawn of a goroutine returning R makes; join_handle<R> reads
+// the result here once the frame is gone.
+template <class R, bool = !std::is_void_v<R> && result_outlives_frame<R>>
+struct joinable_result_shell : joinable_shell {};
+template <class R>
+struct joinable_result_shell<R, true> : joinable_shell {
+  std::optional<R> result;
+};
+template <class Base>
+inline constexpr bool is_joinable_shell = std::is_base_of_v<joinable_shell, Base>;
 
 // The shell of a goroutine counted by a group (wait_group::go): when the
 // goroutine is gone -- its call returned or threw, or making its task threw
@@ -321,7 +345,7 @@ struct shell final : Base {
         s->top = task_access::release(call_in_goroutine<R>(&s->store));
       }
     } catch (...) {
-      if constexpr (std::is_same_v<Base, joinable_shell>) {
+      if constexpr (is_joinable_shell<Base>) {
         s->error = std::current_exception();
         goroutine_finished(s->error);  // may destroy s
       } else {
@@ -354,7 +378,27 @@ struct shell final : Base {
       delete s;
     }
   }
-  static constexpr goroutine_ops kOps{&start, &destroy};
+  // goroutine_ops::finish: a joinable goroutine's task returned; keeps
+  // its value or exception in the shell and destroys its frame (above
+  // joinable_result_shell). Called by goroutine_finished, inside the
+  // frame's final suspend, before kDone is published.
+  static void finish(goroutine* g) noexcept {
+    if constexpr (kFinishEarly) {
+      shell* s = static_cast<shell*>(g);
+      if (!s->top) return;  // making the task threw: s->error holds it already
+      auto& p = top_handle::from_address(s->top.address()).promise();
+      if (p.error) {
+        s->error = std::move(p.error);
+      } else if constexpr (!std::is_void_v<R>) {
+        s->result.emplace(std::move(std::get<1>(p.value)));
+      }
+      s->top.destroy();
+      s->top = nullptr;
+      s->resume_point = nullptr;
+    }
+  }
+  static constexpr bool kFinishEarly = is_joinable_shell<Base> && result_outlives_frame<R>;
+  static constexpr goroutine_ops kOps{&start, &destroy, kFinishEarly ? &finish : nullptr};
 
   std::tuple<F, A...> store;
 };
@@ -369,7 +413,7 @@ Base* launch_shell(runtime_impl* rt, source_loc loc, Init init, F&& f, A&&... a)
   init(static_cast<Base*>(s));
   s->spawn_file = loc.file;
   s->spawn_line = static_cast<std::uint32_t>(loc.line);
-  if constexpr (!std::is_same_v<Base, joinable_shell>)
+  if constexpr (!is_joinable_shell<Base>)
     s->join_state.store(kDetached, std::memory_order_relaxed);
   try {
     start_goroutine(rt, s);
@@ -396,8 +440,9 @@ void launch_counted(runtime_impl* rt, source_loc loc, Counter* counter, F&& f, A
 // spawn(f, a...) on rt: the shell a join_handle adopts.
 template <class F, class... A>
 joinable_shell* launch_joinable(runtime_impl* rt, source_loc loc, F&& f, A&&... a) {
-  return launch_shell<joinable_shell>(rt, loc, [](joinable_shell*) {}, std::forward<F>(f),
-                                      std::forward<A>(a)...);
+  using shell_type = joinable_result_shell<goroutine_result_t<std::decay_t<F>, std::decay_t<A>...>>;
+  return launch_shell<shell_type>(rt, loc, [](shell_type*) {}, std::forward<F>(f),
+                                  std::forward<A>(a)...);
 }
 
 }  // namespace detail
@@ -518,8 +563,14 @@ class [[nodiscard]] join_handle {
       throw std::runtime_error("goro: the runtime was destroyed before the goroutine finished");
     // Only this handle's owner sets or reads kObserved (release() below).
     s->join_state.fetch_or(detail::kObserved, std::memory_order_relaxed);
-    if (!s->top) std::rethrow_exception(s->error);
-    return top_handle::from_address(s->top.address()).promise().take();
+    if (s->top) return top_handle::from_address(s->top.address()).promise().take();
+    // The frame is gone (shell::finish), or making it threw.
+    if constexpr (std::is_void_v<R>) {
+      if (!s->error) return;
+    } else if constexpr (detail::result_outlives_frame<R>) {
+      if (!s->error) return std::move(*static_cast<detail::joinable_result_shell<R>*>(s)->result);
+    }
+    std::rethrow_exception(s->error);
   }
   static const std::exception_ptr& error_of(detail::joinable_shell* s) noexcept {
     return s->top ? top_handle::from_address(s->top.address()).promise().error : s->error;

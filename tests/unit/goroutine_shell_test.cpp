@@ -3,8 +3,10 @@
 // the callable is called on the goroutine, when a worker first runs it;
 // an exception from that call ends the goroutine as if its task threw it.
 #include <atomic>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "goro_test.hpp"
 
@@ -107,6 +109,78 @@ TEST_P(GoroutineShell, ArgumentThatThrowsWhenCopiedInIsThrownByGoAndNothingStart
   EXPECT_THROW(rt().go([](throws_on_move) -> goro::task<> { co_return; }, throws_on_move{}),
                std::runtime_error);
   EXPECT_EQ(rt().live_goroutines(), before);
+}
+
+// Sets *gone when destroyed holding the pointer: a goroutine's parameter of
+// this type lives in its task frame (the moved-from copy in the shell does
+// not count).
+struct frame_witness {
+  std::atomic<bool>* gone;
+  explicit frame_witness(std::atomic<bool>* g) : gone(g) {}
+  frame_witness(frame_witness&& o) noexcept : gone(std::exchange(o.gone, nullptr)) {}
+  ~frame_witness() {
+    if (gone) gone->store(true);
+  }
+};
+
+// A spawned goroutine's task frame goes when its task returns: 1M finished
+// goroutines waiting to be joined hold their shells and results only.
+TEST_P(GoroutineShell, FinishedGoroutinesFrameIsFreedBeforeTheJoin) {
+  std::atomic<bool> gone{false};
+  auto h = rt().spawn([](frame_witness) -> goro::task<std::unique_ptr<int>> {
+    co_return std::make_unique<int>(7);  // a move-only result, kept in the shell
+  }, frame_witness(&gone));
+  auto v = std::move(h).join();
+  EXPECT_TRUE(gone.load());  // h still holds the goroutine
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, 7);
+}
+
+TEST_P(GoroutineShell, FinishedGoroutinesExceptionIsKeptAfterItsFrameIsFreed) {
+  std::atomic<bool> gone{false};
+  auto h = rt().spawn([](frame_witness) -> goro::task<> {
+    throw std::invalid_argument("from the task");
+    co_return;
+  }, frame_witness(&gone));
+  EXPECT_THROW(std::move(h).join(), std::invalid_argument);
+  EXPECT_TRUE(gone.load());
+}
+
+// A result whose move may throw stays in the frame (moving it out at the
+// task's end could fail where nobody can report it): the frame lives until
+// the handle goes, and the join still moves the value out.
+struct may_throw_on_move {
+  std::string s;
+  explicit may_throw_on_move(std::string v) : s(std::move(v)) {}
+  may_throw_on_move(may_throw_on_move&& o) noexcept(false) : s(std::move(o.s)) {}
+};
+
+TEST_P(GoroutineShell, ResultThatMayThrowOnMoveIsJoinedFromTheFrame) {
+  std::atomic<bool> gone{false};
+  {
+    auto h = rt().spawn([](frame_witness) -> goro::task<may_throw_on_move> {
+      co_return may_throw_on_move(std::string(100, 'r'));
+    }, frame_witness(&gone));
+    EXPECT_EQ(std::move(h).join().s, std::string(100, 'r'));
+    EXPECT_FALSE(gone.load());
+  }
+  EXPECT_TRUE(gone.load());  // the handle went, and the frame with it
+}
+
+TEST_P(GoroutineShell, JoinFromAGoroutineTakesTheResultKeptInTheShell) {
+  std::atomic<bool> gone{false};
+  std::string got = rt().run([&]() -> goro::task<std::string> {
+    auto done = goro::make_chan<void>(0);
+    auto h = goro::spawn([](frame_witness, goro::sender<void> d) -> goro::task<std::string> {
+      d.close();
+      co_return std::string(100, 's');
+    }, frame_witness(&gone), done.send_end());
+    (void)co_await done.recv();  // it ran; it may or may not have finished
+    std::string r = co_await std::move(h);
+    EXPECT_TRUE(gone.load());
+    co_return r;
+  });
+  EXPECT_EQ(got, std::string(100, 's'));
 }
 
 }  // namespace

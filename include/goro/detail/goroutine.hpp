@@ -93,6 +93,12 @@ struct goroutine_ops {
   // Destroys the goroutine: its task frames (at runtime shutdown, if it is
   // still alive), the callable, the arguments and the control block.
   void (*destroy)(goroutine*) noexcept;
+  // A joinable goroutine's task returned (null for the other shells):
+  // keeps its outcome in the shell and destroys the task's frame, so that a
+  // finished goroutine nobody has joined yet holds its shell and result
+  // only. Runs on the goroutine's worker, inside the frame's final
+  // suspend, before kDone is published.
+  void (*finish)(goroutine*) noexcept = nullptr;
 };
 
 // The caller of a public function that returned a parking awaitable: each
