@@ -9,13 +9,33 @@
 // walks blocks another core freed (64 dependent cache misses per refill made
 // frame_alloc_pooled 19% of a spawn/join profile). Partial batches (thread
 // exit) go to a loose list that refill walks only when no batch is left.
-// A miss on both lists carves kBatch new blocks out of one slab (a single
-// operator new), so frames carry no malloc header and a burst of spawns
-// calls malloc once per kBatch frames.
+// A miss on both lists carves kBatch new blocks out of one slab, so frames
+// carry no malloc header.
+//
+// Slabs come from this thread's chunk of kChunk bytes (one operator new,
+// which glibc serves from mmap), not one malloc each: growing a thread's
+// malloc arena by a slab at a time cost an mprotect call per slab (8% of a
+// profile of 1M spawned goroutines waiting to be joined). Carving writes
+// every block, so a new slab is faulted in page by page as it is carved:
+// 27% of that profile was page faults. From a thread's second chunk on
+// (it has carved kChunk bytes: a program with many goroutines), the chunk
+// is populated ahead of the slabs in kPrefault steps with one madvise
+// (MADV_POPULATE_WRITE) each, which costs the same zeroing but not a trap
+// per page. A thread with few frames never populates ahead, so small
+// programs keep the resident size they had. Transparent huge pages
+// (MADV_HUGEPAGE) were tried and not kept: as fast when the kernel had a
+// huge page at hand, twice as slow when it had to find one (bench/RESULTS.md
+// and docs/design/performance.md).
+//
 // Blocks are never returned to the system (like Go's stack and g caches);
 // the pool is bounded by the peak number of live frames.
+#include <sys/mman.h>
+
+#include <atomic>
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <new>
 
 #include "goro/detail/frame_alloc.hpp"
 #include "goro/detail/spinlock.hpp"
@@ -25,6 +45,14 @@ namespace {
 constexpr std::size_t kClasses = kMaxPooled / kFrameGranule;
 constexpr std::size_t kBatch = 64;
 constexpr std::size_t kHigh = 4 * kBatch;
+constexpr std::size_t kChunk = std::size_t{2} << 20;
+constexpr std::size_t kPrefault = std::size_t{256} << 10;
+constexpr std::uintptr_t kPage = 4096;
+static_assert(kBatch * kMaxPooled <= kChunk, "a slab must fit in a chunk");
+
+// Cleared when the kernel refuses MADV_POPULATE_WRITE (before Linux 5.14):
+// the pages are then faulted in as they are carved, as without it.
+std::atomic<bool> g_prefault_works{true};
 
 struct block {
   block* next;        // within a free list or a batch (null-terminated)
@@ -79,10 +107,47 @@ struct thread_cache {
       cl.loose = first;
     }
   }
+  // The rest of this thread's chunk: [next, end), populated up to
+  // `populated` (a page boundary, or the chunk's start).
+  unsigned char* next = nullptr;
+  unsigned char* end = nullptr;
+  unsigned char* populated = nullptr;
+  bool prefault = false;  // from the second chunk on
+
+  // n bytes of this thread's chunk (a new chunk when the rest is too short:
+  // the rest, less than a slab, is left unused and untouched).
+  unsigned char* take_slab(std::size_t n) {
+    if (n > static_cast<std::size_t>(end - next)) {
+      auto* chunk = static_cast<unsigned char*>(::operator new(kChunk));  // may throw bad_alloc
+      prefault = end != nullptr;
+      next = populated = chunk;
+      end = chunk + kChunk;
+    }
+    unsigned char* slab = next;
+    next += n;
+    if (prefault && next > populated) populate_ahead();
+    return slab;
+  }
+  // Populates the chunk from `populated` to the kPrefault step past `next`
+  // (or the chunk's end). A failure only leaves the pages to fault in.
+  void populate_ahead() noexcept {
+    if (!g_prefault_works.load(std::memory_order_relaxed)) return;
+    const auto from = reinterpret_cast<std::uintptr_t>(populated) & ~(kPage - 1);
+    auto to = (reinterpret_cast<std::uintptr_t>(next) + kPrefault - 1) & ~(kPrefault - 1);
+    to = std::min(to, reinterpret_cast<std::uintptr_t>(end) & ~(kPage - 1));
+    if (to <= from) return;  // the last partial page: faulted in as carved
+#ifdef MADV_POPULATE_WRITE
+    if (madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE) != 0)
+      g_prefault_works.store(false, std::memory_order_relaxed);
+#else
+    g_prefault_works.store(false, std::memory_order_relaxed);
+#endif
+    populated = reinterpret_cast<unsigned char*>(to);
+  }
   // Carves kBatch blocks of class c from a new slab into this (empty) list.
   void carve(std::size_t c) {
     const std::size_t size = (c + 1) * kFrameGranule;
-    auto* slab = static_cast<unsigned char*>(::operator new(kBatch * size));
+    unsigned char* slab = take_slab(kBatch * size);
     for (std::size_t i = kBatch; i-- > 0;) {
       auto* b = reinterpret_cast<block*>(slab + i * size);
       b->next = head[c];
