@@ -48,7 +48,8 @@ constexpr std::size_t kHigh = 4 * kBatch;
 constexpr std::size_t kChunk = std::size_t{2} << 20;
 constexpr std::size_t kPrefault = std::size_t{256} << 10;
 constexpr std::uintptr_t kPage = 4096;
-static_assert(kBatch * kMaxPooled <= kChunk, "a slab must fit in a chunk");
+constexpr std::uintptr_t kLine = 64;
+static_assert(kBatch * kMaxPooled + kLine <= kChunk, "a slab must fit in a chunk");
 
 // Cleared when the kernel refuses MADV_POPULATE_WRITE (before Linux 5.14):
 // the pages are then faulted in as they are carved, as without it.
@@ -114,17 +115,22 @@ struct thread_cache {
   unsigned char* populated = nullptr;
   bool prefault = false;  // from the second chunk on
 
-  // n bytes of this thread's chunk (a new chunk when the rest is too short:
-  // the rest, less than a slab, is left unused and untouched).
+  // n bytes of this thread's chunk, from a cache-line boundary (a 128-byte
+  // shell then spans two lines, not three: go + wait_group spawn/join ran
+  // 10% slower with slabs at the 16-byte offset operator new gives). A new
+  // chunk when the rest is too short: the rest, less than a slab, is left
+  // unused and untouched.
   unsigned char* take_slab(std::size_t n) {
-    if (n > static_cast<std::size_t>(end - next)) {
+    auto at = (reinterpret_cast<std::uintptr_t>(next) + kLine - 1) & ~(kLine - 1);
+    if (next == nullptr || at + n > reinterpret_cast<std::uintptr_t>(end)) {
       auto* chunk = static_cast<unsigned char*>(::operator new(kChunk));  // may throw bad_alloc
       prefault = end != nullptr;
-      next = populated = chunk;
+      populated = chunk;
       end = chunk + kChunk;
+      at = (reinterpret_cast<std::uintptr_t>(chunk) + kLine - 1) & ~(kLine - 1);
     }
-    unsigned char* slab = next;
-    next += n;
+    auto* slab = reinterpret_cast<unsigned char*>(at);
+    next = slab + n;
     if (prefault && next > populated) populate_ahead();
     return slab;
   }
