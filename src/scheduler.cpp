@@ -187,11 +187,13 @@ void goroutine_finished(std::exception_ptr error) noexcept {
     report_uncaught(error, g);
     reported = true;
   }
-  registry_remove(g);  // before kDone: a joiner then sees live counts settled
   // A joinable goroutine keeps its outcome in its shell and lets its frame
-  // go now (goroutine_ops::finish), before kDone lets a joiner read it. If
-  // its handle is dropped meanwhile, destroy() below finds no frame.
+  // go now (goroutine_ops::finish), before kDone lets a joiner read it, and
+  // while it still counts as live: a quiescent runtime has run the frame's
+  // destructors. If its handle is dropped meanwhile, destroy() below finds
+  // no frame.
   if (!(s & kDetached) && g->ops->finish) g->ops->finish(g);
+  registry_remove(g);  // before kDone: a joiner then sees live counts settled
   // Once kDone is visible a thread joiner (woken early by a stale parker
   // token) may return and destroy the goroutine.
   waker j;

@@ -171,8 +171,8 @@ namespace detail {
 // to the error slot and the goroutine ends with it, as if its task had
 // thrown it. So a parked goroutine is two allocations, the shell and its
 // task frame, and a queued one that has not run yet is just the shell, as
-// is a finished one that waits to be joined (its frame goes when its task
-// returns: joinable_result_shell below).
+// is (for most result types) a finished one that waits to be joined: its
+// frame goes when its task returns (joinable_result_shell below).
 //
 // Join state bits (atomic, one word):
 //   kDone     the goroutine returned; result or exception stored.
@@ -242,11 +242,26 @@ struct joinable_shell : shell_base {
 // A joinable goroutine's task frame is destroyed when the task returns
 // (shell::finish), its outcome moved into the shell first, so that 1M
 // finished goroutines waiting to be joined hold their shells and results,
-// not their frames too. A result whose move may throw stays in the frame
-// instead (finish must not fail), and the frame lives until the join.
+// not their frames too. The frame stays until the handle goes, as a
+// detached goroutine's never does, only for a result the shell should not
+// hold: one whose move may throw (finish must not fail), one larger than
+// kMaxResultInShell (every spawned goroutine's shell would carry it while
+// it runs or parks, and a large one would push the shell out of the frame
+// pool), one aligned beyond the pool's 16 bytes, and the tag types
+// std::optional cannot hold.
+inline constexpr std::size_t kMaxResultInShell = 64;
 template <class R>
-inline constexpr bool result_outlives_frame =
-    std::is_void_v<R> || std::is_nothrow_move_constructible_v<R>;
+constexpr bool shell_holds_result() noexcept {
+  if constexpr (std::is_void_v<R>) {
+    return true;
+  } else {
+    return std::is_nothrow_move_constructible_v<R> && sizeof(R) <= kMaxResultInShell &&
+           alignof(R) <= kFrameGranule && !std::is_same_v<std::remove_cv_t<R>, std::nullopt_t> &&
+           !std::is_same_v<std::remove_cv_t<R>, std::in_place_t>;
+  }
+}
+template <class R>
+inline constexpr bool result_outlives_frame = shell_holds_result<R>();
 
 // The shell a spawn of a goroutine returning R makes; join_handle<R> reads
 // the result here once the frame is gone.
@@ -556,8 +571,10 @@ class [[nodiscard]] join_handle {
 
  private:
   static constexpr std::uint32_t kFinished = detail::kDone | detail::kShutdown;
-  // The outcome of a finished goroutine: its top task's, or the error of
-  // the call that should have made that task.
+  // The outcome of a finished goroutine: in its top task's frame if that
+  // is kept (result_outlives_frame), else in the shell (shell::finish
+  // moved it there), or the error of the call that should have made the
+  // task.
   static R take(detail::joinable_shell* s) {
     if (!(s->join_state.load(std::memory_order_acquire) & detail::kDone))
       throw std::runtime_error("goro: the runtime was destroyed before the goroutine finished");

@@ -44,8 +44,10 @@ namespace detail {
 // own task (its `top`) returned, or the call that was to make that task
 // threw. Marks it dead, leaves the registry, hands the outcome to its
 // joiner or, when detached, reports an exception and destroys the
-// goroutine, this task's frame included. `error` is a copy: the frame may
-// be gone before the function returns.
+// goroutine, this task's frame included. A joinable goroutine's frame
+// usually goes too, its outcome moved into the shell first
+// (goroutine_ops::finish). `error` is a copy: the frame may be gone before
+// the function returns.
 void goroutine_finished(std::exception_ptr error) noexcept;
 
 struct task_access;

@@ -2,8 +2,10 @@
 // shells"). The callable and its arguments live as long as the goroutine;
 // the callable is called on the goroutine, when a worker first runs it;
 // an exception from that call ends the goroutine as if its task threw it.
+#include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -165,6 +167,32 @@ TEST_P(GoroutineShell, ResultThatMayThrowOnMoveIsJoinedFromTheFrame) {
     EXPECT_FALSE(gone.load());
   }
   EXPECT_TRUE(gone.load());  // the handle went, and the frame with it
+}
+
+// A result over 64 bytes would ride in every spawned goroutine's shell
+// while it runs or parks: it stays in the frame, which the handle keeps.
+TEST_P(GoroutineShell, LargeResultIsJoinedFromTheFrame) {
+  std::atomic<bool> gone{false};
+  {
+    auto h = rt().spawn([](frame_witness) -> goro::task<std::array<char, 100>> {
+      std::array<char, 100> a{};
+      a.fill('z');
+      co_return a;
+    }, frame_witness(&gone));
+    auto a = std::move(h).join();
+    EXPECT_EQ(a[0], 'z');
+    EXPECT_EQ(a[99], 'z');
+    EXPECT_FALSE(gone.load());
+  }
+  EXPECT_TRUE(gone.load());
+}
+
+// std::optional cannot hold the tag types: such a result stays in the frame
+// (this compiles, and joins).
+TEST_P(GoroutineShell, TagTypeResultIsJoinedFromTheFrame) {
+  auto h = rt().spawn([]() -> goro::task<std::nullopt_t> { co_return std::nullopt; });
+  std::optional<int> o = std::move(h).join();
+  EXPECT_FALSE(o.has_value());
 }
 
 TEST_P(GoroutineShell, JoinFromAGoroutineTakesTheResultKeptInTheShell) {

@@ -93,11 +93,13 @@ struct goroutine_ops {
   // Destroys the goroutine: its task frames (at runtime shutdown, if it is
   // still alive), the callable, the arguments and the control block.
   void (*destroy)(goroutine*) noexcept;
-  // A joinable goroutine's task returned (null for the other shells):
-  // keeps its outcome in the shell and destroys the task's frame, so that a
-  // finished goroutine nobody has joined yet holds its shell and result
-  // only. Runs on the goroutine's worker, inside the frame's final
-  // suspend, before kDone is published.
+  // A joinable goroutine ended (null for go's and wait_group::go's shells,
+  // and for a result the shell does not hold: runtime.hpp,
+  // result_outlives_frame): keeps its task's outcome in the shell and
+  // destroys the task's frame, so that a finished goroutine nobody has
+  // joined yet holds its shell and result only. Runs on the goroutine's
+  // worker, inside the frame's final suspend (or in start's catch, with no
+  // frame: then it does nothing), before kDone is published.
   void (*finish)(goroutine*) noexcept = nullptr;
 };
 
