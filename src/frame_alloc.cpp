@@ -13,7 +13,7 @@
 // carry no malloc header.
 //
 // Slabs come from this thread's chunk of kChunk bytes (one operator new,
-// which glibc serves from mmap), not one malloc each: growing a thread's
+// which glibc usually serves from mmap), not one malloc each: growing a thread's
 // malloc arena by a slab at a time cost an mprotect call per slab (8% of a
 // profile of 1M spawned goroutines waiting to be joined). Carving writes
 // every block, so a new slab is faulted in page by page as it is carved:
@@ -27,9 +27,18 @@
 // huge page at hand, twice as slow when it had to find one (bench/RESULTS.md
 // and docs/design/performance.md).
 //
+// A thread that exits leaves the rest of its chunk to the next thread that
+// needs one (spare_rest below).
+//
 // Blocks are never returned to the system (like Go's stack and g caches);
-// the pool is bounded by the peak number of live frames.
+// the pool is bounded by the peak number of live frames, plus up to one
+// chunk of address space (and kPrefault populated ahead) per thread
+// carving at the same time.
 #include <sys/mman.h>
+#include <sys/utsname.h>
+
+#include <cerrno>
+#include <cstdio>
 
 #include <atomic>
 #include <algorithm>
@@ -39,6 +48,7 @@
 
 #include "goro/detail/frame_alloc.hpp"
 #include "goro/detail/spinlock.hpp"
+#include "frame_alloc_testing.hpp"
 
 namespace goro::detail {
 namespace {
@@ -51,9 +61,47 @@ constexpr std::uintptr_t kPage = 4096;
 constexpr std::uintptr_t kLine = 64;
 static_assert(kBatch * kMaxPooled + kLine <= kChunk, "a slab must fit in a chunk");
 
-// Cleared when the kernel refuses MADV_POPULATE_WRITE (before Linux 5.14):
-// the pages are then faulted in as they are carved, as without it.
-std::atomic<bool> g_prefault_works{true};
+// The advice's number (asm-generic), for C libraries older than the
+// kernel feature (glibc 2.35).
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+// Whether to populate ahead at all: Linux 5.14 or later. An older kernel
+// refuses advice 23 (EINVAL), or, on some vendor kernels (Oracle's UEK6,
+// 5.4), takes it for another advice that populates nothing, so the release
+// is checked once instead of trusting the call's result.
+bool kernel_populates() noexcept {
+  utsname u{};
+  int major = 0, minor = 0;
+  if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major > 5 || (major == 5 && minor >= 14);
+}
+// Cleared when the kernel refuses the advice for good (EINVAL, EPERM from a
+// seccomp filter, ENOSYS): the pages are then faulted in as they are
+// carved, as without it. A passing failure (ENOMEM at a cgroup's limit,
+// EINTR, EAGAIN) leaves it set: those pages fault in as they are carved.
+std::atomic<bool> g_prefault_works{kernel_populates()};
+
+std::uintptr_t line_up(const void* p) noexcept {
+  return (reinterpret_cast<std::uintptr_t>(p) + kLine - 1) & ~(kLine - 1);
+}
+
+// What an exiting thread leaves of its chunk, for the next thread that
+// needs one: without it, every thread that ever made a frame (a plain
+// thread that calls go() once) would strand most of a 2 MB chunk, and a
+// program that starts threads by the thousand would run out of address
+// space. The record lives in the rest itself (at least kMinSpare bytes,
+// enough for any slab); a shorter rest is left unused.
+struct spare_rest {
+  unsigned char* end;
+  unsigned char* populated;
+  spare_rest* link;
+};
+constexpr std::size_t kMinSpare = kBatch * kMaxPooled;
+constinit spinlock g_spare_mu;
+constinit spare_rest* g_spare GORO_GUARDED_BY(g_spare_mu) = nullptr;
+std::atomic<std::size_t> g_chunks{0};  // taken from operator new (tests)
 
 struct block {
   block* next;        // within a free list or a batch (null-terminated)
@@ -87,7 +135,19 @@ struct thread_cache {
   ~thread_cache() {
     for (std::size_t c = 0; c < kClasses; ++c)
       while (count[c] > 0) give_back(c, count[c]);
+    leave_rest();
     tl_cache_gone = true;
+  }
+  // Thread exit: the rest of the chunk goes to the spare list (above).
+  void leave_rest() noexcept {
+    const std::uintptr_t at = line_up(next);
+    if (next == nullptr || at + kMinSpare > reinterpret_cast<std::uintptr_t>(end)) return;
+    auto* rest = reinterpret_cast<spare_rest*>(at);
+    rest->end = end;
+    rest->populated = populated;
+    lock_guard l(g_spare_mu);
+    rest->link = g_spare;
+    g_spare = rest;
   }
   // Moves the first n blocks of class c to the central list: a batch when
   // n == kBatch, else the loose list.
@@ -117,17 +177,29 @@ struct thread_cache {
 
   // n bytes of this thread's chunk, from a cache-line boundary (a 128-byte
   // shell then spans two lines, not three: go + wait_group spawn/join ran
-  // 10% slower with slabs at the 16-byte offset operator new gives). A new
-  // chunk when the rest is too short: the rest, less than a slab, is left
-  // unused and untouched.
+  // 10% slower with slabs at the 16-byte offset operator new gives). When
+  // the rest is too short, an exited thread's rest or a new chunk; the
+  // short rest, less than a slab, is left unused.
   unsigned char* take_slab(std::size_t n) {
-    auto at = (reinterpret_cast<std::uintptr_t>(next) + kLine - 1) & ~(kLine - 1);
+    std::uintptr_t at = line_up(next);
     if (next == nullptr || at + n > reinterpret_cast<std::uintptr_t>(end)) {
-      auto* chunk = static_cast<unsigned char*>(::operator new(kChunk));  // may throw bad_alloc
       prefault = end != nullptr;
-      populated = chunk;
-      end = chunk + kChunk;
-      at = (reinterpret_cast<std::uintptr_t>(chunk) + kLine - 1) & ~(kLine - 1);
+      spare_rest* rest = nullptr;
+      {
+        lock_guard l(g_spare_mu);
+        if ((rest = g_spare) != nullptr) g_spare = rest->link;
+      }
+      if (rest != nullptr) {  // n <= kMinSpare: it fits
+        end = rest->end;
+        populated = std::max(rest->populated, reinterpret_cast<unsigned char*>(rest));
+        at = reinterpret_cast<std::uintptr_t>(rest);  // on a line already
+      } else {
+        auto* chunk = static_cast<unsigned char*>(::operator new(kChunk));  // may throw bad_alloc
+        g_chunks.fetch_add(1, std::memory_order_relaxed);
+        populated = chunk;
+        end = chunk + kChunk;
+        at = line_up(chunk);
+      }
     }
     auto* slab = reinterpret_cast<unsigned char*>(at);
     next = slab + n;
@@ -142,12 +214,9 @@ struct thread_cache {
     auto to = (reinterpret_cast<std::uintptr_t>(next) + kPrefault - 1) & ~(kPrefault - 1);
     to = std::min(to, reinterpret_cast<std::uintptr_t>(end) & ~(kPage - 1));
     if (to <= from) return;  // the last partial page: faulted in as carved
-#ifdef MADV_POPULATE_WRITE
-    if (madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE) != 0)
+    if (madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE) != 0 &&
+        (errno == EINVAL || errno == EPERM || errno == ENOSYS))
       g_prefault_works.store(false, std::memory_order_relaxed);
-#else
-    g_prefault_works.store(false, std::memory_order_relaxed);
-#endif
     populated = reinterpret_cast<unsigned char*>(to);
   }
   // Carves kBatch blocks of class c from a new slab into this (empty) list.
@@ -223,5 +292,9 @@ void frame_free_pooled(void* p, std::size_t n) noexcept {
   tc.head[c] = b;
   if (++tc.count[c] > kHigh) tc.give_back(c, kBatch);
 }
+
+namespace testing {
+std::size_t frame_pool_chunks() noexcept { return g_chunks.load(std::memory_order_relaxed); }
+}  // namespace testing
 
 }  // namespace goro::detail
