@@ -40,8 +40,8 @@
 #include <cerrno>
 #include <cstdio>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -81,6 +81,8 @@ bool kernel_populates() noexcept {
 // seccomp filter, ENOSYS): the pages are then faulted in as they are
 // carved, as without it. A passing failure (ENOMEM at a cgroup's limit,
 // EINTR, EAGAIN) leaves it set: those pages fault in as they are carved.
+// (Dynamically initialised: a frame made by another file's static
+// initialiser before this runs sees false and only skips populating.)
 std::atomic<bool> g_prefault_works{kernel_populates()};
 
 std::uintptr_t line_up(const void* p) noexcept {
@@ -88,11 +90,11 @@ std::uintptr_t line_up(const void* p) noexcept {
 }
 
 // What an exiting thread leaves of its chunk, for the next thread that
-// needs one: without it, every thread that ever made a frame (a plain
-// thread that calls go() once) would strand most of a 2 MB chunk, and a
-// program that starts threads by the thousand would run out of address
-// space. The record lives in the rest itself (at least kMinSpare bytes,
-// enough for any slab); a shorter rest is left unused.
+// needs one: without it, every thread that ever cut a slab (one whose own
+// list and the central one had no block of a size it needed) would strand
+// the rest of a 2 MB chunk of address space for good. The record lives in
+// the rest itself (at least kMinSpare bytes, enough for any slab); a
+// shorter rest is left unused.
 struct spare_rest {
   unsigned char* end;
   unsigned char* populated;
@@ -169,7 +171,8 @@ struct thread_cache {
     }
   }
   // The rest of this thread's chunk: [next, end), populated up to
-  // `populated` (a page boundary, or the chunk's start).
+  // `populated` (a page boundary, or where the chunk or the rest taken
+  // over from an exited thread starts).
   unsigned char* next = nullptr;
   unsigned char* end = nullptr;
   unsigned char* populated = nullptr;
