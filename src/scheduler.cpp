@@ -174,7 +174,16 @@ void waker::wake() const noexcept {
 // The goroutine running on this worker is over: its top task returned (its
 // final awaiter calls this), or its callable threw before making it
 // (runtime.hpp, goroutine shells).
-void goroutine_finished(std::exception_ptr error) noexcept {
+//
+// `error` points at the stored exception (the top task's promise, or the
+// shell's error slot); this function copies it only to report it. A copy
+// held past kDone would make this worker the one that drops the
+// exception's last reference after the joiner has caught and read it: the
+// exception's reference count lives in the C++ runtime's support library,
+// which TSan does not see, so it reported the joiner's read and this
+// worker's free as a race (tests/stress/runtime_stress_test.cpp,
+// JoinDropStress).
+void goroutine_finished(std::exception_ptr* error) noexcept {
   goroutine* g = current_goroutine();
   GORO_ASSERT(g != nullptr, "goro: a goroutine's task finished outside its goroutine");
   g->state.store(g_state::dead, std::memory_order_relaxed);
@@ -183,23 +192,28 @@ void goroutine_finished(std::exception_ptr error) noexcept {
   // exception, so report it while the goroutine still counts as live; a
   // quiescent runtime (wait_no_goroutines) has then run every handler.
   bool reported = false;
-  if ((s & kDetached) && error) {
-    report_uncaught(error, g);
+  if ((s & kDetached) && *error) {
+    report_uncaught(*error, g);
     reported = true;
   }
   // A joinable goroutine keeps its outcome in its shell and lets its frame
   // go now (goroutine_ops::finish), before kDone lets a joiner read it, and
   // while it still counts as live: a quiescent runtime has run the frame's
   // destructors. If its handle is dropped meanwhile, destroy() below finds
-  // no frame.
-  if (!(s & kDetached) && g->ops->finish) g->ops->finish(g);
+  // no frame. The exception is in the shell's slot from then on.
+  if (!(s & kDetached) && g->ops->finish) {
+    g->ops->finish(g);
+    error = &static_cast<joinable_shell*>(g)->error;
+  }
   registry_remove(g);  // before kDone: a joiner then sees live counts settled
   // Once kDone is visible a thread joiner (woken early by a stale parker
   // token) may return and destroy the goroutine.
   waker j;
   s = publish_join_bit(g, s, kDone, &j);
   if (s & kDetached) {
-    if (error && !reported) report_uncaught(error, g);
+    // Dropped meanwhile, unjoined: the goroutine is ours alone, and so is
+    // what *error points at (the shell, or the frame that destroy() frees).
+    if (*error && !reported) report_uncaught(*error, g);
     g->ops->destroy(g);
   } else if (s & kWaiter) {
     wake_joiner(g, j);

@@ -362,9 +362,10 @@ struct shell final : Base {
     } catch (...) {
       if constexpr (is_joinable_shell<Base>) {
         s->error = std::current_exception();
-        goroutine_finished(s->error);  // may destroy s
+        goroutine_finished(&s->error);  // may destroy s
       } else {
-        goroutine_finished(std::current_exception());  // destroys s
+        std::exception_ptr e = std::current_exception();
+        goroutine_finished(&e);  // destroys s
       }
       return;
     }

@@ -46,9 +46,11 @@ namespace detail {
 // joiner or, when detached, reports an exception and destroys the
 // goroutine, this task's frame included. A joinable goroutine's frame
 // usually goes too, its outcome moved into the shell first
-// (goroutine_ops::finish). `error` is a copy: the frame may be gone before
-// the function returns.
-void goroutine_finished(std::exception_ptr error) noexcept;
+// (goroutine_ops::finish). `error` points at where the exception (if any)
+// is kept: the top task's promise, or the shell's error slot; it takes no
+// reference of its own, so that once kDone is published the worker holds
+// none and the joiner's thread lets the last one go.
+void goroutine_finished(std::exception_ptr* error) noexcept;
 
 struct task_access;
 
@@ -84,7 +86,7 @@ struct task_promise_base : pooled_frame {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
       task_promise_base& p = h.promise();
       if (p.has_flag(kTop)) {
-        goroutine_finished(p.error);  // may destroy this frame: nothing touches it after
+        goroutine_finished(&p.error);  // may destroy this frame: nothing touches it after
         return std::noop_coroutine();
       }
       // The parent is still inside await_suspend: it will see kDone and go on.
