@@ -70,7 +70,8 @@ static_assert(kBatch * kMaxPooled + kLine <= kChunk, "a slab must fit in a chunk
 // Whether to populate ahead at all: Linux 5.14 or later. An older kernel
 // refuses advice 23 (EINVAL), or, on some vendor kernels (Oracle's UEK6,
 // 5.4), takes it for another advice that populates nothing, so the release
-// is checked once instead of trusting the call's result.
+// is checked (once, by the first thread that populates) instead of
+// trusting the call's result.
 bool kernel_populates() noexcept {
   utsname u{};
   int major = 0, minor = 0;
@@ -81,9 +82,7 @@ bool kernel_populates() noexcept {
 // seccomp filter, ENOSYS): the pages are then faulted in as they are
 // carved, as without it. A passing failure (ENOMEM at a cgroup's limit,
 // EINTR, EAGAIN) leaves it set: those pages fault in as they are carved.
-// (Dynamically initialised: a frame made by another file's static
-// initialiser before this runs sees false and only skips populating.)
-std::atomic<bool> g_prefault_works{kernel_populates()};
+std::atomic<bool> g_prefault_works{true};
 
 std::uintptr_t line_up(const void* p) noexcept {
   return (reinterpret_cast<std::uintptr_t>(p) + kLine - 1) & ~(kLine - 1);
@@ -212,7 +211,9 @@ struct thread_cache {
   // Populates the chunk from `populated` to the kPrefault step past `next`
   // (or the chunk's end). A failure only leaves the pages to fault in.
   void populate_ahead() noexcept {
-    if (!g_prefault_works.load(std::memory_order_relaxed)) return;
+    // Asked here, not at start-up: most programs never populate ahead.
+    static const bool kernel_ok = kernel_populates();
+    if (!kernel_ok || !g_prefault_works.load(std::memory_order_relaxed)) return;
     const auto from = reinterpret_cast<std::uintptr_t>(populated) & ~(kPage - 1);
     auto to = (reinterpret_cast<std::uintptr_t>(next) + kPrefault - 1) & ~(kPrefault - 1);
     to = std::min(to, reinterpret_cast<std::uintptr_t>(end) & ~(kPage - 1));
