@@ -121,10 +121,14 @@ std::vector<runtime_impl*> live_runtimes() {
 
 bool runtime_impl::wait_until_only(const std::vector<std::uint64_t>& allowed,
                                    std::chrono::nanoseconds timeout) {
-  // allowed is sorted. Woken by registry_remove whenever live() drops to
-  // allowed.size() or below (quiet_threshold), then checks the ids.
+  // allowed is sorted. Woken by notify_quiet whenever live() drops to
+  // allowed.size() or below (quiet_threshold) or a pending report ends, then
+  // checks the ids.
   auto only_allowed = [&] {
-    if (live() > allowed.size()) return false;
+    if (!quiet_at(allowed.size())) {
+      quiet_wait_seam();
+      return false;
+    }
     for (const goroutine_info& g : snapshot())
       if (!std::binary_search(allowed.begin(), allowed.end(), g.id)) return false;
     return true;
@@ -265,6 +269,10 @@ void runtime_impl::registry_remove(goroutine* g) noexcept {
   // Dekker pair with wait_no_goroutines: count published; fence; look for
   // waiters. A waiter registers, then sums the shards under quiet_mu.
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  notify_quiet();
+}
+
+void runtime_impl::notify_quiet() noexcept {
   // acquire: a waiter stores quiet_threshold before its increment.
   if (quiet_waiters.load(std::memory_order_acquire) > 0 &&
       live() <= quiet_threshold.load(std::memory_order_relaxed)) {
@@ -415,7 +423,11 @@ bool runtime::wait_no_goroutines(std::chrono::nanoseconds timeout) const {
   bool quiet;
   {
     std::unique_lock<std::mutex> l(impl_->quiet_mu);
-    quiet = impl_->quiet_cv.wait_for(l, timeout, [&] { return impl_->live() == 0; });
+    quiet = impl_->quiet_cv.wait_for(l, timeout, [&] {
+      if (impl_->quiet_at(0)) return true;
+      detail::quiet_wait_seam();
+      return false;
+    });
   }
   impl_->quiet_waiters.fetch_sub(1, std::memory_order_relaxed);
   return quiet;

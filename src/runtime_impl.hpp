@@ -55,6 +55,11 @@ inline std::uint32_t publish_join_bit(goroutine* g, std::uint32_t s, std::uint32
 // kWoken is set as the last touch of g (runtime.hpp, join state).
 void wake_joiner(goroutine* g, waker j) noexcept;
 
+// Test seams of a pending report (scheduler_testing.hpp,
+// set_pending_report_seams); no-ops unless a test set them.
+void finish_window_seam() noexcept;
+void quiet_wait_seam() noexcept;
+
 // ---- local run queue (single producer, multi consumer ring) ---------------
 class local_queue {
  public:
@@ -394,6 +399,22 @@ struct runtime_impl {
   std::atomic<std::size_t> quiet_threshold{0};
   mutable std::mutex quiet_mu;
   mutable std::condition_variable quiet_cv;
+  // Joinable goroutines that ended with an exception and have left the
+  // registry but not yet learnt whether their handle was dropped meanwhile
+  // (goroutine_finished): such a goroutine reports the exception itself, so
+  // the quiescence waits also wait for this to be 0, and a runtime found
+  // quiet has run every uncaught-exception handler its workers owe.
+  std::atomic<int> reports_pending{0};
+  // The quiescence waits' condition: at most n live goroutines, no report
+  // pending. live() is read first: a removal it sees follows the increment
+  // of reports_pending that came before it (goroutine_finished).
+  bool quiet_at(std::size_t n) const noexcept {
+    return live() <= n && reports_pending.load(std::memory_order_acquire) == 0;
+  }
+  // Wakes the quiescence waiters, if any, after a decrease of live() or of
+  // reports_pending (the caller's seq_cst write or fence comes first: a
+  // waiter counts itself in quiet_waiters, then checks under quiet_mu).
+  void notify_quiet() noexcept;
 
   // Scheduling.
   void start();

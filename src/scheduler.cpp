@@ -62,6 +62,19 @@ std::atomic<void (*)()> g_wake_in_flight_seam{nullptr};
 std::atomic<void (*)(bool)> g_wait_group_release_seam{nullptr};
 
 namespace {
+// The seams of a pending report (scheduler_testing.hpp).
+std::atomic<void (*)()> g_finish_window_seam{nullptr};
+std::atomic<void (*)()> g_quiet_wait_seam{nullptr};
+}  // namespace
+
+void finish_window_seam() noexcept {
+  if (void (*seam)() = g_finish_window_seam.load(std::memory_order_acquire)) seam();
+}
+void quiet_wait_seam() noexcept {
+  if (void (*seam)() = g_quiet_wait_seam.load(std::memory_order_acquire)) seam();
+}
+
+namespace {
 
 std::uint64_t xorshift(std::uint64_t& s) noexcept {
   s ^= s << 13;
@@ -205,7 +218,17 @@ void goroutine_finished(std::exception_ptr* error) noexcept {
     g->ops->finish(g);
     error = &static_cast<joinable_shell*>(g)->error;
   }
+  // An exception nobody has reported yet is ours to report if the handle is
+  // dropped before kDone, which we learn only after leaving the registry:
+  // until we know, the quiescence waits wait for us (reports_pending; the
+  // increment comes before the removal they see).
+  runtime_impl* const rt = g->rt;
+  const bool may_report = *error && !reported;
+  if (may_report) [[unlikely]]
+    rt->reports_pending.fetch_add(1, std::memory_order_relaxed);
   registry_remove(g);  // before kDone: a joiner then sees live counts settled
+  if (may_report) [[unlikely]]
+    finish_window_seam();
   // Once kDone is visible a thread joiner (woken early by a stale parker
   // token) may return and destroy the goroutine.
   waker j;
@@ -213,10 +236,15 @@ void goroutine_finished(std::exception_ptr* error) noexcept {
   if (s & kDetached) {
     // Dropped meanwhile, unjoined: the goroutine is ours alone, and so is
     // what *error points at (the shell, or the frame that destroy() frees).
-    if (*error && !reported) report_uncaught(*error, g);
+    if (may_report) report_uncaught(*error, g);
     g->ops->destroy(g);
   } else if (s & kWaiter) {
     wake_joiner(g, j);
+  }
+  if (may_report) [[unlikely]] {
+    // Dekker pair with the quiescence waits, as in registry_remove.
+    rt->reports_pending.fetch_sub(1, std::memory_order_seq_cst);
+    rt->notify_quiet();
   }
 }
 
@@ -882,5 +910,10 @@ unsigned workers_parked(runtime_impl* rt) noexcept {
 }
 
 bool stopping(runtime_impl* rt) noexcept { return rt->stopping.load(std::memory_order_acquire); }
+
+void set_pending_report_seams(void (*window)(), void (*wait_blocked)()) noexcept {
+  g_finish_window_seam.store(window, std::memory_order_release);
+  g_quiet_wait_seam.store(wait_blocked, std::memory_order_release);
+}
 
 }  // namespace goro::detail::testing

@@ -45,4 +45,13 @@ unsigned workers_parked(runtime_impl* rt) noexcept;
 // on its workers run no goroutine that is still queued.
 bool stopping(runtime_impl* rt) noexcept;
 
+// A pending report (goroutine_finished, runtime_impl::reports_pending):
+// `window` runs on a worker whose joinable goroutine ended with an exception,
+// after it left the registry and before it publishes kDone (a handle dropped
+// now leaves the report to that worker); `wait_blocked` runs in a quiescence
+// wait (wait_no_goroutines, a leak check) each time it finds the runtime not
+// quiet, under the wait's mutex. Null: none. Process-wide; set them while no
+// goroutine ends and no quiescence wait runs.
+void set_pending_report_seams(void (*window)(), void (*wait_blocked)()) noexcept;
+
 }  // namespace goro::detail::testing

@@ -755,6 +755,9 @@ class runtime {
   std::size_t armed_timers() const noexcept;
   // Blocks until no goroutine is alive or the timeout passes; returns true
   // when none is alive. This is the leak check tests end with (like goleak).
+  // When it returns true, every uncaught-exception handler call the
+  // runtime's goroutines owed has returned (a goroutine whose join_handle
+  // was dropped as it ended reports from its worker, and counts until then).
   bool wait_no_goroutines(std::chrono::nanoseconds timeout) const;
 
   // The process-wide runtime used by goro::run/go/spawn outside any runtime.

@@ -456,6 +456,9 @@ TEST_P(JoinDropStress, HandlesDroppedWhileTheirGoroutinesEnd) {
       }
     }
     EXPECT_TRUE(rt2.wait_no_goroutines(std::chrono::seconds(60)));
+    // A quiet runtime has run every handler its workers owe
+    // (regression/exception_reported_after_quiescence_test.cpp).
+    EXPECT_EQ(reported(), expect_reported);
   }
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(threw, expect_threw);
