@@ -141,6 +141,8 @@ bool runtime_impl::wait_until_only(const std::vector<std::uint64_t>& allowed,
       quiet_threshold.store(mine, std::memory_order_relaxed);
   }
   quiet_waiters.fetch_add(1, std::memory_order_seq_cst);
+  // Our half of the Dekker pair with removers (notify_quiet).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   bool ok;
   {
     std::unique_lock<std::mutex> l(quiet_mu);
@@ -245,34 +247,67 @@ void runtime_impl::registry_add(goroutine* g) {
   }
 }
 
+void registry_shard::push_remote(std::uint32_t first, std::uint32_t last) noexcept {
+  std::atomic<std::uintptr_t>& tail = slot(last);
+  std::uint32_t head = remote_free.load(std::memory_order_relaxed);
+  do {
+    tail.store(free_link(head), std::memory_order_relaxed);
+  } while (!remote_free.compare_exchange_weak(head, first, std::memory_order_release,
+                                              std::memory_order_relaxed));
+}
+
 void runtime_impl::registry_remove(goroutine* g) noexcept {
   registry_shard& s = shards[g->shard];
-  std::atomic<std::uintptr_t>& sl = s.slot(g->slot);
+  const std::uint32_t i = g->slot;
+  std::atomic<std::uintptr_t>& sl = s.slot(i);
   g->registered = false;
   worker* w = current_worker();
-  if (w != nullptr && w->rt == this && w->index == g->shard) {
-    // On the owner worker: back onto its private list (the owner is this
-    // thread, so nobody else touches local_free now).
-    sl.store(free_link(s.local_free), std::memory_order_seq_cst);
-    s.local_free = g->slot;
+  if (w != nullptr && w->rt == this) {
+    registry_shard& mine = shards[w->index];
+    if (&mine == &s) {
+      // The owner: back onto its private list (nobody else touches it).
+      sl.store(free_link(s.local_free), std::memory_order_relaxed);
+      s.local_free = i;
+    } else {
+      // Into this worker's batch for g's shard; the batch goes over when
+      // full, or when a removal for another shard comes first.
+      registry_shard::free_batch& b = mine.outgoing;
+      if (b.to != g->shard) {
+        if (b.n != 0) shards[b.to].push_remote(b.head, b.tail);
+        b.to = g->shard;
+        b.head = b.tail = registry_shard::kNone;
+        b.n = 0;
+      }
+      sl.store(free_link(b.head), std::memory_order_relaxed);
+      if (b.n++ == 0) b.tail = i;
+      b.head = i;
+      if (b.n == registry_shard::kFreeBatch) {
+        s.push_remote(b.head, b.tail);
+        b.head = b.tail = registry_shard::kNone;
+        b.n = 0;
+      }
+    }
+    // One writer (this worker): no locked instruction.
+    mine.removed.store(mine.removed.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_release);
   } else {
-    std::uint32_t head = s.remote_free.load(std::memory_order_relaxed);
-    do {
-      sl.store(free_link(head), std::memory_order_seq_cst);
-    } while (!s.remote_free.compare_exchange_weak(head, g->slot, std::memory_order_release,
-                                                  std::memory_order_relaxed));
+    // Not one of this runtime's workers (~runtime's thread): the slot goes
+    // over alone, counted in the thread shard's `removed`.
+    s.push_remote(i, i);
+    shards[workers.size()].removed.fetch_add(1, std::memory_order_release);
   }
-  // Dekker with shard_reader: the slot no longer names g (seq_cst store
-  // above); a reader that loaded it before is announced in `readers`.
-  wait_while([&] { return s.readers.load(std::memory_order_seq_cst) != 0; });
-  s.removed.fetch_add(1, std::memory_order_release);
-  // Dekker pair with wait_no_goroutines: count published; fence; look for
-  // waiters. A waiter registers, then sums the shards under quiet_mu.
+  // One fence for two Dekker pairs. With shard_reader: the slot no longer
+  // names g; a reader that loaded it before is announced in `readers`, and
+  // we wait for it before g's frame can be freed. With the quiescence
+  // waiters: the count is published; a waiter that registered before it is
+  // seen by notify_quiet.
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  // acquire: the reader's reads of g happen before its frame is freed.
+  wait_while([&] { return s.readers.load(std::memory_order_acquire) != 0; });
   notify_quiet();
 }
 
-void runtime_impl::notify_quiet() noexcept {
+void runtime_impl::notify_quiet_waiters() noexcept {
   // acquire: a waiter stores quiet_threshold before its increment.
   if (quiet_waiters.load(std::memory_order_acquire) > 0 &&
       live() <= quiet_threshold.load(std::memory_order_relaxed)) {
@@ -282,14 +317,13 @@ void runtime_impl::notify_quiet() noexcept {
 }
 
 std::size_t runtime_impl::live() const noexcept {
-  // Per shard, `removed` before `added`: a removal seen implies its add is
-  // seen (the goroutine was added before it ran), so no shard goes negative.
-  std::uint64_t n = 0;
-  for (const registry_shard& s : shards) {
-    const std::uint64_t r = s.removed.load(std::memory_order_acquire);
-    n += s.added.load(std::memory_order_acquire) - r;
-  }
-  return static_cast<std::size_t>(n);
+  // Every `removed` before any `added`: a removal seen implies its add is
+  // seen (the goroutine was added, then published, before it ran and was
+  // removed), so the difference never goes negative.
+  std::uint64_t r = 0, a = 0;
+  for (const registry_shard& s : shards) r += s.removed.load(std::memory_order_acquire);
+  for (const registry_shard& s : shards) a += s.added.load(std::memory_order_acquire);
+  return static_cast<std::size_t>(a - r);
 }
 
 std::vector<goroutine_info> runtime_impl::snapshot() const {
@@ -420,6 +454,8 @@ std::vector<goroutine_info> runtime::goroutines() const { return impl_->snapshot
 
 bool runtime::wait_no_goroutines(std::chrono::nanoseconds timeout) const {
   impl_->quiet_waiters.fetch_add(1, std::memory_order_seq_cst);
+  // Our half of the Dekker pair with removers (runtime_impl::notify_quiet).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   bool quiet;
   {
     std::unique_lock<std::mutex> l(impl_->quiet_mu);

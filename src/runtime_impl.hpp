@@ -273,16 +273,29 @@ struct worker {
 //    link ((next index << 1) | 1);
 //  * the owner worker (or, for the thread shard, a plain thread holding mu)
 //    takes free slots from its private list `local_free`; a remove on the
-//    owner worker gives the slot back there, any other remover pushes it
-//    onto `remote_free` (Treiber stack, pushed by many, emptied whole by the
-//    owner: no ABA);
+//    owner worker gives the slot back there. A remove on another worker of
+//    the runtime links the slot into that worker's `outgoing` batch (plain
+//    stores) and hands the batch to the owner's `remote_free` (a Treiber
+//    stack, pushed by many, emptied whole by the owner: no ABA) with one CAS
+//    per kFreeBatch slots, or when its next removal is for another shard;
+//    any other remover (a plain thread tearing a runtime down) pushes its
+//    slot alone;
 //  * readers of control blocks (snapshot, mutex_waits) announce themselves
-//    in `readers` and then load slots; a remover stores the free link and
-//    then loads `readers`, waiting while it is non-zero (Dekker, seq_cst on
-//    both sides): either the reader sees the slot free, or the remover waits
-//    until the reader is done with the goroutine before its frame is freed;
-//  * counts are two monotonic counters, `added` (owner) and `removed` (any
-//    remover); live = added - removed.
+//    in `readers` (seq_cst) and then load slots (seq_cst); a remover stores
+//    the free link, issues a seq_cst fence and then loads `readers`, waiting
+//    while it is non-zero (Dekker): either the reader sees the slot free, or
+//    the remover waits until the reader is done with the goroutine before
+//    its frame is freed. The same fence serves the quiescence waiters (the
+//    count published, then quiet_waiters loaded): one fence per removal, no
+//    locked instruction on a worker's path otherwise;
+//  * counts are monotonic counters: `added` per shard (its owner), and
+//    `removed` per remover: a worker counts the removals it makes in its
+//    own shard's `removed` (plain stores: one writer), other removers in
+//    the thread shard's (fetch_add). live() sums every `removed` first,
+//    then every `added`: a removal it sees happened after the goroutine's
+//    add (which published it, before it ran), so the sum never goes
+//    negative even though a goroutine's add and removal are counted in
+//    different shards.
 struct registry_shard {
   static constexpr unsigned kFirstSegment = 1024;  // slots in segment 0
   static constexpr unsigned kSegments = 22;        // 1024 * (2^22 - 1) slots at most
@@ -321,10 +334,23 @@ struct registry_shard {
   std::uint32_t local_free = kNone;
   std::atomic<std::uint32_t> size{0};  // slots handed out so far (published with release)
   std::atomic<std::uint64_t> added{0};
-  // Remover side, on a line of its own: the spawner's line does not move
-  // when another worker removes.
-  alignas(cache_line) std::atomic<std::uint32_t> remote_free{kNone};
+  // Removals made by this shard's worker (any shard's goroutines); in the
+  // thread shard, by removers that are not workers of the runtime.
   std::atomic<std::uint64_t> removed{0};
+  // This worker's removals of other shards' goroutines not yet handed over:
+  // a list of slots linked through their free links, all of shard `to`.
+  static constexpr std::uint32_t kFreeBatch = 32;
+  struct free_batch {
+    std::uint32_t to = kNone;  // the shard, or kNone: empty
+    std::uint32_t head = kNone, tail = kNone;
+    std::uint32_t n = 0;
+  } outgoing;
+  // Remover side, on a line of its own: the spawner's line does not move
+  // when another worker hands it slots.
+  alignas(cache_line) std::atomic<std::uint32_t> remote_free{kNone};
+  // Pushes the list first..last (linked through free links) onto
+  // remote_free.
+  void push_remote(std::uint32_t first, std::uint32_t last) noexcept;
 };
 
 // ---- the runtime -------------------------------------------------------------
@@ -412,9 +438,14 @@ struct runtime_impl {
     return live() <= n && reports_pending.load(std::memory_order_acquire) == 0;
   }
   // Wakes the quiescence waiters, if any, after a decrease of live() or of
-  // reports_pending (the caller's seq_cst write or fence comes first: a
-  // waiter counts itself in quiet_waiters, then checks under quiet_mu).
-  void notify_quiet() noexcept;
+  // reports_pending. Dekker pair: the caller's decrease, then a seq_cst
+  // fence or RMW, then this load; a waiter counts itself in quiet_waiters
+  // (seq_cst), issues a seq_cst fence, then checks under quiet_mu.
+  void notify_quiet() noexcept {
+    if (quiet_waiters.load(std::memory_order_seq_cst) > 0) [[unlikely]]
+      notify_quiet_waiters();
+  }
+  void notify_quiet_waiters() noexcept;
 
   // Scheduling.
   void start();
