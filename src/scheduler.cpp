@@ -21,6 +21,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <iterator>
+#include <new>
 #include <string>
 #include <thread>
 #include <typeinfo>
@@ -279,6 +281,132 @@ void requeue(goroutine* g) noexcept {
 
 // ---- queues -------------------------------------------------------------------
 
+void global_queue::push_array(goroutine* const* gs, std::uint32_t n) noexcept {
+  goroutine** fresh = nullptr;  // a larger ring, allocated outside the lock
+  std::uint32_t fresh_cap = 0;
+  goroutine** old = nullptr;  // the ring it replaced, freed outside the lock
+  for (bool tried = false;;) {
+    std::uint32_t need = 0;
+    {
+      lock_guard l(mu_);
+      if (list_head_ == nullptr) {
+        if (count_ + n > cap_ && fresh_cap >= count_ + n) {
+          for (std::uint32_t i = 0; i < count_; ++i) fresh[i] = ring_[(head_ + i) & (cap_ - 1)];
+          old = ring_;
+          ring_ = fresh;
+          cap_ = fresh_cap;
+          head_ = 0;
+          fresh = nullptr;
+        }
+        if (count_ + n <= cap_) {
+          for (std::uint32_t i = 0; i < n; ++i) ring_[(head_ + count_ + i) & (cap_ - 1)] = gs[i];
+          count_ += n;
+          size_.fetch_add(n, std::memory_order_seq_cst);
+          break;
+        }
+        need = count_ + n;
+      }
+      if (need == 0 || tried) {
+        // Behind the list (it is not empty), or no memory for a ring.
+        for (std::uint32_t i = 0; i + 1 < n; ++i) gs[i]->next = gs[i + 1];
+        gs[n - 1]->next = nullptr;
+        if (list_tail_) list_tail_->next = gs[0]; else list_head_ = gs[0];
+        list_tail_ = gs[n - 1];
+        size_.fetch_add(n, std::memory_order_seq_cst);
+        break;
+      }
+    }
+    delete[] fresh;  // too small by now
+    fresh_cap = std::max(kMinRing, std::bit_ceil(need) * 2);
+    fresh = new (std::nothrow) goroutine*[fresh_cap];
+    if (fresh == nullptr) fresh_cap = 0;
+    tried = true;
+  }
+  delete[] fresh;
+  delete[] old;
+}
+
+goroutine* global_queue::pop_batch(local_queue& q, std::uint32_t max) noexcept {
+  if (size_.load(std::memory_order_acquire) == 0) return nullptr;
+  // Only the caller pushes on q, and thieves only make room: `room` stays.
+  const std::uint32_t room = local_queue::kSize - q.size();
+  goroutine* batch[local_queue::kSize / 2 + 1];
+  max = std::min({max, room + 1, static_cast<std::uint32_t>(std::size(batch))});
+  std::uint32_t n = 0;
+  goroutine** drained = nullptr;
+  {
+    lock_guard l(mu_);
+    if (count_ == 0) {
+      if (list_head_ == nullptr) return nullptr;
+      // The ring is empty: what is left is the list (pushes made while a
+      // ring could not be allocated).
+    } else {
+      n = std::min(count_, max);
+      for (std::uint32_t i = 0; i < n; ++i) batch[i] = ring_[(head_ + i) & (cap_ - 1)];
+      head_ = (head_ + n) & (cap_ - 1);
+      count_ -= n;
+      if (count_ == 0 && cap_ > kKeepRing) {
+        drained = ring_;
+        ring_ = nullptr;
+        cap_ = head_ = 0;
+      }
+    }
+  }
+  if (n == 0) return pop_list(q, max);
+  delete[] drained;
+  for (std::uint32_t i = 1; i < n; ++i) {
+    const bool pushed = q.push(batch[i]);
+    GORO_ASSERT(pushed, "goro: global queue batch larger than the local queue's room");
+  }
+  size_.fetch_sub(n, std::memory_order_relaxed);
+  return batch[0];
+}
+
+// The list part: taken off whole under the lock and walked outside it (each
+// step reads a `next` in another goroutine's control block, a cache miss
+// once frames are scattered). What the walk does not take goes back at the
+// head, so the queue stays FIFO.
+goroutine* global_queue::pop_list(local_queue& q, std::uint32_t max) noexcept {
+  goroutine* g;
+  goroutine* last;
+  {
+    lock_guard l(mu_);
+    g = list_head_;
+    if (!g || count_ != 0) return nullptr;  // raced: the caller looks again later
+    if (max == 1) {  // the fairness tick: one pop, nothing to walk
+      list_head_ = g->next;
+      if (!list_head_) list_tail_ = nullptr;
+      size_.fetch_sub(1, std::memory_order_relaxed);
+      return g;
+    }
+    last = list_tail_;
+    list_head_ = list_tail_ = nullptr;  // push_array no longer touches `last`
+  }
+  goroutine* rest = g->next;
+  std::uint32_t taken = 1;
+  while (rest && taken < max) {
+    // Read the link before the push publishes `rest`: from then on a
+    // thief may steal it, run it and free its frame.
+    goroutine* next = rest->next;
+    if (!q.push(rest)) break;
+    rest = next;
+    ++taken;
+  }
+  if (rest) {
+    lock_guard l(mu_);
+    // Back at the head. Pushes meanwhile went to the ring (the list was
+    // empty): they are newer, but would now be taken first. Moving ours in
+    // front of them needs the ring's room, which it may lack; a short
+    // inversion between two pushes that raced with this pop is allowed, as
+    // nothing orders them.
+    last->next = list_head_;
+    if (!list_head_) list_tail_ = last;
+    list_head_ = rest;
+  }
+  size_.fetch_sub(taken, std::memory_order_relaxed);
+  return g;
+}
+
 void runtime_impl::local_push(worker* w, goroutine* g) noexcept {
   for (;;) {
     if (w->q.push(g)) return;
@@ -287,8 +415,7 @@ void runtime_impl::local_push(worker* w, goroutine* g) noexcept {
     std::uint32_t n = w->q.grab_half_for_overflow(batch);
     if (n == 0) continue;  // thieves made room meanwhile
     batch[n] = g;
-    for (std::uint32_t i = 0; i < n; ++i) batch[i]->next = batch[i + 1];
-    global.push_list(batch[0], g, n + 1);
+    global.push_array(batch, n + 1);
     return;
   }
 }

@@ -27,6 +27,7 @@
 
 #include "goro/goro.hpp"
 #include "goro_test.hpp"
+#include "runtime_impl.hpp"
 
 namespace {
 thread_local long fail_in = 0;  // > 0: the fail_in-th allocation from now fails
@@ -223,6 +224,52 @@ TEST(SyncMapOutOfMemory, AValueIsNeverDestroyedUnderTheMapsLock) {
   EXPECT_EQ(destroyed_under_lock, 0)
       << "a value was destroyed while the map's lock was held (another thread's store "
          "could not get through)";
+}
+
+// The global run queue's ring cannot grow: pushes go to the list linked
+// through the goroutines (noexcept: a worker overflowing its local queue
+// cannot fail), which holds the newest entries, and the queue stays FIFO
+// through the list, and through the ring once memory is back.
+TEST(GlobalQueueOutOfMemory, FallsBackToTheListAndStaysFifo) {
+  using goro::detail::global_queue;
+  using goro::detail::goroutine;
+  using goro::detail::local_queue;
+  const int n = 1500;
+  auto gs = std::make_unique<goroutine[]>(n);
+  global_queue q;
+  local_queue lq;
+  std::vector<goroutine*> seen;
+  auto take_all = [&](std::uint32_t max) {
+    while (goroutine* g = q.pop_batch(lq, max)) {
+      seen.push_back(g);
+      while (goroutine* h = lq.pop()) seen.push_back(h);
+    }
+  };
+  int next = 0;
+  // fail: the queue's first allocation in this push fails.
+  auto push_some = [&](int k, bool fail = false) {
+    std::vector<goroutine*> arr;
+    for (int i = 0; i < k; ++i) arr.push_back(&gs[next++]);
+    if (fail) arm_this_thread(1);
+    q.push_array(arr.data(), static_cast<std::uint32_t>(arr.size()));
+    if (fail) {
+      EXPECT_EQ(fail_in, 0) << "the push made no allocation to fail";
+    }
+    arm_this_thread(0);
+  };
+  push_some(100);        // a ring of 512
+  push_some(500, true);  // its growth fails: to the list
+  push_some(100);        // behind the list, although the ring could now grow
+  EXPECT_EQ(q.size(), 700u);
+  take_all(local_queue::kSize / 2);
+  push_some(300);     // the list is empty: to the ring again
+  take_all(1);
+  push_some(500);
+  take_all(local_queue::kSize / 2);
+  ASSERT_EQ(next, n);
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) ASSERT_EQ(seen[i], &gs[i]) << "position " << i;
+  EXPECT_EQ(q.size(), 0u);
 }
 
 }  // namespace
