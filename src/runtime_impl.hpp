@@ -154,7 +154,7 @@ class local_queue {
 class global_queue {
  public:
   global_queue() = default;
-  ~global_queue() { delete[] ring_; }
+  ~global_queue();
   global_queue(const global_queue&) = delete;
   global_queue& operator=(const global_queue&) = delete;
 
@@ -179,6 +179,9 @@ class global_queue {
   // A drained ring larger than this is freed (a burst of 1M queued
   // goroutines leaves no 8 MB behind).
   static constexpr std::uint32_t kKeepRing = 4096;
+  static constexpr std::size_t kMapRingBytes = 64 * 1024;  // and larger rings are mapped
+  static goroutine** ring_alloc(std::uint32_t cap) noexcept;  // null: no memory
+  static void ring_free(goroutine** ring, std::uint32_t cap) noexcept;
   goroutine* pop_list(local_queue& q, std::uint32_t max) noexcept;
 
   spinlock mu_;
