@@ -1,11 +1,22 @@
 // semaphore.cpp — goro::semaphore: x/sync/semaphore's algorithm on goro's
 // wait queue and timer path. Contract: goro/sync/semaphore.hpp.
 //
-// Invariants (under mu_):
-//   0 <= cur_ <= size_;
+// Invariants (held = held_of(state_)):
+//   0 <= held <= size_;
+//   kQueued is set in state_ exactly while the queue is non-empty (both
+//   change under mu_ only);
 //   every queued waiter has 0 <= n <= size_;
-//   if the queue is non-empty, its head does not fit (size_ - cur_ < head.n)
-//   — admit_locked() restores this after every release or cancellation.
+//   if the queue is non-empty, its head does not fit (size_ - held <
+//   head.n) — admit_locked() restores this after every release or
+//   cancellation. While kQueued is set, held only goes down outside mu_
+//   (no acquire completes on the word), so a fit seen under mu_ stays.
+// Fast paths (no lock): take_free (an acquire, try_acquire) and release
+// when kQueued is clear, one CAS each. A waiter queues only after a CAS
+// that sets kQueued on a word where it does not fit (begin_wait); a release
+// CASes only a word without kQueued, and otherwise returns its permits
+// under mu_. So a release either lands before that CAS (the waiter sees the
+// permits and does not queue) or finds kQueued and admits under mu_: no
+// waiter sleeps beside free permits.
 // A waiter leaves the queue exactly once, under mu_, either admitted
 // (granted, by release or by a cancellation behind which it fits) or
 // cancelled (gave_up, by its deadline timer or its context); whoever unlinks it wakes it,
@@ -38,16 +49,31 @@ void append(detail::wait_node**& tail, detail::wait_node* n) noexcept {
 
 // Admits waiters from the head while they fit (x/sync's notifyWaiters). It
 // stops at the first that does not fit: later, smaller ones wait behind it.
+// Clears kQueued when the queue is left empty.
 void semaphore::admit_locked(detail::wait_node** chain) noexcept {
   detail::wait_node** tail = chain;
   while (*tail) tail = &(*tail)->next;
   while (auto* head = static_cast<detail::sem_waiter*>(waiters_.front())) {
-    if (size_ - cur_ < head->n) break;
-    cur_ += head->n;
+    // kQueued is set: only releases change the word meanwhile (they lower
+    // it), so a fit seen here holds for the fetch_add.
+    if (size_ - held_of(state_.load(std::memory_order_relaxed)) < head->n) break;
+    state_.fetch_add(static_cast<std::uint64_t>(head->n), std::memory_order_relaxed);
     waiters_.pop_front();
     head->granted = true;
     append(tail, head);
   }
+  if (waiters_.empty()) state_.fetch_and(~kQueued, std::memory_order_relaxed);
+}
+
+// Takes n permits back off the word (s: a value read from it), aborting
+// if more than held would be released.
+void semaphore::return_permits(std::uint64_t s, std::int64_t n) noexcept {
+  do {
+    GORO_ASSERT(held_of(s) >= n,
+                "goro::semaphore: released more than held (x/sync: semaphore: released more "
+                "than held)");
+  } while (!state_.compare_exchange_weak(s, s - static_cast<std::uint64_t>(n),
+                                         std::memory_order_release, std::memory_order_relaxed));
 }
 
 detail::sem_fast semaphore::try_fast(detail::sem_waiter& w) noexcept {
@@ -55,13 +81,7 @@ detail::sem_fast semaphore::try_fast(detail::sem_waiter& w) noexcept {
   if (w.n > size_) return detail::sem_fast::too_large;
   // x/sync: a context already done fails the acquire even if permits are free.
   if (w.watch && w.watch->err()) return detail::sem_fast::canceled;
-  {
-    detail::lock_guard l(mu_);
-    if (size_ - cur_ >= w.n && waiters_.empty()) {
-      cur_ += w.n;
-      return detail::sem_fast::acquired;
-    }
-  }
+  if (take_free(w.n)) return detail::sem_fast::acquired;
   if (w.deadline != detail::kNever && w.deadline <= detail::now())
     return detail::sem_fast::expired;
   return detail::sem_fast::waits;
@@ -69,34 +89,40 @@ detail::sem_fast semaphore::try_fast(detail::sem_waiter& w) noexcept {
 
 bool semaphore::try_acquire(std::int64_t n) noexcept {
   GORO_ASSERT(n >= 0, "goro::semaphore: negative weight");
-  detail::lock_guard l(mu_);
-  if (size_ - cur_ < n || !waiters_.empty()) return false;
-  cur_ += n;
-  return true;
+  return take_free(n);
 }
 
-void semaphore::release(std::int64_t n) noexcept {
+// release() found kQueued, or n < 0 or more than held (which abort here).
+void semaphore::release_slow(std::int64_t n) noexcept {
   GORO_ASSERT(n >= 0, "goro::semaphore: negative weight");
+  std::uint64_t s = state_.load(std::memory_order_relaxed);
+  while ((s & kQueued) == 0) {
+    GORO_ASSERT(held_of(s) >= n,
+                "goro::semaphore: released more than held (x/sync: semaphore: released more "
+                "than held)");
+    // As in release(): the CAS is the last access to *this.
+    if (state_.compare_exchange_weak(s, s - static_cast<std::uint64_t>(n),
+                                     std::memory_order_release, std::memory_order_relaxed))
+      return;
+  }
+  // Somebody is queued: the permits go back under mu_, never before it is
+  // taken (a waiter they admit may destroy the semaphore).
   detail::wait_node* chain = nullptr;
   {
     detail::lock_guard l(mu_);
-    cur_ -= n;
-    GORO_ASSERT(cur_ >= 0,
-                "goro::semaphore: released more than held (x/sync: semaphore: released more "
-                "than held)");
+    return_permits(state_.load(std::memory_order_relaxed), n);
     admit_locked(&chain);
   }
   detail::wake_chain(chain);  // the unlock above was the last access to *this
 }
 
 bool semaphore::would_admit(std::int64_t n) const noexcept {
-  detail::lock_guard l(mu_);
-  return size_ - cur_ >= n && waiters_.empty();
+  const std::uint64_t s = state_.load(std::memory_order_acquire);
+  return (s & kQueued) == 0 && size_ - held_of(s) >= n;
 }
 
 std::int64_t semaphore::held() const noexcept {
-  detail::lock_guard l(mu_);
-  return cur_;
+  return held_of(state_.load(std::memory_order_acquire));
 }
 
 // Queues w after arming its deadline timer (see the race in the file
@@ -114,10 +140,22 @@ bool semaphore::begin_wait(detail::sem_waiter& w, std::coroutine_handle<> h) noe
   }
   detail::lock_guard l(mu_);
   if (w.gave_up != detail::sem_waiter::why::no) return false;
-  if (size_ - cur_ >= w.n && waiters_.empty()) {
-    cur_ += w.n;
-    w.granted = true;
-    return false;
+  if (waiters_.empty()) {
+    // The first to queue: set kQueued on a word where w still does not
+    // fit, or take the permits a release freed meanwhile.
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (size_ - held_of(s) >= w.n) {
+        if (state_.compare_exchange_weak(s, s + static_cast<std::uint64_t>(w.n),
+                                         std::memory_order_acquire, std::memory_order_relaxed)) {
+          w.granted = true;
+          return false;
+        }
+      } else if (state_.compare_exchange_weak(s, s | kQueued, std::memory_order_acquire,
+                                              std::memory_order_relaxed)) {
+        break;
+      }
+    }
   }
   w.notified.store(false, std::memory_order_relaxed);
   w.w = h ? detail::waker_for_noted(h, detail::wait_kinds::semaphore, this) : detail::thread_waker();
@@ -161,8 +199,9 @@ void semaphore::cancel_waiter(detail::sem_waiter* w, detail::sem_waiter::why why
       s->waiters_.erase(w);
       w->gave_up = why;
       wake = true;
-      // x/sync: a cancelled head may have been what held the others back.
-      if (was_head && s->size_ > s->cur_) s->admit_locked(&chain);
+      // x/sync: a cancelled head may have been what held the others back
+      // (and an emptied queue clears kQueued).
+      if (was_head) s->admit_locked(&chain);
     } else if (!w->granted && w->gave_up == detail::sem_waiter::why::no) {
       w->gave_up = why;  // it has not queued yet: begin_wait will see this
     }
@@ -231,7 +270,7 @@ void semaphore::abandon(detail::sem_waiter& w) noexcept {
     if (w.linked) {
       const bool was_head = waiters_.front() == &w;
       waiters_.erase(&w);
-      if (was_head && size_ > cur_) admit_locked(&chain);
+      if (was_head) admit_locked(&chain);
     } else {
       dequeued = true;
       give_back = w.granted;

@@ -387,6 +387,46 @@ TEST_P(SyncStress, SemaphoreFreedByTheLastUserRightAfterRelease) {
   });
 }
 
+TEST_P(SyncStress, SemaphoreWeightedFreedByTheLastUserRightAfterRelease) {
+  // Two parties hold one permit each of two; a third wants both and, once
+  // it has them and sees that both others have released, destroys the
+  // semaphore. The permits a release gives back while the big waiter is
+  // queued may admit it, so they must not go back before the releaser has
+  // taken the lock its last access is (semaphore.hpp, Lifetime): ASan sees
+  // the use after free otherwise. Also a lost wake-up hunt: the big waiter
+  // queues while the small ones release without a lock.
+  struct shared {
+    goro::semaphore sem{2};
+    std::atomic<int> released{0};
+  };
+  const int rounds = scaled(5'000);
+  run_bounded([&]() -> goro::task<> {
+    goro::wait_group wg;
+    for (int r = 0; r < rounds; ++r) {
+      auto* s = new shared;
+      for (int k = 0; k < 2; ++k)
+        wg.go([s, k]() -> goro::task<> {
+          EXPECT_EQ(co_await s->sem.acquire(1), goro::acquire_status::ok);
+          if (k == 0) co_await goro::yield();
+          s->released.fetch_add(1);
+          s->sem.release(1);
+        });
+      wg.go([s]() -> goro::task<> {
+        for (;;) {
+          EXPECT_EQ(co_await s->sem.acquire(2), goro::acquire_status::ok);
+          const bool last = s->released.load() == 2;
+          s->sem.release(2);
+          if (last) break;
+          co_await goro::yield();
+        }
+        delete s;
+      });
+      if (r % 64 == 0) co_await wg.wait();
+    }
+    co_await wg.wait();
+  });
+}
+
 // ---- cond ------------------------------------------------------------------------------
 
 TEST_P(SyncStress, CondBoundedQueueEveryItemOnce) {

@@ -44,12 +44,25 @@
 // (semaphore::cancel_waiter), called by the context's cancel hook under the
 // context's node lock: context node mu -> mu_ (detail/context_node.hpp).
 //
+// State: one word, the permits held plus kQueued, set exactly while the
+// queue is non-empty (changed under mu_ only). An acquire or release with
+// nobody queued is one CAS on the word and takes no lock; one that finds
+// kQueued takes mu_. A waiter about to queue sets kQueued with a CAS that
+// also checks that it still does not fit, so a release either comes before
+// it (and the waiter sees the permits) or sees kQueued and admits under
+// mu_. No acquire completes on the word while kQueued is set, so the queue
+// keeps x/sync's order.
+//
 // Thread-safety: every member may be called concurrently from any thread.
 // Lifetime: like goro::mutex, the semaphore may be destroyed once no party
-// is inside one of its members; every release path's last access is the
-// unlock of mu_, and waiters are woken after it.
+// is inside one of its members. A release's last access is its CAS when
+// nobody is queued; otherwise it returns its permits under mu_ (never
+// before taking it: a waiter those permits admit may destroy the
+// semaphore), and the unlock of mu_ is its last access; waiters are woken
+// after it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
@@ -116,6 +129,12 @@ class semaphore {
       if (w_.parked) w_.sem->abandon(w_);  // torn down while parked (runtime shutdown)
     }
     bool await_ready() noexcept {
+      // The common case inline: no context, and the permits free on the
+      // word (try_fast repeats the CAS, and handles the rest).
+      if (w_.watch == nullptr && w_.n >= 0 && w_.sem->take_free(w_.n)) [[likely]] {
+        fast_ = detail::sem_fast::acquired;
+        return !detail::budget_spent();
+      }
       fast_ = w_.sem->try_fast(w_);
       if (fast_ == detail::sem_fast::waits) return false;
       return fast_ != detail::sem_fast::acquired || !detail::budget_spent();
@@ -184,7 +203,17 @@ class semaphore {
   [[nodiscard]] bool try_acquire(std::int64_t n = 1) noexcept;
 
   // Returns n permits and admits queued waiters (in order, while they fit).
-  void release(std::int64_t n = 1) noexcept;
+  void release(std::int64_t n = 1) noexcept {
+    // Inline: nobody queued and n held, one CAS (the last access to *this).
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    while ((s & kQueued) == 0 && n >= 0 && held_of(s) >= n) {
+      // release: pairs with the acquire that takes the permits next.
+      if (state_.compare_exchange_weak(s, s - static_cast<std::uint64_t>(n),
+                                       std::memory_order_release, std::memory_order_relaxed))
+        return;
+    }
+    release_slow(n);
+  }
 
   // Plain-thread forms (not inside a goroutine: that aborts naming the
   // caller's line, loc).
@@ -225,9 +254,28 @@ class semaphore {
   static void on_deadline(detail::timer_node* t) noexcept;
   void admit_locked(detail::wait_node** chain) noexcept GORO_REQUIRES(mu_);
 
+  static constexpr std::uint64_t kQueued = std::uint64_t{1} << 63;
+  static std::int64_t held_of(std::uint64_t s) noexcept {
+    return static_cast<std::int64_t>(s & ~kQueued);
+  }
+  // Takes n permits (0 <= n) if they are free and nobody is queued.
+  bool take_free(std::int64_t n) noexcept {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    while ((s & kQueued) == 0 && size_ - held_of(s) >= n) {
+      // acquire: pairs with the release that freed the permits.
+      if (state_.compare_exchange_weak(s, s + static_cast<std::uint64_t>(n),
+                                       std::memory_order_acquire, std::memory_order_relaxed))
+        return true;
+    }
+    return false;
+  }
+  void return_permits(std::uint64_t s, std::int64_t n) noexcept;
+  void release_slow(std::int64_t n) noexcept;  // queued waiters, or misuse
+
   const std::int64_t size_;
   mutable detail::spinlock mu_;
-  std::int64_t cur_ GORO_GUARDED_BY(mu_) = 0;  // permits held
+  // Permits held | kQueued (the class comment).
+  std::atomic<std::uint64_t> state_{0};
   detail::wait_queue waiters_ GORO_GUARDED_BY(mu_);
 };
 
