@@ -95,25 +95,36 @@ bool semaphore::try_acquire(std::int64_t n) noexcept {
 // release() found kQueued, or n < 0 or more than held (which abort here).
 void semaphore::release_slow(std::int64_t n) noexcept {
   GORO_ASSERT(n >= 0, "goro::semaphore: negative weight");
-  std::uint64_t s = state_.load(std::memory_order_relaxed);
-  while ((s & kQueued) == 0) {
-    GORO_ASSERT(held_of(s) >= n,
-                "goro::semaphore: released more than held (x/sync: semaphore: released more "
-                "than held)");
-    // As in release(): the CAS is the last access to *this.
-    if (state_.compare_exchange_weak(s, s - static_cast<std::uint64_t>(n),
-                                     std::memory_order_release, std::memory_order_relaxed))
-      return;
+  for (;;) {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    while ((s & kQueued) == 0) {
+      GORO_ASSERT(held_of(s) >= n,
+                  "goro::semaphore: released more than held (x/sync: semaphore: released more "
+                  "than held)");
+      // As in release(): the CAS is the last access to *this.
+      if (state_.compare_exchange_weak(s, s - static_cast<std::uint64_t>(n),
+                                       std::memory_order_release, std::memory_order_relaxed))
+        return;
+    }
+    // Somebody is queued: the permits go back under mu_, never before it is
+    // taken (a waiter they admit may destroy the semaphore), and only while
+    // somebody is still queued. If the queue emptied meanwhile (admitted by
+    // another release, or gone on a timeout), permits returned here could
+    // let a lock-free acquirer take every permit and destroy the semaphore
+    // before our unlock: back to the CAS. With kQueued still set, the head
+    // needs at least one permit that is not free yet, so nobody can hold
+    // them all before the waiters admitted here are woken, after the unlock.
+    detail::wait_node* chain = nullptr;
+    {
+      detail::lock_guard l(mu_);
+      s = state_.load(std::memory_order_relaxed);
+      if ((s & kQueued) == 0) continue;  // kQueued changes under mu_ only
+      return_permits(s, n);
+      admit_locked(&chain);
+    }
+    detail::wake_chain(chain);  // the unlock above was the last access to *this
+    return;
   }
-  // Somebody is queued: the permits go back under mu_, never before it is
-  // taken (a waiter they admit may destroy the semaphore).
-  detail::wait_node* chain = nullptr;
-  {
-    detail::lock_guard l(mu_);
-    return_permits(state_.load(std::memory_order_relaxed), n);
-    admit_locked(&chain);
-  }
-  detail::wake_chain(chain);  // the unlock above was the last access to *this
 }
 
 bool semaphore::would_admit(std::int64_t n) const noexcept {

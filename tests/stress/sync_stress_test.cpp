@@ -427,6 +427,47 @@ TEST_P(SyncStress, SemaphoreWeightedFreedByTheLastUserRightAfterRelease) {
   });
 }
 
+TEST_P(SyncStress, SemaphoreDestroyedRightAfterAReleaserSawAWaiter) {
+  // Two holders of one permit each release while a third party waits for
+  // one with a deadline; a fourth takes both permits without queueing
+  // (try_acquire) once every other party has nothing left but its release,
+  // and destroys the semaphore. A releaser that saw the waiter queued must not give its
+  // permit back once the queue has emptied (the waiter admitted by the
+  // other release, or gone on its timeout) until after its last access:
+  // the fourth could take everything and free the semaphore under it
+  // (semaphore.cpp, release_slow; found by review in session 22). A hunt:
+  // ASan sees the use after free when the window is hit.
+  struct shared {
+    goro::semaphore sem{2};
+    std::atomic<int> done{0};
+  };
+  const int rounds = scaled(5'000);
+  run_bounded([&]() -> goro::task<> {
+    goro::wait_group wg;
+    for (int r = 0; r < rounds; ++r) {
+      auto* s = new shared;
+      EXPECT_EQ(co_await s->sem.acquire(2), goro::acquire_status::ok);
+      for (int k = 0; k < 2; ++k)
+        wg.go([s]() -> goro::task<> {
+          co_await goro::yield();
+          s->done.fetch_add(1);  // all that is left is the release
+          s->sem.release(1);
+        });
+      wg.go([s, r]() -> goro::task<> {
+        const auto st = co_await s->sem.acquire_for(1, std::chrono::microseconds(r % 7));
+        s->done.fetch_add(1);
+        if (st == goro::acquire_status::ok) s->sem.release(1);
+      });
+      wg.go([s]() -> goro::task<> {
+        while (s->done.load() != 3 || !s->sem.try_acquire(2)) co_await goro::yield();
+        delete s;
+      });
+      if (r % 64 == 0) co_await wg.wait();
+    }
+    co_await wg.wait();
+  });
+}
+
 // ---- cond ------------------------------------------------------------------------------
 
 TEST_P(SyncStress, CondBoundedQueueEveryItemOnce) {
