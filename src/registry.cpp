@@ -135,12 +135,17 @@ bool runtime_impl::wait_until_only(const std::vector<std::uint64_t>& allowed,
   };
   std::size_t mine = allowed.size();
   {
+    // The threshold and the count under one lock: a waiter leaving between
+    // the two (its count back to 0) would reset the threshold we just
+    // raised, and removals would not wake us until our timeout
+    // (regression/leak_check_threshold_reset_test.cpp).
     std::lock_guard<std::mutex> l(quiet_mu);
     if (quiet_waiters.load(std::memory_order_relaxed) == 0 ||
         quiet_threshold.load(std::memory_order_relaxed) < mine)
       quiet_threshold.store(mine, std::memory_order_relaxed);
+    quiet_waiters.fetch_add(1, std::memory_order_seq_cst);
   }
-  quiet_waiters.fetch_add(1, std::memory_order_seq_cst);
+  quiet_register_seam();
   // Our half of the Dekker pair with removers (notify_quiet).
   std::atomic_thread_fence(std::memory_order_seq_cst);
   bool ok;

@@ -59,6 +59,7 @@ void wake_joiner(goroutine* g, waker j) noexcept;
 // set_pending_report_seams); no-ops unless a test set them.
 void finish_window_seam() noexcept;
 void quiet_wait_seam() noexcept;
+void quiet_register_seam() noexcept;  // set_quiet_register_seam
 
 // ---- local run queue (single producer, multi consumer ring) ---------------
 class local_queue {
@@ -149,8 +150,8 @@ class local_queue {
 // by doubling (allocated outside the lock) and goes once drained, if large;
 // when an allocation fails, pushes fall back to a list linked through
 // `goroutine::next`, which holds the newest entries: the ring is drained
-// first, and a push goes to the list while it is not empty, so the queue
-// stays FIFO.
+// first, and a push goes to the list while it is not empty (or out being
+// walked), so the queue stays FIFO.
 class global_queue {
  public:
   global_queue() = default;
@@ -191,6 +192,7 @@ class global_queue {
   std::uint32_t count_ GORO_GUARDED_BY(mu_) = 0;
   goroutine* list_head_ GORO_GUARDED_BY(mu_) = nullptr;
   goroutine* list_tail_ GORO_GUARDED_BY(mu_) = nullptr;
+  bool list_walking_ GORO_GUARDED_BY(mu_) = false;  // pop_list has the list out
   std::atomic<std::size_t> size_{0};
 };
 
@@ -330,8 +332,10 @@ struct registry_shard {
   // Removals made by this shard's worker (any shard's goroutines); in the
   // thread shard, by removers that are not workers of the runtime.
   std::atomic<std::uint64_t> removed{0};
-  // This worker's removals of other shards' goroutines not yet handed over:
-  // a list of slots linked through their free links, all of shard `to`.
+  // This worker's removals of other shards' goroutines not yet handed over
+  // (at most kFreeBatch - 1 between removals; they wait there until the
+  // next removal for another shard, or the batch fills): a list of slots
+  // linked through their free links, all of shard `to`.
   static constexpr std::uint32_t kFreeBatch = 32;
   struct free_batch {
     std::uint32_t to = kNone;  // the shard, or kNone: empty
@@ -432,8 +436,10 @@ struct runtime_impl {
   }
   // Wakes the quiescence waiters, if any, after a decrease of live() or of
   // reports_pending. Dekker pair: the caller's decrease, then a seq_cst
-  // fence or RMW, then this load; a waiter counts itself in quiet_waiters
-  // (seq_cst), issues a seq_cst fence, then checks under quiet_mu.
+  // fence (an RMW alone would not do: live() reads other removers' counts,
+  // ordered against theirs only by fences), then this load; a waiter counts
+  // itself in quiet_waiters (seq_cst), issues a seq_cst fence, then checks
+  // under quiet_mu.
   void notify_quiet() noexcept {
     if (quiet_waiters.load(std::memory_order_seq_cst) > 0) [[unlikely]]
       notify_quiet_waiters();

@@ -69,7 +69,12 @@ namespace {
 // The seams of a pending report (scheduler_testing.hpp).
 std::atomic<void (*)()> g_finish_window_seam{nullptr};
 std::atomic<void (*)()> g_quiet_wait_seam{nullptr};
+std::atomic<void (*)()> g_quiet_register_seam{nullptr};
 }  // namespace
+
+void quiet_register_seam() noexcept {
+  if (void (*seam)() = g_quiet_register_seam.load(std::memory_order_acquire)) seam();
+}
 
 void finish_window_seam() noexcept {
   if (void (*seam)() = g_finish_window_seam.load(std::memory_order_acquire)) seam();
@@ -246,8 +251,11 @@ void goroutine_finished(std::exception_ptr* error) noexcept {
     wake_joiner(g, j);
   }
   if (may_report) [[unlikely]] {
-    // Dekker pair with the quiescence waits, as in registry_remove.
-    rt->reports_pending.fetch_sub(1, std::memory_order_seq_cst);
+    // Dekker pair with the quiescence waits, as in registry_remove: a
+    // fence, not only the RMW, since notify_quiet's live() reads other
+    // removers' counts, which only fences order against theirs.
+    rt->reports_pending.fetch_sub(1, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     rt->notify_quiet();
   }
 }
@@ -315,7 +323,7 @@ void global_queue::push_array(goroutine* const* gs, std::uint32_t n) noexcept {
     std::uint32_t need = 0;
     {
       lock_guard l(mu_);
-      if (list_head_ == nullptr) {
+      if (list_head_ == nullptr && !list_walking_) {
         if (count_ + n > cap_ && fresh_cap >= count_ + n) {
           for (std::uint32_t i = 0; i < count_; ++i) fresh[i] = ring_[(head_ + i) & (cap_ - 1)];
           old = ring_;
@@ -334,7 +342,8 @@ void global_queue::push_array(goroutine* const* gs, std::uint32_t n) noexcept {
         need = count_ + n;
       }
       if (need == 0 || tried) {
-        // Behind the list (it is not empty), or no memory for a ring.
+        // Behind the list (it is not empty, or out being walked), or no
+        // memory for a ring.
         for (std::uint32_t i = 0; i + 1 < n; ++i) gs[i]->next = gs[i + 1];
         gs[n - 1]->next = nullptr;
         if (list_tail_) list_tail_->next = gs[0]; else list_head_ = gs[0];
@@ -355,7 +364,7 @@ void global_queue::push_array(goroutine* const* gs, std::uint32_t n) noexcept {
 
 goroutine* global_queue::pop_batch(local_queue& q, std::uint32_t max) noexcept {
   if (size_.load(std::memory_order_acquire) == 0) return nullptr;
-  // Only the caller pushes on q, and thieves only make room: `room` stays.
+  // Only the caller pushes on q, and thieves only make room: `room` holds.
   const std::uint32_t room = local_queue::kSize - q.size();
   goroutine* batch[local_queue::kSize / 2 + 1];
   max = std::min({max, room + 1, static_cast<std::uint32_t>(std::size(batch))});
@@ -387,29 +396,35 @@ goroutine* global_queue::pop_batch(local_queue& q, std::uint32_t max) noexcept {
     const bool pushed = q.push(batch[i]);
     GORO_ASSERT(pushed, "goro: global queue batch larger than the local queue's room");
   }
-  size_.fetch_sub(n, std::memory_order_relaxed);
+  // release: whoever reads the lower count (any_work) sees them in q.
+  size_.fetch_sub(n, std::memory_order_release);
   return batch[0];
 }
 
 // The list part: taken off whole under the lock and walked outside it (each
 // step reads a `next` in another goroutine's control block, a cache miss
-// once frames are scattered). What the walk does not take goes back at the
-// head, so the queue stays FIFO.
+// once frames are scattered). While it is out (list_walking_), pushes go
+// to the list, not the ring, and other takers leave the list alone; what
+// the walk does not take goes back at the head, before those pushes: the
+// queue stays FIFO.
 goroutine* global_queue::pop_list(local_queue& q, std::uint32_t max) noexcept {
   goroutine* g;
   goroutine* last;
   {
     lock_guard l(mu_);
     g = list_head_;
-    if (!g || count_ != 0) return nullptr;  // raced: the caller looks again later
+    // Raced (the ring refilled, or another taker is walking): the caller
+    // looks again later (size_ keeps any_work() true meanwhile).
+    if (!g || count_ != 0 || list_walking_) return nullptr;
     if (max == 1) {  // the fairness tick: one pop, nothing to walk
       list_head_ = g->next;
       if (!list_head_) list_tail_ = nullptr;
-      size_.fetch_sub(1, std::memory_order_relaxed);
+      size_.fetch_sub(1, std::memory_order_release);
       return g;
     }
     last = list_tail_;
     list_head_ = list_tail_ = nullptr;  // push_array no longer touches `last`
+    list_walking_ = true;
   }
   goroutine* rest = g->next;
   std::uint32_t taken = 1;
@@ -421,18 +436,16 @@ goroutine* global_queue::pop_list(local_queue& q, std::uint32_t max) noexcept {
     rest = next;
     ++taken;
   }
-  if (rest) {
+  {
     lock_guard l(mu_);
-    // Back at the head. Pushes meanwhile went to the ring (the list was
-    // empty): they are newer, but would now be taken first. Moving ours in
-    // front of them needs the ring's room, which it may lack; a short
-    // inversion between two pushes that raced with this pop is allowed, as
-    // nothing orders them.
-    last->next = list_head_;
-    if (!list_head_) list_tail_ = last;
-    list_head_ = rest;
+    if (rest) {  // back at the head, before what was pushed meanwhile
+      last->next = list_head_;
+      if (!list_head_) list_tail_ = last;
+      list_head_ = rest;
+    }
+    list_walking_ = false;
   }
-  size_.fetch_sub(taken, std::memory_order_relaxed);
+  size_.fetch_sub(taken, std::memory_order_release);
   return g;
 }
 
@@ -1066,6 +1079,10 @@ unsigned workers_parked(runtime_impl* rt) noexcept {
 }
 
 bool stopping(runtime_impl* rt) noexcept { return rt->stopping.load(std::memory_order_acquire); }
+
+void set_quiet_register_seam(void (*registered)()) noexcept {
+  g_quiet_register_seam.store(registered, std::memory_order_release);
+}
 
 void set_pending_report_seams(void (*window)(), void (*wait_blocked)()) noexcept {
   g_finish_window_seam.store(window, std::memory_order_release);

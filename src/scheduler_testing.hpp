@@ -54,4 +54,10 @@ bool stopping(runtime_impl* rt) noexcept;
 // goroutine ends and no quiescence wait runs.
 void set_pending_report_seams(void (*window)(), void (*wait_blocked)()) noexcept;
 
+// Runs in a leak check's wait (runtime_impl::wait_until_only) on the
+// waiting thread, right after it has registered (raised quiet_threshold to
+// its baseline's size and counted itself in quiet_waiters), before it
+// waits. Null: none. Process-wide; set it while no such wait runs.
+void set_quiet_register_seam(void (*registered)()) noexcept;
+
 }  // namespace goro::detail::testing
