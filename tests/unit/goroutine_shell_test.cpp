@@ -164,13 +164,16 @@ TEST_P(GoroutineShell, ResultThatMayThrowOnMoveIsJoinedFromTheFrame) {
       co_return may_throw_on_move(std::string(100, 'r'));
     }, frame_witness(&gone));
     EXPECT_EQ(std::move(h).join().s, std::string(100, 'r'));
-    EXPECT_FALSE(gone.load());
+    // The result came from the frame; the join consumed the handle and
+    // destroyed the goroutine, frame and all.
+    EXPECT_TRUE(gone.load());
+    EXPECT_FALSE(h.valid());
   }
-  EXPECT_TRUE(gone.load());  // the handle went, and the frame with it
 }
 
 // A result over 64 bytes would ride in every spawned goroutine's shell
-// while it runs or parks: it stays in the frame, which the handle keeps.
+// while it runs or parks: it stays in the frame, which the goroutine keeps
+// until the join.
 TEST_P(GoroutineShell, LargeResultIsJoinedFromTheFrame) {
   std::atomic<bool> gone{false};
   {
@@ -179,12 +182,13 @@ TEST_P(GoroutineShell, LargeResultIsJoinedFromTheFrame) {
       a.fill('z');
       co_return a;
     }, frame_witness(&gone));
+    EXPECT_FALSE(h.done() && gone.load());  // finished or not, the frame is kept
     auto a = std::move(h).join();
     EXPECT_EQ(a[0], 'z');
     EXPECT_EQ(a[99], 'z');
-    EXPECT_FALSE(gone.load());
+    EXPECT_TRUE(gone.load());  // the join destroyed the goroutine
+    EXPECT_FALSE(h.valid());
   }
-  EXPECT_TRUE(gone.load());
 }
 
 // std::optional cannot hold the tag types: such a result stays in the frame
