@@ -54,6 +54,13 @@ bool stopping(runtime_impl* rt) noexcept;
 // goroutine ends and no quiescence wait runs.
 void set_pending_report_seams(void (*window)(), void (*wait_blocked)()) noexcept;
 
+// semaphore::release_slow (src/semaphore.cpp): `hook` runs on a release
+// that found waiters queued, with returned = false before it takes the
+// semaphore's lock, and with returned = true once it has given its permits
+// back under it (before it admits waiters and unlocks). Null: none.
+// Process-wide; set it while no semaphore is released.
+void set_semaphore_release_seam(void (*hook)(bool returned)) noexcept;
+
 // Runs in a leak check's wait (runtime_impl::wait_until_only) on the
 // waiting thread, right after it has registered (raised quiet_threshold to
 // its baseline's size and counted itself in quiet_waiters), before it

@@ -37,7 +37,23 @@
 // disarms a timer.
 #include "goro/sync/semaphore.hpp"
 
+#include <atomic>
+
 namespace goro {
+
+namespace detail::testing {
+// src/scheduler_testing.hpp, set_semaphore_release_seam.
+std::atomic<void (*)(bool)> g_sem_release_seam{nullptr};
+void set_semaphore_release_seam(void (*hook)(bool returned)) noexcept {
+  g_sem_release_seam.store(hook, std::memory_order_release);
+}
+}  // namespace detail::testing
+
+namespace {
+void release_seam(bool returned) noexcept {
+  if (auto* hook = detail::testing::g_sem_release_seam.load(std::memory_order_acquire)) hook(returned);
+}
+}  // namespace
 
 namespace {
 void append(detail::wait_node**& tail, detail::wait_node* n) noexcept {
@@ -114,12 +130,14 @@ void semaphore::release_slow(std::int64_t n) noexcept {
     // before our unlock: back to the CAS. With kQueued still set, the head
     // needs at least one permit that is not free yet, so nobody can hold
     // them all before the waiters admitted here are woken, after the unlock.
+    release_seam(false);
     detail::wait_node* chain = nullptr;
     {
       detail::lock_guard l(mu_);
       s = state_.load(std::memory_order_relaxed);
       if ((s & kQueued) == 0) continue;  // kQueued changes under mu_ only
       return_permits(s, n);
+      release_seam(true);
       admit_locked(&chain);
     }
     detail::wake_chain(chain);  // the unlock above was the last access to *this
