@@ -245,13 +245,13 @@ struct joinable_shell : shell_base {
 // A joinable goroutine's task frame is destroyed when the task returns
 // (shell::finish), its outcome moved into the shell first, so that 1M
 // finished goroutines waiting to be joined hold their shells and results,
-// not their frames too. The frame stays until the handle goes, as a
-// detached goroutine's never does, only for a result the shell should not
-// hold: one whose move may throw (finish must not fail), one larger than
-// kMaxResultInShell (every spawned goroutine's shell would carry it while
-// it runs or parks, and a large one would push the shell out of the frame
-// pool), one aligned beyond the pool's 16 bytes, and the tag types
-// std::optional cannot hold.
+// not their frames too. The frame stays until the join (or until an
+// unjoined handle goes), as a detached goroutine's never does, only for a
+// result the shell should not hold: one whose move may throw (finish must
+// not fail), one larger than kMaxResultInShell (every spawned goroutine's
+// shell would carry it while it runs or parks, and a large one would push
+// the shell out of the frame pool), one aligned beyond the pool's 16
+// bytes, and the tag types std::optional cannot hold.
 inline constexpr std::size_t kMaxResultInShell = 64;
 template <class R>
 constexpr bool shell_holds_result() noexcept {
