@@ -488,8 +488,10 @@ class [[nodiscard]] join_handle {
   }
   ~join_handle() { release(); }
 
+  // False once a join has consumed the handle (or after a move from it).
   bool valid() const noexcept { return s_ != nullptr; }
-  // True once the goroutine has returned (a join will not block).
+  // True once the goroutine has returned (a join will not block); false,
+  // like id() 0, for an empty handle.
   bool done() const noexcept {
     return s_ && (s_->join_state.load(std::memory_order_acquire) & kFinished);
   }

@@ -12,7 +12,11 @@
 // out and left; then the goroutine outside the baseline ends. With the fix
 // the second wait is woken and returns at once; without it, it would sleep
 // its whole timeout (an hour: ctest's time limit fails the test). The
-// 500 ms is only how the first wait leaves, never what the test waits for.
+// 500 ms is only how the first wait leaves, never what the test waits for;
+// if this thread were later than that, the test would pass without
+// exercising the race. To see it fail, the seam must sit where the gap was
+// (between raising the threshold and counting the waiter): a revert that
+// leaves the seam after the count passes.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -71,7 +75,10 @@ TEST(LeakCheckThresholdReset, ASecondLeakCheckIsWokenAfterTheFirstLeaves) {
     first_quiet = rt.impl()->wait_until_only({}, std::chrono::milliseconds(500));
   });
   g_first = &first;
-  ASSERT_TRUE(spin_until([] { return g_first_waiting.load(); }));
+  if (!spin_until([] { return g_first_waiting.load(); })) {
+    first.join();
+    FAIL() << "the first wait never blocked";
+  }
   seams::set_quiet_register_seam(on_registered);
   const bool second_quiet = rt.impl()->wait_until_only(baseline, std::chrono::hours(1));
   seams::set_quiet_register_seam(nullptr);

@@ -11,13 +11,11 @@
 // the lock-free CAS, which is then its last access.
 //
 // The seam holds a release between seeing the waiter and taking the lock
-// while the waiter times out and the other holder releases; then, if the
-// release gives its permit back under the lock, the seam tries to take
-// every permit from there, as the destroying party would. The waiter's
-// 20 ms deadline is only how the queue empties, never what the test waits
-// for.
+// while the waiter gives up (its context is cancelled) and the other
+// holder releases; then, if the release gives its permit back under the
+// lock, the seam tries to take every permit from there, as the destroying
+// party would. Nothing here depends on timing.
 #include <atomic>
-#include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -32,6 +30,7 @@ namespace seams = goro::detail::testing;
 using goro_test::spin_until;
 
 goro::semaphore* g_sem = nullptr;
+goro::cancel_func* g_cancel_waiter = nullptr;
 std::thread* g_waiter = nullptr;
 thread_local bool tl_releaser = false;
 std::atomic<bool> g_saw_waiter{false};
@@ -41,7 +40,8 @@ void hold_release(bool returned) {
   if (!tl_releaser) return;
   if (!returned) {
     g_saw_waiter.store(true);
-    g_waiter->join();   // its deadline passes: the queue is empty
+    (*g_cancel_waiter)();  // the waiter gives up: the queue is empty
+    g_waiter->join();
     g_sem->release(1);  // the other holder: lock-free, nobody queued
     return;
   }
@@ -52,14 +52,30 @@ void hold_release(bool returned) {
   }
 }
 
+// Ends the waiter on every path out of the test (a failed ASSERT, a
+// release that never reached the seam): cancels it, then joins it.
+struct joined {
+  goro::cancel_func& cancel;
+  std::thread& t;
+  ~joined() {
+    if (!t.joinable()) return;
+    cancel();
+    t.join();
+  }
+};
+
 TEST(SemaphoreReleaseAfterQueueEmptied, NobodyTakesEveryPermitWhileAReleaseIsInside) {
   goro::semaphore sem(2);
   g_sem = &sem;
+  g_saw_waiter = g_all_taken_inside = false;
   ASSERT_TRUE(sem.try_acquire(2));  // two holders of one permit each
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  g_cancel_waiter = &cancel;
   goro::acquire_status waited = goro::acquire_status::ok;
-  std::thread waiter([&] { waited = sem.blocking_acquire_for(1, std::chrono::milliseconds(20)); });
+  std::thread waiter([&, c = ctx] { waited = sem.blocking_acquire(c, 1); });
   g_waiter = &waiter;
-  ASSERT_TRUE(spin_until([&] { return !sem.try_acquire(0); }));  // queued (try_acquire(0) fails)
+  const joined join_waiter{cancel, waiter};
+  ASSERT_TRUE(spin_until([&] { return !sem.try_acquire(0); }));  // try_acquire(0) fails while queued
   seams::set_semaphore_release_seam(hold_release);
   std::thread releaser([] {
     tl_releaser = true;
@@ -68,7 +84,7 @@ TEST(SemaphoreReleaseAfterQueueEmptied, NobodyTakesEveryPermitWhileAReleaseIsIns
   releaser.join();
   seams::set_semaphore_release_seam(nullptr);
   EXPECT_TRUE(g_saw_waiter.load());
-  EXPECT_EQ(waited, goro::acquire_status::timeout);
+  EXPECT_EQ(waited, goro::acquire_status::canceled);
   EXPECT_FALSE(g_all_taken_inside.load())
       << "every permit could be taken while a release was still inside the semaphore";
   EXPECT_EQ(sem.held(), 0);

@@ -132,8 +132,9 @@ TEST_P(GoroutineShell, FinishedGoroutinesFrameIsFreedBeforeTheJoin) {
   auto h = rt().spawn([](frame_witness) -> goro::task<std::unique_ptr<int>> {
     co_return std::make_unique<int>(7);  // a move-only result, kept in the shell
   }, frame_witness(&gone));
+  ASSERT_TRUE(goro_test::spin_until([&] { return h.done(); }));
+  EXPECT_TRUE(gone.load());  // the frame went first; h still holds the goroutine
   auto v = std::move(h).join();
-  EXPECT_TRUE(gone.load());  // h still holds the goroutine
   ASSERT_TRUE(v);
   EXPECT_EQ(*v, 7);
 }
@@ -144,13 +145,14 @@ TEST_P(GoroutineShell, FinishedGoroutinesExceptionIsKeptAfterItsFrameIsFreed) {
     throw std::invalid_argument("from the task");
     co_return;
   }, frame_witness(&gone));
+  ASSERT_TRUE(goro_test::spin_until([&] { return h.done(); }));
+  EXPECT_TRUE(gone.load());  // the frame went first; the exception is in the shell
   EXPECT_THROW(std::move(h).join(), std::invalid_argument);
-  EXPECT_TRUE(gone.load());
 }
 
 // A result whose move may throw stays in the frame (moving it out at the
 // task's end could fail where nobody can report it): the frame lives until
-// the handle goes, and the join still moves the value out.
+// the join, which moves the value out and then destroys the goroutine.
 struct may_throw_on_move {
   std::string s;
   explicit may_throw_on_move(std::string v) : s(std::move(v)) {}
