@@ -56,17 +56,11 @@ void* operator new(std::size_t n, std::align_val_t a) {
 void* operator new[](std::size_t n, std::align_val_t a) {
   return checked_alloc(n, static_cast<std::size_t>(a));
 }
-// The nothrow forms too (the global run queue allocates its ring with
-// them): the library's would not reach checked_alloc, and under ASan they
-// come from ASan's allocator while the deletes below free with free():
-// an alloc-dealloc mismatch.
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return checked_alloc(n, 0);
-  } catch (...) {
-    return nullptr;
-  }
-}
+// The nothrow array form too (the global run queue allocates its ring with
+// it, and frees it with delete[]): under ASan it came from ASan's allocator
+// while delete[] below frees with free(), an alloc-dealloc mismatch. (The
+// single-object nothrow form is left to the library: a hazard-pointer
+// record, allocated with it and never freed, must not fail here.)
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
   try {
     return checked_alloc(n, 0);
@@ -74,7 +68,6 @@ void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
     return nullptr;
   }
 }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
