@@ -312,10 +312,11 @@ void runtime_impl::registry_remove(goroutine* g) noexcept {
   notify_quiet();
 }
 
+// Called by notify_quiet once its load saw a waiter; that load (seq_cst, so
+// also acquire) pairs with the waiter's increment, which follows its store
+// of quiet_threshold.
 void runtime_impl::notify_quiet_waiters() noexcept {
-  // acquire: a waiter stores quiet_threshold before its increment.
-  if (quiet_waiters.load(std::memory_order_acquire) > 0 &&
-      live() <= quiet_threshold.load(std::memory_order_relaxed)) {
+  if (live() <= quiet_threshold.load(std::memory_order_relaxed)) {
     std::lock_guard<std::mutex> l(quiet_mu);
     quiet_cv.notify_all();
   }

@@ -83,15 +83,6 @@ void semaphore::admit_locked(detail::wait_node** chain) noexcept {
 
 // Takes n permits back off the word (s: a value read from it), aborting
 // if more than held would be released.
-void semaphore::return_permits(std::uint64_t s, std::int64_t n) noexcept {
-  do {
-    GORO_ASSERT(held_of(s) >= n,
-                "goro::semaphore: released more than held (x/sync: semaphore: released more "
-                "than held)");
-  } while (!state_.compare_exchange_weak(s, s - static_cast<std::uint64_t>(n),
-                                         std::memory_order_release, std::memory_order_relaxed));
-}
-
 detail::sem_fast semaphore::try_fast(detail::sem_waiter& w) noexcept {
   GORO_ASSERT(w.n >= 0, "goro::semaphore: negative weight");
   if (w.n > size_) return detail::sem_fast::too_large;
@@ -108,41 +99,32 @@ bool semaphore::try_acquire(std::int64_t n) noexcept {
   return take_free(n);
 }
 
-// release() found kQueued, or n < 0 or more than held (which abort here).
+// release() found kQueued. Its permits go back under mu_, never before it
+// is taken (a waiter they admit may destroy the semaphore), and only while
+// somebody is still queued. If the queue emptied meanwhile (admitted by
+// another release, or gone on a timeout), permits returned under the lock
+// could let a lock-free acquirer take every permit and destroy the semaphore
+// before our unlock: back to the CAS. With kQueued still set, the head needs
+// at least one permit that is not free yet, so nobody can hold them all
+// before the waiters admitted here are woken, after the unlock.
 void semaphore::release_slow(std::int64_t n) noexcept {
-  GORO_ASSERT(n >= 0, "goro::semaphore: negative weight");
-  for (;;) {
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
-    while ((s & kQueued) == 0) {
-      GORO_ASSERT(held_of(s) >= n,
-                  "goro::semaphore: released more than held (x/sync: semaphore: released more "
-                  "than held)");
-      // As in release(): the CAS is the last access to *this.
-      if (state_.compare_exchange_weak(s, s - static_cast<std::uint64_t>(n),
-                                       std::memory_order_release, std::memory_order_relaxed))
-        return;
-    }
-    // Somebody is queued: the permits go back under mu_, never before it is
-    // taken (a waiter they admit may destroy the semaphore), and only while
-    // somebody is still queued. If the queue emptied meanwhile (admitted by
-    // another release, or gone on a timeout), permits returned here could
-    // let a lock-free acquirer take every permit and destroy the semaphore
-    // before our unlock: back to the CAS. With kQueued still set, the head
-    // needs at least one permit that is not free yet, so nobody can hold
-    // them all before the waiters admitted here are woken, after the unlock.
+  do {
     release_seam(false);
     detail::wait_node* chain = nullptr;
+    bool returned = false;
     {
       detail::lock_guard l(mu_);
-      s = state_.load(std::memory_order_relaxed);
-      if ((s & kQueued) == 0) continue;  // kQueued changes under mu_ only
-      return_permits(s, n);
-      release_seam(true);
-      admit_locked(&chain);
+      if ((state_.load(std::memory_order_relaxed) & kQueued) != 0) {  // changes under mu_ only
+        returned = give_back(n, /*unqueued_only=*/false);
+        release_seam(true);
+        admit_locked(&chain);
+      }
     }
-    detail::wake_chain(chain);  // the unlock above was the last access to *this
-    return;
-  }
+    if (returned) {
+      detail::wake_chain(chain);  // the unlock above was the last access to *this
+      return;
+    }
+  } while (!give_back(n, /*unqueued_only=*/true));
 }
 
 bool semaphore::would_admit(std::int64_t n) const noexcept {

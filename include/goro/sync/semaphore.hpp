@@ -204,15 +204,8 @@ class semaphore {
 
   // Returns n permits and admits queued waiters (in order, while they fit).
   void release(std::int64_t n = 1) noexcept {
-    // Inline: nobody queued and n held, one CAS (the last access to *this).
-    std::uint64_t s = state_.load(std::memory_order_relaxed);
-    while ((s & kQueued) == 0 && n >= 0 && held_of(s) >= n) {
-      // release: pairs with the acquire that takes the permits next.
-      if (state_.compare_exchange_weak(s, s - static_cast<std::uint64_t>(n),
-                                       std::memory_order_release, std::memory_order_relaxed))
-        return;
-    }
-    release_slow(n);
+    GORO_ASSERT(n >= 0, "goro::semaphore: negative weight");
+    if (!give_back(n, /*unqueued_only=*/true)) release_slow(n);  // somebody is queued
   }
 
   // Plain-thread forms (not inside a goroutine: that aborts naming the
@@ -269,8 +262,23 @@ class semaphore {
     }
     return false;
   }
-  void return_permits(std::uint64_t s, std::int64_t n) noexcept;
-  void release_slow(std::int64_t n) noexcept;  // queued waiters, or misuse
+  // Returns n permits with one CAS, the last access to *this (release: pairs
+  // with the acquire that takes them next). With unqueued_only, only while
+  // nobody is queued: false, permits kept, once kQueued is seen. Without it
+  // (under mu_, kQueued set), always.
+  bool give_back(std::int64_t n, bool unqueued_only) noexcept {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (unqueued_only && (s & kQueued) != 0) return false;
+      GORO_ASSERT(held_of(s) >= n,
+                  "goro::semaphore: released more than held (x/sync: semaphore: released more "
+                  "than held)");
+      if (state_.compare_exchange_weak(s, s - static_cast<std::uint64_t>(n),
+                                       std::memory_order_release, std::memory_order_relaxed))
+        return true;
+    }
+  }
+  void release_slow(std::int64_t n) noexcept;  // release() found kQueued
 
   const std::int64_t size_;
   mutable detail::spinlock mu_;
