@@ -115,8 +115,11 @@ class service {
  public:
   explicit service(goro::sender<int> progress) : progress_(std::move(progress)) {}
 
+  // The goroutine uses *this: wait() for it after cancelling ctx, before
+  // the service goes (Go's garbage collector keeps the Service alive; here
+  // the owner must outlive the goroutine).
   void start(goro::context ctx, std::chrono::nanoseconds every) {
-    goro::go(
+    wg_.go(
         [](service* s, goro::context ctx, std::chrono::nanoseconds every) -> goro::task<> {
           goro::ticker ticker(every);  // stopped by its destructor: defer ticker.Stop()
           for (;;) {
@@ -127,11 +130,13 @@ class service {
         },
         this, std::move(ctx), every);
   }
+  goro::task<> wait() { co_await wg_.wait(); }
 
  private:
   void do_periodic_work() { (void)progress_.try_send(++runs_); }
   goro::sender<int> progress_;
   int runs_ = 0;
+  goro::wait_group wg_;
 };
 goro::task<std::string> service_body() {
   auto progress = goro::make_chan<int>(16);
@@ -141,6 +146,7 @@ goro::task<std::string> service_body() {
   int seen = 0;
   while (seen < 3) seen = *co_await progress.recv();
   cancel();
+  co_await s.wait();  // before s goes: the worker may be inside do_periodic_work
   co_return "periodic work ran " + str(seen) + "x, stopped by cancel()";
 }
 std::string service_start() { return goro::run(service_body); }
@@ -296,7 +302,9 @@ struct fetch_error {
 using fetch_result = std::variant<std::string, goro::error>;
 
 goro::task<fetch_result> fetch(std::string url) {  // stand-in for network I/O
-  if (url.find("slow") != std::string::npos) co_await goro::sleep_for(50ms);
+  // 500 ms: far past the 5 ms deadline below, so that even a loaded machine
+  // sees the deadline first (the fetcher ignores its context, as in the seed).
+  if (url.find("slow") != std::string::npos) co_await goro::sleep_for(500ms);
   if (url.find("bad") != std::string::npos) co_return goro::error::of(std::runtime_error("404 " + url));
   co_return "<html>" + url + "</html>";
 }
@@ -328,7 +336,7 @@ goro::task<std::string> fetch_body() {
   CHECK(std::get<0>(ok) == "<html>example.com</html>");
   auto bad = co_await fetch_with_timeout(ctx, "bad.example.com");
   CHECK(std::get<1>(bad).message() == "404 bad.example.com");
-  auto slow = co_await fetch_with_timeout(ctx, "slow.example.com", 5ms);  // the fetch takes 50 ms
+  auto slow = co_await fetch_with_timeout(ctx, "slow.example.com", 5ms);  // the fetch takes 500 ms
   CHECK(std::get<1>(slow) == goro::deadline_exceeded);
   co_return "ok, 404, slow -> " + std::get<1>(slow).message();
 }

@@ -184,8 +184,11 @@ class service {
  public:
   explicit service(goro::sender<int> progress) : progress_(std::move(progress)) {}
 
+  // The goroutine uses *this: wait() for it after cancelling ctx, before
+  // the service goes (Go's garbage collector keeps the Service alive; here
+  // the owner must outlive the goroutine).
   void start(goro::context ctx, std::chrono::nanoseconds every) {
-    goro::go(
+    wg_.go(
         [](service* s, goro::context ctx, std::chrono::nanoseconds every) -> goro::task<> {
           goro::ticker ticker(every);  // stopped by its destructor: `defer ticker.Stop()`
           for (;;) {
@@ -196,11 +199,13 @@ class service {
         },
         this, std::move(ctx), every);
   }
+  goro::task<> wait() { co_await wg_.wait(); }
 
  private:
   void do_periodic_work() { (void)progress_.try_send(++runs_); }
   goro::sender<int> progress_;
   int runs_ = 0;
+  goro::wait_group wg_;
 };
 
 goro::task<std::string> lifecycle_body() {
@@ -210,7 +215,8 @@ goro::task<std::string> lifecycle_body() {
   s.start(ctx, 1ms);  // the guide shows time.Minute; 1 ms keeps this quick
   int seen = 0;
   while (seen < 3) seen = *co_await progress.recv();
-  cancel();  // the worker returns
+  cancel();            // the worker returns
+  co_await s.wait();   // before s goes: the worker may be inside do_periodic_work
   co_return "periodic work ran " + str(seen) + "x, then stopped on cancel()";
 }
 std::string lifecycle_ticker_stop() { return goro::run(lifecycle_body); }
@@ -525,7 +531,7 @@ using fetch_result = std::variant<std::string, fetch_error>;
 
 goro::task<fetch_result> fetch(goro::context ctx, std::string url) {  // stand-in for network I/O
   if (url.find("slow") != std::string::npos) {
-    std::error_code ec = co_await goro::sleep_for(ctx, 20ms);  // cut short by ctx's deadline
+    std::error_code ec = co_await goro::sleep_for(ctx, 1h);  // cut short by ctx's deadline
     if (ec) co_return fetch_error{ec.message()};
   }
   if (url.find("bad") != std::string::npos) co_return fetch_error{"404 " + url};
@@ -1317,11 +1323,21 @@ std::string leak_detected() {
     });
     bool quiet = leaky.wait_no_goroutines(20ms);  // false: something is still alive
     CHECK(!quiet);
-    for (const goro::goroutine_info& g : leaky.goroutines())  // ...and who
+    // ...and who. On a loaded machine it may not have reached its send yet:
+    // look until it has parked (bounded, so a bug fails the check, not hangs).
+    std::vector<goro::goroutine_info> alive;
+    for (auto give_up = std::chrono::steady_clock::now() + 30s;;) {
+      alive = leaky.goroutines();
+      if ((alive.size() == 1 && alive[0].wait_reason != nullptr) ||
+          std::chrono::steady_clock::now() > give_up)
+        break;
+      std::this_thread::yield();
+    }
+    for (const goro::goroutine_info& g : alive)
       where += "goroutine " + std::to_string(g.id) + " started at line " + std::to_string(g.line) +
                " [" + (g.wait_reason ? g.wait_reason : "runnable") + "]";
-    auto alive = leaky.goroutines();
-    CHECK(alive.size() == 1 && std::strcmp(alive[0].wait_reason, "chan send") == 0);
+    CHECK(alive.size() == 1 && alive[0].wait_reason != nullptr &&
+          std::strcmp(alive[0].wait_reason, "chan send") == 0);
   }  // ~runtime reports it (on_shutdown_alive) and destroys it
   CHECK(at_shutdown.size() == 1);
   return "no_leak() clean; leak() caught: " + where;

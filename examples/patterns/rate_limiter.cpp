@@ -39,7 +39,7 @@ goro::task<> goro_examples::rate_limiter() {
   // instead of sleeping until the deadline (x/time/rate does the same).
   goro::rate::limiter slow(goro::rate::every(1s), 1);
   CHECK(slow.allow());  // the only token
-  auto [tctx, cancel] = goro::with_timeout(ctx, 10ms);
+  auto [tctx, cancel] = goro::with_timeout(ctx, 500ms);  // short of the 1 s wait; never waited for
   std::error_code ec = co_await slow.wait(tctx);
   say("a wait that would pass ctx's deadline: \"%s\"", ec.message().c_str());
   CHECK(ec == goro::rate::errc::would_exceed_deadline);

@@ -256,7 +256,9 @@ TEST_P(ContextPorted, TestTimeout) {
 
 TEST_P(ContextPorted, TestCanceledTimeout) {
   rt().run([]() -> goro::task<> {
-    auto [c0, cancel0] = goro::with_timeout(goro::background(), 1s);
+    // Go: time.Second. 1h: the test cancels synchronously and must not race
+    // the deadline on a stalled machine.
+    auto [c0, cancel0] = goro::with_timeout(goro::background(), 1h);
     goro::context o = other_context(c0);
     auto [c, cancel] = goro::with_timeout(o, veryLongDuration);
     cancel();  // Should propagate synchronously.
@@ -918,10 +920,14 @@ TEST_P(ContextPorted, ExampleWithCancel) {
   EXPECT_EQ(out, (std::vector<int>{1, 2, 3, 4, 5}));
 }
 
+// Go's examples oversleep with time.After(1 * time.Second); 1h here, so that
+// a machine stalled for a second still sees the deadline first (a timer and
+// a context deadline due in the same batch of expired timers can come out
+// in either order). The test never waits for it.
 TEST_P(ContextPorted, ExampleWithDeadline) {
   auto out = rt().run([]() -> goro::task<std::string> {
     auto [ctx, cancel] = goro::with_deadline(goro::background(), goro::clock::now() + shortDuration);
-    auto r = co_await goro::select(goro::recv(goro::after(1s)), goro::recv(ctx.done()));
+    auto r = co_await goro::select(goro::recv(goro::after(1h)), goro::recv(ctx.done()));
     co_return r.index() == 0 ? std::string("overslept") : ctx.err().message();
   });
   EXPECT_EQ(out, "context deadline exceeded");
@@ -930,7 +936,7 @@ TEST_P(ContextPorted, ExampleWithDeadline) {
 TEST_P(ContextPorted, ExampleWithTimeout) {
   auto out = rt().run([]() -> goro::task<std::string> {
     auto [ctx, cancel] = goro::with_timeout(goro::background(), shortDuration);
-    auto r = co_await goro::select(goro::recv(goro::after(1s)), goro::recv(ctx.done()));
+    auto r = co_await goro::select(goro::recv(goro::after(1h)), goro::recv(ctx.done()));
     co_return r.index() == 0 ? std::string("overslept") : ctx.err().message();
   });
   EXPECT_EQ(out, "context deadline exceeded");

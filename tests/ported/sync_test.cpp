@@ -458,7 +458,7 @@ TEST_P(Sync, TestCondSignalStealing) {
         m.unlock();
       });
       // Check that the first waiter does get signaled.
-      auto r = co_await ch.recv_for(2s);
+      auto r = co_await ch.recv_for(30s);  // Go: 2s; a hang guard, 30 s as elsewhere
       EXPECT_EQ(r.status, goro::recv_status::ok) << "First waiter didn't get broadcast.";
       // Release the second waiter in case it didn't get the broadcast.
       co_await m.lock();

@@ -50,7 +50,7 @@ TEST_P(MoveThrowsAtGoroutineStart, WaitGroupWaitReturnsAndTheExceptionIsReported
     goro::wait_group wg;
     wg.go([&ran](throws_on_second_move) { ran = true; }, throws_on_second_move{});
     // Bounded: on the unfixed code this wait never ends.
-    auto tc = goro::with_timeout(goro::background(), 5s);
+    auto tc = goro::with_timeout(goro::background(), 30s);
     std::error_code ec = co_await wg.wait(tc.ctx);
     tc.cancel();
     EXPECT_FALSE(ec) << "wait() did not return: " << ec.message();
@@ -87,7 +87,7 @@ TEST_P(MoveThrowsAtGoroutineStart, ErrgroupWaitRethrowsTheException) {
       }
       (void)co_await out.send(threw);
     }, &g, finished.send_end());
-    auto r = co_await finished.recv_for(5s);
+    auto r = co_await finished.recv_for(30s);
     EXPECT_EQ(r.status, goro::recv_status::ok) << "errgroup::wait() did not return";
     if (r.status == goro::recv_status::ok) {
       EXPECT_TRUE(*r.value) << "wait() did not rethrow the move's exception";

@@ -44,12 +44,12 @@ TEST_P(PipelineStageMoveThrowsAtStart, OutputIsStillClosedWhenTheInputEnds) {
     (void)in.try_send(21);
     in.close();
     goro::receiver<int> out = goro::pipe::map(goro::background(), in.recv_end(), doubler{});
-    auto first = co_await out.recv_for(5s);
+    auto first = co_await out.recv_for(30s);
     EXPECT_EQ(first.status, goro::recv_status::ok) << "the map stage never ran";
     if (first) {
       EXPECT_EQ(*first.value, 42);
     }
-    auto end = co_await out.recv_for(5s);
+    auto end = co_await out.recv_for(30s);
     EXPECT_EQ(end.status, goro::recv_status::closed) << "the map stage's output was left open";
   });
   ASSERT_TRUE(rt().wait_no_goroutines(30s));

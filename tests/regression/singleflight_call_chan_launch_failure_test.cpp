@@ -48,7 +48,7 @@ TEST_P(SingleflightCallChanLaunchFailure, KeyCanBeCalledAgain) {
     // unfixed code it joins the dead flight and no result ever arrives.
     throwing_copy good(false, 7);
     goro::receiver<sf::result<int>> ch = g.call_chan("k", good);
-    auto r = co_await goro::select(goro::recv(ch), goro::timeout(5s));
+    auto r = co_await goro::select(goro::recv(ch), goro::timeout(30s));
     EXPECT_EQ(r.index(), 0u) << "call_chan on the key never delivered (flight stuck)";
     if (r.index() != 0) co_return;  // (no ASSERT_* in a coroutine)
     auto& res = r.get<0>();
@@ -88,7 +88,7 @@ TEST_P(SingleflightCallChanLaunchFailure, DuplicateGetsTheLaunchError) {
     joins_then_throws bad(&g, &dup);
     EXPECT_THROW((void)g.call_chan("k", bad), std::runtime_error);
     EXPECT_TRUE(static_cast<bool>(dup));
-    auto r = co_await goro::select(goro::recv(dup), goro::timeout(5s));
+    auto r = co_await goro::select(goro::recv(dup), goro::timeout(30s));
     EXPECT_EQ(r.index(), 0u) << "the duplicate never got a result";
     if (r.index() != 0) co_return;
     auto& res = r.get<0>();

@@ -69,10 +69,10 @@ struct throws_when_armed {
   int operator()() const { return value; }
 };
 
-// Receives from ch within 5s; the value, or -1 (and a failure) if nothing came.
+// Receives from ch within 30s; the value, or -1 (and a failure) if nothing came.
 template <class V>
 goro::task<int> recv_bounded(goro::receiver<sf::result<V>> ch, const char* what) {
-  auto r = co_await goro::select(goro::recv(ch), goro::timeout(5s));
+  auto r = co_await goro::select(goro::recv(ch), goro::timeout(30s));
   EXPECT_EQ(r.index(), 0u) << what << ": nothing arrived (flight never finished)";
   if (r.index() != 0) co_return -1;
   auto& res = r.template get<0>();

@@ -126,6 +126,9 @@ TEST_P(DeadlockCycle, TwoGoroutinesLockingInOppositeOrderAreFound) {
   std::atomic<long> spins{0};
   stop_on_exit guard{&stop};
   rt().go(spinner, &stop, &spins);
+  // Running before the cycle forms (the check at the end is not a race
+  // with a worker that was slow to start it).
+  ASSERT_TRUE(goro_test::spin_until([&] { return spins.load() > 0; }));
   auto a = rt().spawn(member, &m1, &m2, &hold, false);  // holds m1, waits for m2
   auto b = rt().spawn(member, &m2, &m1, &hold, true);   // holds m2, waits for m1
   const std::uint64_t ida = a.id(), idb = b.id();

@@ -42,6 +42,9 @@ TEST_P(LeakCheck, ReportsALeakedGoroutineWithSpawnAndWaitSites) {
   {
     goro::testing::leak_check guard(capture_into(c, &rt(), std::chrono::milliseconds(50)));
     rt().go(leak_on_recv, ch); spawn_line = __LINE__;
+    // Parked before the check looks (on a loaded machine 50 ms may pass
+    // before it has run, and the report would not name its wait site).
+    ASSERT_TRUE(goro_test::wait_parked(rt(), 1));
   }  // ~leak_check: the goroutine still waits -> reported
   ASSERT_EQ(c.calls, 1);
   ASSERT_EQ(c.leaked.size(), 1u);

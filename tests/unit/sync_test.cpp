@@ -786,10 +786,16 @@ TEST_P(Semaphore, AcquireForSucceedsBeforeTheDeadline) {
 TEST_P(Semaphore, CancelledHeadLetsTheOthersIn) {
   // x/sync TestAllocCancelDoesntStarve, with a timeout for the context: a
   // queued acquire(10) gives up; the acquire(1) queued behind it must then
-  // be admitted (1 of 10 is held, 9 are free).
+  // be admitted (1 of 10 is held, 9 are free). On a virtual clock: the
+  // timeout can only pass once everything waits, so never before `small`
+  // has queued behind `big` (a real 20 ms could pass first on a loaded
+  // machine, and `small` would then not park at all).
   goro::semaphore sem(10);
-  goro::runtime& r = rt();
-  rt().run([&]() -> goro::task<> {
+  goro::runtime_options o;
+  o.workers = workers();
+  o.virtual_time = true;
+  goro::runtime r(o);
+  r.run([&]() -> goro::task<> {
     EXPECT_EQ(co_await sem.acquire(1), goro::acquire_status::ok);
     auto big = goro::spawn([&]() -> goro::task<goro::acquire_status> { co_return co_await sem.acquire_for(10, 20ms); });
     EXPECT_TRUE(co_await wait_parked(r, big.id()));
@@ -800,6 +806,7 @@ TEST_P(Semaphore, CancelledHeadLetsTheOthersIn) {
     EXPECT_EQ(sem.held(), 2);
     sem.release(2);
   });
+  goro_test::expect_no_leaks(r);
 }
 
 TEST_P(Semaphore, BlockingForms) {
