@@ -81,8 +81,6 @@ void semaphore::admit_locked(detail::wait_node** chain) noexcept {
   if (waiters_.empty()) state_.fetch_and(~kQueued, std::memory_order_relaxed);
 }
 
-// Takes n permits back off the word (s: a value read from it), aborting
-// if more than held would be released.
 detail::sem_fast semaphore::try_fast(detail::sem_waiter& w) noexcept {
   GORO_ASSERT(w.n >= 0, "goro::semaphore: negative weight");
   if (w.n > size_) return detail::sem_fast::too_large;

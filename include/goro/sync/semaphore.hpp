@@ -262,10 +262,11 @@ class semaphore {
     }
     return false;
   }
-  // Returns n permits with one CAS, the last access to *this (release: pairs
-  // with the acquire that takes them next). With unqueued_only, only while
-  // nobody is queued: false, permits kept, once kQueued is seen. Without it
-  // (under mu_, kQueued set), always.
+  // Returns n permits with one CAS (release: pairs with the acquire that
+  // takes them next). With unqueued_only (lock-free), only while nobody is
+  // queued, and the CAS is the last access to *this; false, permits kept,
+  // once kQueued is seen. Without it (under mu_, kQueued set), always, and
+  // the unlock is the last access.
   bool give_back(std::int64_t n, bool unqueued_only) noexcept {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
