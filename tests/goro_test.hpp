@@ -109,10 +109,12 @@ inline std::string workers_cap_name(const ::testing::TestParamInfo<std::tuple<un
 }
 
 // A runtime of its own with `workers` workers (for tests that need a fresh
-// one, or several, rather than the fixtures' one per test).
-inline std::unique_ptr<goro::runtime> runtime_with(unsigned workers) {
+// one, or several, rather than the fixtures' one per test), on a virtual
+// clock if asked (goro/testing/virtual_time.hpp).
+inline std::unique_ptr<goro::runtime> runtime_with(unsigned workers, bool virtual_time = false) {
   goro::runtime_options o;
   o.workers = workers;
+  o.virtual_time = virtual_time;
   return std::make_unique<goro::runtime>(o);
 }
 

@@ -271,10 +271,8 @@ TEST_P(Context, DeadlineInThePastIsAlreadyExceeded) {
 // a real 2 ms timeout a loaded machine fired it first: a CI run under ASan saw
 // armed_timers() == 0 there), and the wait takes no real time.
 TEST_P(Context, TimeoutFires) {
-  goro::runtime_options o;
-  o.workers = workers();
-  o.virtual_time = true;
-  goro::runtime r(o);
+  const auto owned = goro_test::runtime_with(workers(), /*virtual_time=*/true);
+  goro::runtime& r = *owned;
   r.run([&r]() -> goro::task<> {
     auto [ctx, cancel] = goro::with_timeout(goro::background(), 2ms);
     auto [child, child_cancel] = goro::with_cancel(ctx);

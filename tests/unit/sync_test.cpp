@@ -791,10 +791,8 @@ TEST_P(Semaphore, CancelledHeadLetsTheOthersIn) {
   // has queued behind `big` (a real 20 ms could pass first on a loaded
   // machine, and `small` would then not park at all).
   goro::semaphore sem(10);
-  goro::runtime_options o;
-  o.workers = workers();
-  o.virtual_time = true;
-  goro::runtime r(o);
+  const auto owned = goro_test::runtime_with(workers(), /*virtual_time=*/true);
+  goro::runtime& r = *owned;
   r.run([&]() -> goro::task<> {
     EXPECT_EQ(co_await sem.acquire(1), goro::acquire_status::ok);
     auto big = goro::spawn([&]() -> goro::task<goro::acquire_status> { co_return co_await sem.acquire_for(10, 20ms); });
