@@ -53,9 +53,7 @@ namespace {
 void release_seam(bool returned) noexcept {
   if (auto* hook = detail::testing::g_sem_release_seam.load(std::memory_order_acquire)) hook(returned);
 }
-}  // namespace
 
-namespace {
 void append(detail::wait_node**& tail, detail::wait_node* n) noexcept {
   n->next = nullptr;
   *tail = n;
